@@ -1,0 +1,75 @@
+"""The working-day calendar: weekends, Brandenburg holidays and closing days.
+
+The calendar is a small table (one row per day, 2000-2101) that every query joins; it is
+built from the configuration on each connection and never stored, so a changed holiday
+state or closing day recomputes every verdict of the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from dashboard.config import CalendarConfig
+
+FIRST_DAY = dt.date(2000, 1, 1)
+# One year past the last supported receipt, so deadlines of late-2100 receipts resolve.
+# (`holidays` knows no year after 2100; the only holiday such a deadline can reach,
+# Neujahr 01.01.2101, is a Saturday.)
+LAST_DAY = dt.date(2101, 12, 31)
+SUPPORTED_YEARS = range(FIRST_DAY.year, 2101)  # receipts and events: 2000-2100
+
+_CLOSING_NAMES = {(12, 24): "Heiligabend (Schließtag)", (12, 31): "Silvester (Schließtag)"}
+
+
+def closing_days(config: CalendarConfig, years: range) -> dict[dt.date, str]:
+    """The configured closing days of the given years with a German name."""
+    days: dict[dt.date, str] = {}
+    for item in config.closing_days:
+        day, month, year = (item.strip().split(".") + [""])[:3]
+        name = _CLOSING_NAMES.get((int(month), int(day)), "Schließtag")
+        for y in [int(year)] if year else years:
+            if y in years:
+                try:
+                    days[dt.date(y, int(month), int(day))] = name
+                except ValueError:  # 29.02. in a common year
+                    continue
+    return days
+
+
+def public_holidays(state: str, years: range) -> dict[dt.date, str]:
+    """Statutory public holidays of a German state with their German names."""
+    return dict(holidays.Germany(subdiv=state, years=years, language="de").items())
+
+
+@lru_cache(maxsize=8)
+def calendar_frame(config: CalendarConfig) -> pd.DataFrame:
+    """One row per day: day, is_workday, wd_index (working days up to the day), off_reason."""
+    years = range(FIRST_DAY.year, LAST_DAY.year + 1)
+    days = np.arange(
+        np.datetime64(FIRST_DAY, "D"), np.datetime64(LAST_DAY, "D") + 1, dtype="datetime64[D]"
+    )
+    off = public_holidays(config.holiday_state, years)
+    # A closing day that is also a holiday keeps the holiday's name.
+    off = {**closing_days(config, years), **off}
+    off_days = np.array(sorted(off), dtype="datetime64[D]")
+    is_workday = np.is_busday(days, holidays=off_days)
+    reason = pd.Series(off).reindex(pd.DatetimeIndex(days).date).to_numpy(dtype=object)
+    weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
+    reason = np.where(
+        pd.isna(reason), np.where(weekday == 5, "Samstag", np.where(weekday == 6, "Sonntag", None)),
+        reason,
+    )
+    return pd.DataFrame(
+        {
+            "day": days,
+            "is_workday": is_workday,
+            # Working days d <= day; deadline and duration are differences of this index.
+            "wd_index": np.cumsum(is_workday).astype("int32"),
+            "off_reason": reason,
+        }
+    )

@@ -1,0 +1,24 @@
+"""German number and date formatting for everything a person reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.875 -> '87,5 %'; missing -> '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:.{digits}f}".replace(".", ",") + " %"
+
+
+def number(value: int | float, digits: int = 0) -> str:
+    """12345.6 -> '12.345,6'."""
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def date(value: dt.date | None) -> str:
+    """2026-11-27 -> '27.11.2026'; missing -> ''."""
+    return "" if value is None else f"{value:%d.%m.%Y}"

@@ -1,0 +1,230 @@
+"""Measures of the rules for a reference date: rates, open tickets, repeat cases, absences.
+
+Every function takes a connection prepared by `dashboard.storage` (which installs the
+`verdicts(as_of)` macro of `dashboard.rules`) and returns a pandas DataFrame. No Streamlit
+here: the CLI, the reports and the tests use exactly these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from dashboard.rules import BREACHES, COMPLIANT, UNDECIDED
+
+GROUPINGS = {
+    "month": "month",
+    "area": "area",
+    "team": "team",
+    "worker": "worker",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which tickets a measure looks at; empty means all."""
+
+    areas: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()
+    # Inclusive range of the month date (due or receipt month, see `month_of`).
+    period: tuple[dt.date, dt.date] | None = None
+    month_of: str = "due"  # 'due' (default, RULES.md) or 'receipt'
+
+    def month_expr(self) -> str:
+        """SQL for the month a ticket is counted in."""
+        column = "receipt_date" if self.month_of == "receipt" else "due_date"
+        return f"date_trunc('month', {column})::DATE"
+
+
+def _scoped(filters: Filters) -> str:
+    """The verdicts of the filter scope as a SQL subquery with its parameters."""
+    where = [
+        "(len($areas) = 0 OR list_contains($areas, area))",
+        "(len($teams) = 0 OR list_contains($teams, team))",
+        "(len($workers) = 0 OR list_contains($workers, worker))",
+    ]
+    if filters.period is not None:
+        where.append(f"{filters.month_expr()} BETWEEN $p_from AND $p_to")
+    return (
+        f"SELECT *, {filters.month_expr()} AS month FROM verdicts($as_of::DATE) "
+        f"WHERE {' AND '.join(where)}"
+    )
+
+
+def _params(as_of: dt.date, filters: Filters) -> dict:
+    params = {
+        "as_of": as_of,
+        "areas": list(filters.areas),
+        "teams": list(filters.teams),
+        "workers": list(filters.workers),
+    }
+    if filters.period is not None:
+        params["p_from"], params["p_to"] = filters.period
+    return params
+
+
+def _in(values: Sequence[str]) -> str:
+    # Status names are constants of dashboard.rules, not user input.
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def ticket_verdicts(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """One row per ticket received up to `as_of`: due date, working days, status, checks."""
+    sql = _scoped(filters)
+    return con.execute(f"{sql} ORDER BY ticket_id", _params(as_of, filters)).df()
+
+
+RATE_COLUMNS = f"""
+    count(*) AS tickets,
+    count(*) FILTER (status NOT IN {_in(UNDECIDED)}) AS decided,
+    count(*) FILTER (status = 'on_time') AS on_time,
+    count(*) FILTER (status IN {_in(COMPLIANT)}) AS compliant,
+    count(*) FILTER (status IN {_in(BREACHES)}) AS breaches,
+    count(*) FILTER (status = 'late') AS late,
+    count(*) FILTER (status = 'extended_kept') AS extended_kept,
+    count(*) FILTER (status = 'extended_missed') AS extended_missed,
+    count(*) FILTER (status = 'overdue') AS overdue,
+    count(*) FILTER (status = 'open') AS open,
+    count(*) FILTER (status = 'open_extended') AS open_extended,
+    count(*) FILTER (notice_valid) AS extensions,
+    median(working_days) AS median_working_days,
+    quantile_cont(working_days, 0.9) AS p90_working_days,
+    count(callback_ok) AS callback_checked,
+    count(*) FILTER (callback_ok) AS callback_true,
+    count(walkin_note_ok) AS walkin_checked,
+    count(*) FILTER (walkin_note_ok) AS walkin_true,
+    count(tl_informed_ok) AS tl_informed_checked,
+    count(*) FILTER (tl_informed_ok) AS tl_informed_true
+"""
+
+
+def rates(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    by: Sequence[str] = ("month", "area"),
+    filters: Filters = Filters(),
+) -> pd.DataFrame:
+    """Counts per status and the on-time and compliant rates, grouped by `by`.
+
+    Rates count only decided tickets (RULES.md): completed ones and open ones past their
+    deadline (and past the commitment when extended). A rate is NaN where nothing was decided.
+    """
+    unknown = set(by) - set(GROUPINGS)
+    if unknown:
+        raise ValueError(f"unknown grouping: {sorted(unknown)}")
+    keys = ", ".join(GROUPINGS[b] for b in by)
+    sql = _scoped(filters)
+    select_keys = f"{keys}, " if keys else ""
+    group = f"GROUP BY {keys} ORDER BY {keys}" if keys else ""
+    frame = con.execute(
+        f"SELECT {select_keys}{RATE_COLUMNS} FROM ({sql}) {group}", _params(as_of, filters)
+    ).df()
+    decided = frame["decided"].where(frame["decided"] > 0)
+    frame["on_time_rate"] = frame["on_time"] / decided
+    frame["compliant_rate"] = frame["compliant"] / decided
+    for check in ("callback", "walkin", "tl_informed"):
+        checked = frame[f"{check}_checked"].where(frame[f"{check}_checked"] > 0)
+        frame[f"{check}_rate"] = frame[f"{check}_true"] / checked
+    return frame
+
+
+def open_tickets(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Tickets not completed at `as_of`, with due date and who has them on the list.
+
+    While the assignee is absent at `as_of`, the ticket belongs on the substitute's
+    follow-up list (A4, A8): `responsible` is the substitute then.
+    """
+    sql = _scoped(filters)
+    return con.execute(
+        f"""
+        SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date, v.status,
+               v.notice_valid, v.commitment_date,
+               a.substitute AS substitute,
+               coalesce(a.substitute, v.worker) AS responsible,
+               c.wd_index - v.r_index AS working_days_open,
+               ($as_of::DATE - v.receipt_date) AS calendar_days_open
+        FROM ({sql}) v
+        JOIN calendar c ON c.day = $as_of::DATE
+        LEFT JOIN (
+            SELECT worker, arg_max(substitute, date_from) AS substitute FROM absences
+            WHERE $as_of::DATE BETWEEN date_from AND date_to AND substitute IS NOT NULL
+            GROUP BY worker
+        ) a ON a.worker = v.worker
+        WHERE v.completion_date IS NULL
+        ORDER BY v.due_date, v.ticket_id
+        """,
+        _params(as_of, filters),
+    ).df()
+
+
+def oldest_open(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    by: str = "worker",
+    filters: Filters = Filters(),
+) -> pd.DataFrame:
+    """The oldest open ticket per worker or team, with its age (A1: tickets come first)."""
+    if by not in ("worker", "team"):
+        raise ValueError("by must be 'worker' or 'team'")
+    keys = "team, worker" if by == "worker" else "team"
+    frame = open_tickets(con, as_of, filters)
+    if frame.empty:
+        return frame.assign(open_tickets=pd.Series(dtype="int64"))
+    ordered = frame.sort_values(["receipt_date", "ticket_id"])
+    keys_list = keys.split(", ")
+    oldest = ordered.groupby(keys_list, as_index=False).first()
+    counts = frame.groupby(keys_list).size().rename("open_tickets").reset_index()
+    return oldest.merge(counts, on=keys_list).sort_values(keys_list, ignore_index=True)
+
+
+def repeat_cases(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    threshold: int,
+    filters: Filters = Filters(),
+) -> pd.DataFrame:
+    """Workers whose breaches in one month of due date reach the threshold (A10)."""
+    sql = _scoped(filters)
+    params = _params(as_of, filters) | {"threshold": threshold}
+    return con.execute(
+        f"""
+        SELECT date_trunc('month', due_date)::DATE AS month, area, team, worker,
+               count(*) AS breaches,
+               list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
+        FROM ({sql})
+        WHERE status IN {_in(BREACHES)}
+        GROUP BY ALL
+        HAVING count(*) >= $threshold
+        ORDER BY month, team, worker
+        """,
+        params,
+    ).df()
+
+
+def absence_breaches(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Breaches whose due date fell in an absence of the assignee (the handover failed)."""
+    sql = _scoped(filters)
+    return con.execute(
+        f"""
+        SELECT v.ticket_id, v.area, v.team, v.worker, v.due_date, v.status,
+               any_value(a.date_from) AS absent_from, any_value(a.date_to) AS absent_to,
+               any_value(a.substitute) AS substitute
+        FROM ({sql}) v
+        JOIN absences a ON a.worker = v.worker AND v.due_date BETWEEN a.date_from AND a.date_to
+        WHERE v.status IN {_in(BREACHES)}
+        GROUP BY v.ticket_id, v.area, v.team, v.worker, v.due_date, v.status
+        ORDER BY v.due_date, v.ticket_id
+        """,
+        _params(as_of, filters),
+    ).df()

@@ -1,0 +1,215 @@
+"""The database files, their schema and every connection to them.
+
+Layout (docs/architecture.md): the loaded data lives in one DuckDB file that each load
+rebuilds as a copy and swaps in with an atomic rename, so readers never wait for a load
+and never see half of one. The dashboard's own records live in a second file that no
+load touches. This module is the only place that opens either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from dashboard import rules
+from dashboard.config import Config
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS load_log (
+    load_id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,            -- 'tickets' or 'absences'
+    file_name VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    encoding VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    rows_duplicate BIGINT NOT NULL,
+    records_new BIGINT NOT NULL,
+    records_replaced BIGINT NOT NULL,
+    CHECK (rows_read = rows_loaded + rows_rejected + rows_duplicate)
+);
+-- The raw events of each ticket as the latest export gave them; every verdict is
+-- computed from these at query time (dashboard.metrics), nothing derived is stored.
+CREATE TABLE IF NOT EXISTS tickets (
+    ticket_id VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    team VARCHAR NOT NULL,
+    worker VARCHAR NOT NULL,
+    received DATE NOT NULL,
+    completed DATE,
+    channel VARCHAR NOT NULL,
+    concern VARCHAR NOT NULL,
+    customer VARCHAR,                 -- keyed hash (HMAC-SHA256), never the number itself
+    notified DATE,
+    commitment DATE,
+    verbis_note BOOLEAN NOT NULL,
+    called_back DATE,
+    tl_informed DATE,
+    walkin_note DATE,
+    load_id INTEGER NOT NULL,
+    source_record BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS absences (
+    worker VARCHAR NOT NULL,
+    date_from DATE NOT NULL,
+    date_to DATE NOT NULL,
+    substitute VARCHAR,
+    load_id INTEGER NOT NULL,
+    source_record BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    load_id INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    record BIGINT NOT NULL,
+    ticket_id VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR                       -- the record's fields for the person fixing it
+);
+"""
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written; the message says why in German."""
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables of the loaded-data database where they are missing."""
+    con.execute(SCHEMA)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [SCHEMA_VERSION]
+    )
+
+
+def ensure_database(config: Config) -> Path:
+    """Create an empty database with the schema when there is none yet."""
+    path = config.database
+    if not path.exists():
+        with writable_copy(config) as db:
+            db.changed = True
+    return path
+
+
+LOADED_TABLES = ("meta", "load_log", "tickets", "absences", "rejects")
+
+
+def connect_readonly(config: Config) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the loaded data attached read-only and the rules installed.
+
+    The rules tables live in the in-memory catalog, so every `cursor()` of the connection
+    (one per Streamlit session thread) sees them; the data file itself is never locked
+    for writing.
+    """
+    path = ensure_database(config)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS store (READ_ONLY)", [str(path)])
+    except duckdb.Error as exc:
+        con.close()
+        raise StorageError(f"Die Datenbank {path} kann nicht geöffnet werden: {exc}") from exc
+    for table in LOADED_TABLES:
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM store.{table}")
+    rules.install(con, config)
+    return con
+
+
+def file_identity(config: Config) -> tuple[int, int] | None:
+    """(inode, mtime) of the database file: changes exactly when a load swapped it."""
+    try:
+        st = os.stat(config.database)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+@contextlib.contextmanager
+def _load_lock(path: Path) -> Iterator[None]:
+    # One load at a time: a second one waits instead of losing the first one's work.
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class WritableDatabase:
+    """A private copy of the database; `changed` decides whether it replaces the original."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.changed = False
+
+
+@contextlib.contextmanager
+def writable_copy(config: Config, *, fresh: bool = False) -> Iterator[WritableDatabase]:
+    """A private copy of the database, swapped in atomically when the block set `changed`.
+
+    With `fresh`, the copy starts empty: the swap then replaces all loaded data at once.
+    """
+    path = config.database
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = _load_lock(path)
+        lock.__enter__()
+    except OSError as exc:
+        raise StorageError(
+            f"Das Datenverzeichnis {path.parent} ist nicht beschreibbar: {exc.strerror}."
+        ) from exc
+    tmp: Path | None = None
+    try:
+        # Leftovers of a killed load are never read; remove them.
+        for stale in path.parent.glob(f".{path.name}.*.tmp*"):
+            stale.unlink(missing_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        if path.exists() and not fresh:
+            shutil.copyfile(path, tmp)
+        else:
+            tmp.unlink()
+        db = WritableDatabase(duckdb.connect(str(tmp)))
+        try:
+            init_schema(db.con)
+            yield db
+            db.con.execute("CHECKPOINT")
+        finally:
+            db.con.close()
+        if db.changed:
+            _fsync(tmp)
+            os.replace(tmp, path)
+            tmp = None
+            _fsync(path.parent)
+    except (OSError, duckdb.IOException) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StorageError(
+            f"Die Datenbank {path} konnte nicht geschrieben werden: {reason}. "
+            "Der bisherige Stand ist unverändert."
+        ) from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        lock.__exit__(None, None, None)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

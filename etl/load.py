@@ -1,0 +1,198 @@
+"""Loading exports into the database: one transaction per file, reconciled, logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard.config import ABSENCE_HEADERS, DEFAULT_HEADERS, Config
+from dashboard.storage import writable_copy
+from etl.pseudonym import HMAC_SQL, hmac_pads, load_or_create_key
+from etl.sources import FileInfo, FileRefused, inspect_file, read_source
+from etl.validate import ABSENCES, TICKETS, RecordSpec, stage
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What happened to one file: its reconciliation, or why it was refused or skipped."""
+
+    file_name: str
+    kind: str
+    load_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    records_new: int = 0
+    records_replaced: int = 0
+    encoding: str = ""
+    seconds: float = 0.0
+    refused: str | None = None  # the German message when the whole file was refused
+    already_loaded_as: int | None = None  # load id of an earlier load of identical content
+
+    @property
+    def reconciled(self) -> bool:
+        """Rows read = loaded + rejected + identical duplicates."""
+        return self.rows_read == self.rows_loaded + self.rows_rejected + self.rows_duplicate
+
+    def summary(self) -> str:
+        """The reconciliation in one German sentence."""
+        if self.refused:
+            return f"{self.file_name}: abgewiesen – {self.refused}"
+        if self.already_loaded_as is not None:
+            return (
+                f"{self.file_name}: bereits geladen (Ladevorgang {self.already_loaded_as}), "
+                "nichts geändert"
+            )
+        check = "stimmt" if self.reconciled else "STIMMT NICHT"
+        return (
+            f"{self.file_name}: {self.rows_read} gelesen = {self.rows_loaded} geladen "
+            f"+ {self.rows_rejected} abgewiesen + {self.rows_duplicate} Duplikate "
+            f"(Abgleich {check}); {self.records_new} neu, {self.records_replaced} ersetzt"
+        )
+
+
+def load_files(
+    config: Config,
+    tickets: Sequence[Path] = (),
+    absences: Sequence[Path] = (),
+    progress: Progress | None = None,
+    *,
+    fresh: bool = False,
+    meta: dict[str, str] | None = None,
+) -> list[LoadResult]:
+    """Load ticket and absence exports, each file in its own transaction.
+
+    All files of one call become visible together, in one atomic swap of the database
+    file; `fresh` starts from an empty database, `meta` records facts about the build.
+    """
+    key = load_or_create_key(config.storage.key_file)
+    jobs = [(Path(p), TICKETS) for p in tickets] + [(Path(p), ABSENCES) for p in absences]
+    results: list[LoadResult] = []
+    with writable_copy(config, fresh=fresh) as db:
+        for i, (path, spec) in enumerate(jobs):
+
+            def step(label: str, fraction: float, i=i, path=path) -> None:
+                if progress:
+                    progress(f"{path.name}: {label}", (i + fraction) / len(jobs))
+
+            results.append(_load_one(db.con, path, spec, config, key, step))
+        for name, value in (meta or {}).items():
+            db.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [name, value])
+        db.changed = fresh or any(r.load_id is not None for r in results)
+    return results
+
+
+def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, step) -> LoadResult:
+    start = time.perf_counter()
+    started_at = dt.datetime.now()
+    step("Datei prüfen", 0.0)
+    try:
+        info = inspect_file(path)
+        earlier = con.execute(
+            "SELECT min(load_id) FROM load_log WHERE content_hash = ? AND kind = ?",
+            [info.content_hash, spec.kind],
+        ).fetchone()[0]
+        if earlier is not None:
+            # Re-applying an old export would undo later ones; identical content is a no-op.
+            return LoadResult(path.name, spec.kind, already_loaded_as=earlier)
+        step("Lesen", 0.1)
+        headers = ABSENCE_HEADERS if spec is ABSENCES else DEFAULT_HEADERS
+        fields = {
+            f: config.export.header_names(f, absence=spec is ABSENCES) for f in headers
+        }
+        read_source(con, path, info, fields, spec.required)
+    except FileRefused as exc:
+        return LoadResult(path.name, spec.kind, refused=str(exc))
+    step("Prüfen", 0.4)
+    stage(con, spec, config.export)
+    step("Schreiben", 0.7)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = _write(con, spec, info, key, started_at, start)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged")
+    step("Fertig", 1.0)
+    return result
+
+
+def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start) -> LoadResult:
+    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+    counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
+    if spec is TICKETS:
+        replaced = con.execute(
+            "SELECT count(*) FROM staged s SEMI JOIN tickets t USING (ticket_id) "
+            "WHERE s.outcome = 'load'"
+        ).fetchone()[0]
+        con.execute(
+            "DELETE FROM tickets WHERE ticket_id IN "
+            "(SELECT ticket_id FROM staged WHERE outcome = 'load')"
+        )
+        inner, outer = hmac_pads(key)
+        con.execute(
+            f"""
+            INSERT INTO tickets
+            SELECT ticket_id, area, team, worker, received, completed, channel, concern,
+                   CASE WHEN customer IS NOT NULL THEN {HMAC_SQL.format(value="customer")} END,
+                   notified, commitment, verbis_note = 'ja', called_back, tl_informed,
+                   walkin_note, ?, record
+            FROM staged WHERE outcome = 'load'
+            """,
+            [outer, inner, load_id],
+        )
+        ticket_col = "ticket_id"
+    else:
+        replaced = con.execute(
+            "SELECT count(*) FROM staged s SEMI JOIN absences a USING (worker, date_from) "
+            "WHERE s.outcome = 'load'"
+        ).fetchone()[0]
+        con.execute(
+            "DELETE FROM absences WHERE (worker, date_from) IN "
+            "(SELECT (worker, date_from) FROM staged WHERE outcome = 'load')"
+        )
+        con.execute(
+            "INSERT INTO absences SELECT worker, date_from, date_to, substitute, ?, record "
+            "FROM staged WHERE outcome = 'load'",
+            [load_id],
+        )
+        ticket_col = "NULL"
+    con.execute(
+        f"INSERT INTO rejects SELECT ?, ?, ?, record, {ticket_col}, reason, raw_text "
+        "FROM staged WHERE outcome = 'reject'",
+        [load_id, spec.kind, info.name],
+    )
+    loaded = counts.get("load", 0)
+    result = LoadResult(
+        file_name=info.name,
+        kind=spec.kind,
+        load_id=load_id,
+        rows_read=sum(counts.values()),
+        rows_loaded=loaded,
+        rows_rejected=counts.get("reject", 0),
+        rows_duplicate=counts.get("duplicate", 0),
+        records_new=loaded - replaced,
+        records_replaced=replaced,
+        encoding=info.encoding,
+        seconds=time.perf_counter() - start,
+    )
+    raw_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    if raw_rows != result.rows_read or not result.reconciled:
+        raise RuntimeError(f"Abgleich fehlgeschlagen für {info.name}: {result}")
+    con.execute(
+        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id, spec.kind, info.name, info.content_hash, info.encoding, started_at,
+            dt.datetime.now(), result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate,
+            result.records_new, result.records_replaced,
+        ],
+    )
+    return result

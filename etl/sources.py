@@ -1,0 +1,338 @@
+"""Reading export files (CSV or XLSX) into a raw, all-text DuckDB table.
+
+Whatever the file, the result is the temp table `raw`: one row per data record with
+`record` (1 = first data row), `n_fields` (fields the record really had) and one VARCHAR
+column per export field (NULL where the file has no such column). Interpreting the text is
+the job of `etl.validate`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+CHUNK = 1 << 22  # 4 MiB: large enough to be fast, small enough to keep memory flat
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE2 files
+UTF8_BOM = codecs.BOM_UTF8
+
+
+class FileRefused(Exception):
+    """A file that cannot be read as a whole; nothing of it is loaded."""
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, the identity of an export in the load log."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def map_header(
+    header: Iterable[str], fields: dict[str, list[str]], required: Iterable[str]
+) -> dict[str, int]:
+    """Field -> column position, from header names matched case-insensitively and trimmed."""
+    names = [str(h or "").strip().lower() for h in header]
+    positions: dict[str, int] = {}
+    for field, accepted in fields.items():
+        hits = [i for i, name in enumerate(names) if name in accepted]
+        if len(hits) > 1:
+            cols = ", ".join(f"'{header_at(header, i)}'" for i in hits)
+            raise FileRefused(f"Die Spalten {cols} meinen dasselbe Feld; bitte eine entfernen.")
+        if hits:
+            positions[field] = hits[0]
+    missing = [fields[f][0] for f in required if f not in positions]
+    if missing:
+        raise FileRefused(
+            "Pflichtspalte fehlt: "
+            + ", ".join(f"'{_display(name)}'" for name in missing)
+            + f". Gefundene Spalten: {', '.join(_display(str(h)) for h in header) or '(keine)'}."
+        )
+    return positions
+
+
+def header_at(header: Iterable[str], i: int) -> str:
+    """The header name at position i, as written in the file."""
+    return str(list(header)[i]).strip()
+
+
+def _display(name: str) -> str:
+    # Header names are matched lower-case; show the usual capitalisation back.
+    return name if not name.islower() else name[:1].upper() + name[1:]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """Format, encoding and content hash of an export, learnt in one pass over its bytes."""
+
+    name: str
+    format: str  # 'csv' or 'xlsx'
+    encoding: str  # 'utf-8' or 'cp1252' for CSV, 'xlsx' for workbooks
+    content_hash: str
+
+
+def inspect_file(path: Path) -> FileInfo:
+    """Identify an export file; refuse what cannot be read as a whole."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(CHUNK)
+    except OSError as exc:
+        raise FileRefused(
+            f"Die Datei {path.name} kann nicht gelesen werden: {exc.strerror}."
+        ) from None
+    if not head.strip(b" \t\r\n" + UTF8_BOM):
+        raise FileRefused(f"Die Datei {path.name} ist leer.")
+    if head.startswith(XLSX_MAGIC):
+        return FileInfo(path.name, "xlsx", "xlsx", file_hash(path))
+    if head.startswith(OLE_MAGIC):
+        raise FileRefused(
+            f"{path.name} ist eine alte Excel-Datei (.xls); bitte als XLSX oder CSV speichern."
+        )
+    encoding, digest = _detect_encoding(path)
+    return FileInfo(path.name, "csv", encoding, digest)
+
+
+def read_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    info: FileInfo,
+    fields: dict[str, list[str]],
+    required: Iterable[str],
+) -> int:
+    """Read an inspected CSV or XLSX export into the temp table `raw`; return its row count."""
+    if info.format == "xlsx":
+        _read_xlsx(con, Path(path), fields, required)
+    else:
+        _read_csv(con, Path(path), info.encoding, fields, required)
+    return con.execute("SELECT count(*) FROM raw").fetchone()[0]
+
+
+def _detect_encoding(path: Path) -> tuple[str, str]:
+    """Return (encoding, sha256) after one pass; refuse binary files."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    is_utf8 = True
+    with open(path, "rb") as fh:
+        first = True
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if b"\x00" in chunk:
+                raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
+            if first and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM) :]
+            first = False
+            if is_utf8:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+        if is_utf8:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                is_utf8 = False
+    if is_utf8:
+        return "utf-8", digest.hexdigest()
+    # Not UTF-8: Windows-1252, the other encoding offices export. Bytes undefined in it
+    # (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean the file is no text at all.
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise FileRefused(
+                    f"{path.name} ist weder UTF-8 noch Windows-1252 (Byte {chunk[exc.start]:#04x})."
+                ) from None
+    return "cp1252", digest.hexdigest()
+
+
+def _first_record(path: Path, encoding: str) -> list[str]:
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+        try:
+            return next(csv.reader(fh, delimiter=";", quotechar='"'))
+        except StopIteration:
+            return []
+        except csv.Error as exc:
+            raise FileRefused(f"{path.name}: Kopfzeile nicht lesbar ({exc}).") from None
+
+
+def _read_csv(con, path: Path, encoding: str, fields, required) -> None:
+    header = _first_record(path, encoding)
+    if len(header) < 2:
+        raise FileRefused(
+            f"{path.name} ist keine CSV-Datei mit ';' als Trennzeichen "
+            "(die Kopfzeile hat nur eine Spalte)."
+        )
+    positions = map_header(header, fields, required)
+    with _utf8_copy(path, encoding) as utf8_path:
+        try:
+            _scan_with_duckdb(con, utf8_path, len(header))
+        except duckdb.Error:
+            # DuckDB's fast reader gives up on some malformed files (e.g. far too many
+            # fields in a record); Python's csv module reads anything, only slower.
+            _scan_with_python(con, utf8_path, len(header))
+    _project(con, positions, len(header), fields)
+
+
+class _utf8_copy:
+    """Context manager: the path itself for UTF-8, else a temporary UTF-8 transcode."""
+
+    def __init__(self, path: Path, encoding: str):
+        self.path, self.encoding, self.tmp = path, encoding, None
+
+    def __enter__(self) -> Path:
+        if self.encoding == "utf-8":
+            return self.path
+        fd, name = tempfile.mkstemp(suffix=".csv", prefix="tc-utf8-")
+        self.tmp = Path(name)
+        with open(self.path, encoding=self.encoding, newline="") as src, os.fdopen(
+            fd, "w", encoding="utf-8", newline=""
+        ) as dst:
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+        return self.tmp
+
+    def __exit__(self, *exc) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _overflow(n: int) -> int:
+    # Extra columns catch records with too many fields without failing the scan.
+    return max(n, 8)
+
+
+def _scan_columns(n: int) -> list[str]:
+    return [f"c{i}" for i in range(n)] + [f"x{i}" for i in range(_overflow(n))]
+
+
+def _scan_with_duckdb(con, path: Path, n: int) -> None:
+    cols = _scan_columns(n)
+    # The column names are generated here (c0, c1, ...), never taken from the file.
+    struct = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
+    base = (
+        "CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM read_csv(?, delim=';', quote='\"', "
+        "escape='\"', header=false, skip=1, auto_detect=false, strict_mode=false, "
+        f"null_padding=true, nullstr='\x01', columns={struct}, parallel=PARALLEL)"
+    )
+    try:
+        con.execute(base.replace("PARALLEL", "true"), [str(path)])
+    except duckdb.InvalidInputException as exc:
+        if "quoted new lines" not in str(exc):
+            raise
+        # Quoted line breaks in a field: DuckDB pads short records only when reading serially.
+        con.execute(base.replace("PARALLEL", "false"), [str(path)])
+
+
+def _scan_with_python(con, path: Path, n: int) -> None:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=";", quotechar='"', strict=False)
+        next(reader, None)
+        _records_to_scan(con, (r for r in reader if r), n)
+
+
+def _records_to_scan(con, records: Iterator[list[str]], n: int) -> None:
+    """Store records of text fields as the `scan` table (NULL marks a missing field)."""
+    cols = _scan_columns(n)
+    width = len(cols)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    for record in records:
+        if len(record) > width:  # far too long: keep the count visible in the last column
+            record = [*record[: width - 1], "\x02" * (len(record) - width + 1)]
+        for i in range(width):
+            columns[i].append(record[i] if i < len(record) else None)
+    table = pa.table({c: pa.array(v, pa.string()) for c, v in zip(cols, columns, strict=True)})
+    con.register("scan_records", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM scan_records")
+    con.unregister("scan_records")
+
+
+def _project(con, positions: dict[str, int], n: int, fields: Iterable[str]) -> None:
+    """Build `raw` from `scan`: record numbers, field counts and the mapped fields."""
+    cols = _scan_columns(n)
+    regular, overflow = cols[:n], cols[n:]
+    # Field count of a record: the header's count, minus trailing fields DuckDB padded with
+    # NULL, plus fields that spilled into the overflow columns.
+    present = " + ".join(f"({c} IS NOT NULL)::INT" for c in regular)
+    extra = " + ".join(
+        f"(CASE WHEN {c} IS NULL THEN 0 WHEN {c} LIKE '\x02%' THEN length({c}) ELSE 1 END)"
+        for c in overflow
+    )
+    selected = ", ".join(
+        f"c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}" for f in fields
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw AS SELECT rowid + 1 AS record, "
+        f"({present}) + ({extra}) AS n_fields, {n} AS expected_fields, {selected} FROM scan"
+    )
+    con.execute("DROP TABLE scan")
+
+
+def _read_xlsx(con, path: Path, fields, required) -> None:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise FileRefused(f"{path.name} ist keine lesbare XLSX-Datei ({exc}).") from None
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [_cell_text(v) or "" for v in next(rows, ())]
+        while header and not header[-1]:
+            header.pop()
+        if not header:
+            raise FileRefused(f"{path.name}: Das erste Tabellenblatt ist leer.")
+        positions = map_header(header, fields, required)
+        n = len(header)
+
+        def records() -> Iterator[list[str]]:
+            for row in rows:
+                values = [_cell_text(v) for v in row]
+                while values and values[-1] is None:
+                    values.pop()
+                if not values:
+                    continue  # an empty sheet row is no record
+                # A spreadsheet has no field count: every row has the header's columns.
+                yield [v or "" for v in values] + [""] * (n - len(values))
+
+        _records_to_scan(con, records(), n)
+    finally:
+        workbook.close()
+    _project(con, positions, n, fields)
+
+
+def _cell_text(value) -> str | None:
+    """Cell value as export text: Excel dates become ISO dates, numbers lose a '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def csv_text(rows: Iterable[Iterable[str]]) -> str:
+    """Rows as `;`-separated export text (used by tests and the demo)."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,104 @@
+"""The typed configuration: defaults, TOML, environment, and refusals naming the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import PROJECT_ROOT, ConfigError, load_config
+
+
+def test_defaults():
+    config = load_config(environ={})
+    assert (config.deadline("Leistung"), config.deadline("Integration")) == (5, 2)
+    assert config.calendar.holiday_state == "BB"
+    assert config.calendar.closing_days == ("24.12.", "31.12.")
+    assert config.rules.retention_months == 3
+    assert config.rules.repeat_threshold == 2
+    assert config.database == PROJECT_ROOT / "data" / "tickets.duckdb"
+    assert config.app_database == PROJECT_ROOT / "data" / "tickets-app.duckdb"
+    assert config.reference_date(today=dt.date(2026, 11, 27)) == dt.date(2026, 11, 27)
+    assert not str(config.storage.key_file).startswith(str(PROJECT_ROOT))
+
+
+def test_toml_file_and_relative_paths(tmp_path: Path):
+    path = tmp_path / "conf" / "office.toml"
+    path.parent.mkdir()
+    path.write_text(
+        """
+[deadlines]
+Leistung = 4
+[calendar]
+closing_days = ["24.12.", "02.01.2027"]
+[rules]
+reference_date = 2026-10-31
+retention_months = 6
+repeat_threshold = 3
+[storage]
+database = "db/office.duckdb"
+[export.headers]
+ticket_id = ["Vorgang"]
+[export.values.area]
+Leistung = ["LB"]
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path, environ={})
+    assert config.deadline("Leistung") == 4 and config.deadline("Integration") == 2
+    assert config.reference_date() == dt.date(2026, 10, 31)
+    assert config.rules.retention_months == 6 and config.rules.repeat_threshold == 3
+    # relative to the configuration file, never to the working directory
+    assert config.database == tmp_path / "conf" / "db" / "office.duckdb"
+    assert config.export.header_names("ticket_id") == ["ticket-id", "vorgang"]
+    assert config.export.value_map("area")["lb"] == "Leistung"
+
+
+def test_environment_overrides(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text("[rules]\nrepeat_threshold = 4\n")
+    config = load_config(
+        environ={
+            "TICKET_CONTROLLING_CONFIG": str(path),
+            "TICKET_CONTROLLING_DB": str(tmp_path / "x.duckdb"),
+        }
+    )
+    assert config.rules.repeat_threshold == 4
+    assert config.database == tmp_path / "x.duckdb"
+    assert config.app_database == tmp_path / "x-app.duckdb"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[rules]\nretention_months = 0\n", "rules.retention_months"),
+        ("[rules]\nretention_months = -2\n", "rules.retention_months"),
+        ("[rules]\nrepeat_threshold = 0\n", "rules.repeat_threshold"),
+        ("[rules]\nreference_date = 'morgen'\n", "rules.reference_date"),
+        ("[deadlines]\nLeistung = 0\n", "deadlines.Leistung"),
+        ("[deadlines]\nIntegration = 'zwei'\n", "deadlines.Integration"),
+        ("[deadlines]\nSonstiges = 3\n", "deadlines.Sonstiges"),
+        ("[calendar]\nholiday_state = 'XX'\n", "calendar.holiday_state"),
+        ("[calendar]\nclosing_days = ['32.12.']\n", "calendar.closing_days"),
+        ("[calendar]\nclosing_days = ['Heiligabend']\n", "calendar.closing_days"),
+        ("[export.headers]\nticket = ['Nr']\n", "export.headers"),
+        ("[export.values.area]\nSonstiges = ['S']\n", "export.values"),
+        ("[unbekannt]\nx = 1\n", "unbekannt"),
+    ],
+)
+def test_bad_configuration_is_refused_naming_the_key(tmp_path: Path, toml: str, key: str):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert key in str(info.value)
+
+
+def test_unreadable_toml_and_missing_file(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rules\n")
+    with pytest.raises(ConfigError, match="kein gültiges TOML"):
+        load_config(bad, environ={})
+    with pytest.raises(ConfigError, match="nicht gefunden"):
+        load_config(tmp_path / "missing.toml", environ={})
