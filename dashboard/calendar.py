@@ -30,7 +30,7 @@ def closing_days(config: CalendarConfig, years: range) -> dict[dt.date, str]:
     """The configured closing days of the given years with a German name."""
     days: dict[dt.date, str] = {}
     for item in config.closing_days:
-        day, month, year = (item.strip().split(".") + [""])[:3]
+        day, month, year = item.strip().split(".")  # validated: "TT.MM." or "TT.MM.JJJJ"
         name = _CLOSING_NAMES.get((int(month), int(day)), "Schließtag")
         for y in [int(year)] if year else years:
             if y in years:
@@ -61,7 +61,8 @@ def calendar_frame(config: CalendarConfig) -> pd.DataFrame:
     reason = pd.Series(off).reindex(pd.DatetimeIndex(days).date).to_numpy(dtype=object)
     weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
     reason = np.where(
-        pd.isna(reason), np.where(weekday == 5, "Samstag", np.where(weekday == 6, "Sonntag", None)),
+        pd.isna(reason),
+        np.where(weekday == 5, "Samstag", np.where(weekday == 6, "Sonntag", None)),
         reason,
     )
     return pd.DataFrame(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.storage import StorageError, connect_readonly
+from etl.pseudonym import KeyFileError
 
 VERDICT_COLUMNS = (
     "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
@@ -36,8 +37,13 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", parents=[common], help="Exporte in die Datenbank laden")
     load.add_argument("files", nargs="*", type=Path, help="Ticket-Exporte (CSV/XLSX)")
-    load.add_argument("--absences", action="append", type=Path, default=[],
-                      help="Abwesenheiten-Export (mehrfach möglich)")
+    load.add_argument(
+        "--absences",
+        action="append",
+        type=Path,
+        default=[],
+        help="Abwesenheiten-Export (mehrfach möglich)",
+    )
 
     verdicts = sub.add_parser("verdicts", parents=[common], help="Bewertung je Ticket als CSV")
     verdicts.add_argument("files", nargs="+", type=Path)
@@ -52,10 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--until", type=_date, default=None, help="letzter Eingangstag (heute)")
     demo.add_argument("--encoding", choices=["utf-8", "cp1252"], default="utf-8")
-    demo.add_argument("--build-db", action="store_true",
-                      help="die konfigurierte Datenbank neu aus dem Export aufbauen")
-    demo.add_argument("--if-missing", action="store_true",
-                      help="nichts tun, wenn die Datenbank schon existiert")
+    demo.add_argument(
+        "--build-db",
+        action="store_true",
+        help="die konfigurierte Datenbank neu aus dem Export aufbauen",
+    )
+    demo.add_argument(
+        "--if-missing", action="store_true", help="nichts tun, wenn die Datenbank schon existiert"
+    )
     return parser
 
 
@@ -70,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except StorageError as exc:
+    except (StorageError, KeyFileError) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 1
 
@@ -144,8 +154,12 @@ def _demo(config: Config, args) -> int:
     print(f"Demo-Export: {files.tickets}, {files.absences}")
     if args.build_db:
         results = load_files(
-            config, [files.tickets], [files.absences], progress=_progress(),
-            fresh=True, meta={"built_by": "demo-data"},
+            config,
+            [files.tickets],
+            [files.absences],
+            progress=_progress(),
+            fresh=True,
+            meta={"built_by": "demo-data"},
         )
         for result in results:
             print(result.summary())

@@ -197,12 +197,14 @@ def repeat_cases(
     params = _params(as_of, filters) | {"threshold": threshold}
     return con.execute(
         f"""
-        SELECT date_trunc('month', due_date)::DATE AS month, area, team, worker,
+        SELECT date_trunc('month', due_date)::DATE AS month, worker,
+               -- A10 counts a worker's breaches whatever team they were in that month.
+               string_agg(DISTINCT team, ', ' ORDER BY team) AS team,
                count(*) AS breaches,
                list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
         FROM ({sql})
         WHERE status IN {_in(BREACHES)}
-        GROUP BY ALL
+        GROUP BY month, worker
         HAVING count(*) >= $threshold
         ORDER BY month, team, worker
         """,

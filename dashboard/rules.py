@@ -117,11 +117,8 @@ def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     )
     con.unregister("calendar_frame")
     con.execute(
-        "CREATE OR REPLACE TABLE workdays AS "
-        "SELECT wd_index, day FROM calendar WHERE is_workday"
+        "CREATE OR REPLACE TABLE workdays AS SELECT wd_index, day FROM calendar WHERE is_workday"
     )
     con.execute("CREATE OR REPLACE TABLE deadlines (area VARCHAR, days INTEGER)")
-    con.executemany(
-        "INSERT INTO deadlines VALUES (?, ?)", [[a, config.deadline(a)] for a in AREAS]
-    )
+    con.executemany("INSERT INTO deadlines VALUES (?, ?)", [[a, config.deadline(a)] for a in AREAS])
     con.execute(VERDICTS_MACRO)

@@ -105,9 +105,7 @@ _ROSTER = (
         "Björn Keßler",
     ),
 )
-_AREAS = ("Leistung", "Integration")
-_TEAM_AREA = np.array([0, 0, 0, 1, 1])
-_LEISTUNG_TEAMS = 3
+_LEISTUNG_TEAMS = 3  # the first three teams of the roster
 _DEADLINE = np.array([5, 2])  # working days per area (A2, B1)
 _LEISTUNG_SHARE = 0.72
 
@@ -130,11 +128,32 @@ _RECEIPT_HOURS_WORK = (
     + [0.15, 0.6, 1.2, 1.5, 1.5, 1.3, 0.9, 1.1, 1.1, 0.9, 0.6, 0.35]
     + [0.15, 0.1, 0.08, 0.06, 0.04, 0.03]
 )
-_RECEIPT_HOURS_FREE = (
-    [0.05, 0.03, 0.02, 0.02, 0.02, 0.03]
-    + [0.1, 0.3, 0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.1]
-    + [1.2, 1.2, 1.1, 0.8, 0.5, 0.2]
-)
+_RECEIPT_HOURS_FREE = [
+    0.05,
+    0.03,
+    0.02,
+    0.02,
+    0.02,
+    0.03,
+    0.1,
+    0.3,
+    0.6,
+    0.9,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.1,
+    1.2,
+    1.2,
+    1.1,
+    0.8,
+    0.5,
+    0.2,
+]
 _OFFICE_HOURS = [0.0] * 7 + [0.6, 1.2, 1.3, 1.3, 1.2, 0.7, 1.0, 1.1, 0.9, 0.4] + [0.0] * 7
 # Walk-in hours of the benefits counters: Mon, Tue, Fri 8-12, Thu 8-12 and 14-18, Wed closed.
 _WALKIN_WINDOWS = {0: ((8, 12),), 1: ((8, 12),), 3: ((8, 12), (14, 18)), 4: ((8, 12),)}
@@ -212,6 +231,8 @@ class _Calendar:
 
 @dataclass(frozen=True)
 class _Workers:
+    """The roster: names, team, reliability profile, capacity and absences of each worker."""
+
     names: tuple[str, ...]
     team: np.ndarray
     profile: np.ndarray
@@ -274,6 +295,7 @@ def write_demo_export(
 
 
 def _make_calendar(until: datetime.date) -> _Calendar:
+    """Working days of Brandenburg (holidays plus closing days 24.12. and 31.12.)."""
     start = until - datetime.timedelta(days=_WINDOW_DAYS - 1)
     # Margins: dirty rows date events before the window, commitments reach past `until`.
     first = start - datetime.timedelta(days=30)
@@ -300,6 +322,7 @@ def _make_calendar(until: datetime.date) -> _Calendar:
 def _make_workers(
     cal: _Calendar, rng: np.random.Generator, absence_seq: np.random.SeedSequence
 ) -> tuple[_Workers, list[tuple[int, int, int, int]]]:
+    """The roster with seeded traits, and the absences as (first, worker, last, substitute)."""
     names = tuple(name for team in _ROSTER for name in team[1:])
     team = np.repeat(np.arange(len(_ROSTER)), [len(t) - 1 for t in _ROSTER])
     profile = rng.permutation(np.repeat(np.arange(3), _PROFILE_COUNTS))
@@ -369,15 +392,15 @@ def _make_plan(cal: _Calendar, tickets: int, rng: np.random.Generator) -> _Plan:
 
 
 @functools.cache
-def _inverse_cdf(hour_weights: tuple[float, ...]) -> np.ndarray:
-    """CDF of a time of day at every minute, for np.interp (quantile -> second of day)."""
-    minute = np.repeat(np.asarray(hour_weights, dtype=float), 60) + 1e-6
-    return np.concatenate([[0.0], np.cumsum(minute)]) / minute.sum()
+def _minute_quantiles(hour_weights: tuple[float, ...]) -> np.ndarray:
+    """Minute of the day at 65,536 evenly spaced quantiles of an hourly profile."""
+    cdf = np.cumsum(np.repeat(hour_weights, 60))
+    return np.searchsorted(cdf / cdf[-1], (np.arange(65536) + 0.5) / 65536).astype(np.int16)
 
 
 def _time_of_day(q: np.ndarray, hour_weights: list[float]) -> np.ndarray:
-    seconds = np.interp(q, _inverse_cdf(tuple(hour_weights)), np.arange(0, 86401, 60))
-    return np.minimum(seconds, 86399).astype(np.int32)
+    """Minute of the day at quantiles q (0 <= q < 1) of an hourly profile."""
+    return _minute_quantiles(tuple(hour_weights))[(q * 65536).astype(np.int64)]
 
 
 def _generate_rows(
@@ -388,14 +411,14 @@ def _generate_rows(
     workers: _Workers,
     plan: _Plan,
 ) -> dict[str, np.ndarray]:
-    """Clean ticket rows first..first+m-1 as numeric columns (day indexes, seconds, codes)."""
+    """Clean ticket rows first..first+m-1 as numeric columns (day indexes, minutes, codes)."""
     row = np.arange(first, first + m)
     window_day = np.searchsorted(plan.day_end, row, side="right")
     received = (cal.start + window_day).astype(np.int32)
     workday = cal.is_workday[received]
     # Stratified per day: receipt times grow with the ticket number, across chunks too.
     q = (row - plan.day_start[window_day] + rng.random(m)) / plan.day_count[window_day]
-    received_sec = np.where(
+    received_min = np.where(
         workday, _time_of_day(q, _RECEIPT_HOURS_WORK), _time_of_day(q, _RECEIPT_HOURS_FREE)
     )
     number = row - plan.id_base[window_day]
@@ -431,7 +454,9 @@ def _generate_rows(
     # Some customers are called although the ticket is then done in time.
     early_notice = ~over & (rng.random(m) < 0.02)
 
-    taken = np.maximum(rng.binomial(deadline, _SPEED_P[profile]), ~workday)
+    # Work starts on the day of receipt only for tickets that arrive in good time.
+    same_day = workday & (received_min < 15 * 60)
+    taken = np.maximum(rng.binomial(deadline, _SPEED_P[profile]), ~same_day)
     completed = cal.add_workdays(received, taken)
     overshoot = np.minimum(rng.geometric(_OVERSHOOT_P[profile]), 30)
     completed = np.where(over, cal.add_workdays(due, overshoot), completed)
@@ -466,14 +491,14 @@ def _generate_rows(
     concern = np.select([pick < 0.72, pick < 0.90], [0, 1], 2)
     concern = np.where((concern == 0) & (rng.random(m) < 0.1), -1, concern)
     concern = np.where(leistung, concern, np.where(rng.random(m) < 0.15, 0, -1))
-    walkin_open = _walkin_open(cal, received, received_sec) & workday
+    walkin_open = _walkin_open(cal, received, received_min) & workday
     walkin = leistung & walkin_open & (rng.random(m) < 0.35)
     channel = np.where(rng.random(m) < np.where(leistung, 0.9, 0.3), 0, -1)
     channel = np.where(walkin, 1, channel)
 
     pick = rng.random(m)
     callback = cal.add_workdays(
-        received, np.maximum(np.minimum(rng.integers(0, deadline + 1), taken), ~workday)
+        received, np.maximum(np.minimum(rng.integers(0, deadline + 1), taken), ~same_day)
     )
     callback = np.where(pick < 0.85, callback, cal.add_workdays(due, rng.integers(1, 4, m)))
     callback = np.where(leistung & (concern >= 1) & (pick < 0.93), callback, -1)
@@ -499,9 +524,10 @@ def _generate_rows(
     )
 
     def event_time(day: np.ndarray) -> np.ndarray:
-        # Same-day events happen after the receipt; others in office hours.
-        later = np.minimum(received_sec + rng.integers(300, 4 * 3600, m), 86399)
-        return np.where(day == received, later, _time_of_day(rng.random(m), _OFFICE_HOURS))
+        # Staff work in office hours, and on the day of receipt only after the receipt.
+        office = _time_of_day(rng.random(m), _OFFICE_HOURS)
+        later = np.minimum(received_min + rng.integers(5, 180, m), 1439)
+        return np.where(day == received, np.maximum(office, later), office)
 
     return {
         "number": number.astype(np.int64),
@@ -511,23 +537,23 @@ def _generate_rows(
         "team": team,
         "worker": worker,
         "received": received,
-        "received_sec": received_sec,
+        "received_min": received_min,
         "received_bad": np.full(m, -1, dtype=np.int8),
         "completed": completed.astype(np.int32),
-        "completed_sec": event_time(completed),
+        "completed_min": event_time(completed),
         "channel": channel,
         "concern": concern,
         "customer": customer + plan.customer_offset,
         "notified": notified.astype(np.int32),
-        "notified_sec": event_time(notified),
+        "notified_min": event_time(notified),
         "commitment": commitment.astype(np.int32),
         "commitment_bad": np.full(m, -1, dtype=np.int8),
         "verbis": verbis,
         "callback": callback.astype(np.int32),
-        "callback_sec": event_time(callback),
+        "callback_min": event_time(callback),
         "tl_informed": tl_informed.astype(np.int32),
         "walkin_note": walkin_note.astype(np.int32),
-        "walkin_note_sec": event_time(walkin_note),
+        "walkin_note_min": event_time(walkin_note),
         "iso": rng.random(m) < _ISO_SHARE,
     }
 
@@ -546,9 +572,10 @@ def _assign_workers(team: np.ndarray, customer: np.ndarray, workers: _Workers) -
     return worker
 
 
-def _walkin_open(cal: _Calendar, day: np.ndarray, sec: np.ndarray) -> np.ndarray:
+def _walkin_open(cal: _Calendar, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
+    """Whether the benefits counters are open for walk-ins at that day and minute."""
     weekday = ((cal.base + day.astype("timedelta64[D]")).astype(np.int64) + 3) % 7
-    hour = sec // 3600
+    hour = minute // 60
     is_open = np.zeros(len(day), dtype=bool)
     for wd, windows in _WALKIN_WINDOWS.items():
         for lo, hi in windows:
@@ -591,57 +618,102 @@ def _apply_dirty_values(
     rows["commitment_bad"][pos] = rng.integers(0, len(_BAD_COMMITMENT), len(pos))
 
 
-@functools.cache
+def _ascii_rows(strings: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Equally long ASCII strings as a 2-D uint8 array, one row per string."""
+    return np.frombuffer("".join(strings).encode("ascii"), np.uint8).reshape(len(strings), -1)
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers as zero-padded ASCII digits, one row per value."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+
+
+def _join_chars(count: int, *parts: bytes | np.ndarray) -> np.ndarray:
+    """Concatenate constant byte strings and per-row character arrays row by row."""
+    return np.concatenate(
+        [
+            np.broadcast_to(np.frombuffer(p, np.uint8), (count, len(p)))
+            if isinstance(p, bytes)
+            else p
+            for p in parts
+        ],
+        axis=1,
+    )
+
+
+def _strings(chars: np.ndarray) -> pa.Array:
+    """An arrow string array over a 2-D ASCII array (one row per value), without copying."""
+    count, width = chars.shape
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars))]
+    return pa.Array.from_buffers(pa.string(), count, buffers)
+
+
+@functools.lru_cache(maxsize=1)
 def _formats(base: np.datetime64, n_days: int) -> dict[str, pa.Array]:
-    """Lookup tables: every day of the calendar and every time of day as text."""
+    """Every day, and every minute of every day, as text: German first, then ISO."""
     days = [base.astype(datetime.date) + datetime.timedelta(days=i) for i in range(n_days)]
-    two = pa.array([f"{i:02d}" for i in range(60)])
-    second = np.arange(86400)
-    hour, minute = pc.take(two, second // 3600), pc.take(two, second // 60 % 60)
+    german = _ascii_rows([d.strftime("%d.%m.%Y") for d in days])
+    iso = _ascii_rows([d.isoformat() for d in days])
+    clock = np.arange(1440)
+    hour_minute = _join_chars(1440, _digits(clock // 60, 2), b":", _digits(clock % 60, 2))
+    day, minute = np.divmod(np.arange(n_days * 1440), 1440)
+    # The ISO export path writes seconds; they carry no meaning, so a fixed scramble of the
+    # slot stands in for them and keeps every timestamp a single table lookup.
+    seconds = _digits((day * 7 + minute * 37 + 11) % 60, 2)
+    stamps_de = _join_chars(len(day), german[day], b" ", hour_minute[minute])
+    stamps_iso = _join_chars(len(day), iso[day], b" ", hour_minute[minute], b":", seconds)
     return {
-        "date_de": pa.array([d.strftime("%d.%m.%Y") for d in days]),
-        "date_iso": pa.array([d.isoformat() for d in days]),
-        "hm": pc.binary_join_element_wise(hour[::60], minute[::60], ":"),
-        "hms": pc.binary_join_element_wise(hour, minute, pc.take(two, second % 60), ":"),
+        "dates": _strings(np.concatenate([german, iso])),
+        "stamps": pa.concat_arrays([_strings(stamps_de), _strings(stamps_iso)]),
     }
 
 
 def _text_table(
-    rows: dict[str, np.ndarray], cal: _Calendar, workers: _Workers, until: datetime.date
+    rows: dict[str, np.ndarray],
+    cal: _Calendar,
+    workers: _Workers,
+    until: datetime.date,
+    codec: str,
 ) -> pa.Table:
     """The export columns as text; -1 codes and days become empty fields."""
     fmt = _formats(cal.base, cal.n_days)
-    iso = pa.array(rows["iso"])
+    iso = rows["iso"]
+    m = len(iso)
+    stand_ins = _cp1252_stand_ins()[0] if codec == "cp1252" else {}
 
     def pick(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-        return pc.take(pa.array(values), pa.array(codes, mask=codes < 0))
+        text = pa.array([v.translate(stand_ins) for v in values])
+        return pc.take(text, pa.array(codes, mask=codes < 0))
 
     def date(day: np.ndarray) -> pa.Array:
-        index = pa.array(np.clip(day, 0, cal.n_days - 1), mask=day < 0)
-        return pc.if_else(iso, pc.take(fmt["date_iso"], index), pc.take(fmt["date_de"], index))
+        index = np.clip(day, 0, cal.n_days - 1) + iso * cal.n_days
+        return pc.take(fmt["dates"], pa.array(index, mask=day < 0))
 
-    def timestamp(day: np.ndarray, sec: np.ndarray) -> pa.Array:
-        index = pa.array(np.clip(day, 0, cal.n_days - 1), mask=day < 0)
-        german = pc.binary_join_element_wise(
-            pc.take(fmt["date_de"], index), pc.take(fmt["hm"], sec // 60), " "
-        )
-        isoform = pc.binary_join_element_wise(
-            pc.take(fmt["date_iso"], index), pc.take(fmt["hms"], sec), " "
-        )
-        return pc.if_else(iso, isoform, german)
+    def timestamp(day: np.ndarray, minute: np.ndarray) -> pa.Array:
+        slot = np.clip(day, 0, cal.n_days - 1).astype(np.int64) * 1440 + minute
+        index = slot + iso * (cal.n_days * 1440)
+        return pc.take(fmt["stamps"], pa.array(index, mask=day < 0))
 
     def with_bad(text: pa.Array, bad: np.ndarray, values: tuple[str, ...]) -> pa.Array:
         return pc.if_else(pa.array(bad >= 0), pick(values, bad), text)
 
-    numbers = pc.utf8_lpad(pc.cast(pa.array(rows["number"]), pa.string()), 7, "0")
-    ticket_id = pc.binary_join_element_wise(
-        "T", pc.cast(pa.array(rows["year"]), pa.string()), numbers, "-"
+    width = max(7, len(str(rows["number"].max())))
+    ticket_id = _strings(
+        _join_chars(m, b"T-", _digits(rows["year"], 4), b"-", _digits(rows["number"], width))
     )
     ticket_id = pc.if_else(pa.array(rows["id_missing"]), pa.scalar(None, pa.string()), ticket_id)
+    # Six digits per customer, a bijection of the customer index; mostly the local prefix.
     customer = rows["customer"] % 1_000_000
     prefix = np.searchsorted(_CUSTOMER_PREFIX_CDF, (customer * 0.7548776662466927) % 1.0)
     prefix = np.minimum(prefix, len(_CUSTOMER_PREFIXES) - 1)
-    digits = (customer * _CUSTOMER_MULT) % 1_000_000
+    customer_number = _join_chars(
+        m,
+        _ascii_rows(_CUSTOMER_PREFIXES)[prefix],
+        b"D",
+        _digits(customer * _CUSTOMER_MULT % 1_000_000, 6),
+    )
     bad_received = tuple(v.format(y=until.year - 1) for v in _BAD_RECEIVED)
     bad_commitment = tuple(v.format(y=until.year - 1) for v in _BAD_COMMITMENT)
     columns = [
@@ -650,24 +722,39 @@ def _text_table(
         pick(tuple(t[0] for t in _ROSTER), rows["team"]),
         pick(workers.names, rows["worker"]),
         with_bad(
-            timestamp(rows["received"], rows["received_sec"]), rows["received_bad"], bad_received
+            timestamp(rows["received"], rows["received_min"]), rows["received_bad"], bad_received
         ),
-        timestamp(rows["completed"], rows["completed_sec"]),
+        timestamp(rows["completed"], rows["completed_min"]),
         pick(_CHANNEL_VALUES, rows["channel"]),
         pick(_CONCERN_VALUES, rows["concern"]),
-        pc.binary_join_element_wise(
-            pick(_CUSTOMER_PREFIXES, prefix),
-            pc.utf8_lpad(pc.cast(pa.array(digits), pa.string()), 6, "0"),
-            "D",
-        ),
-        timestamp(rows["notified"], rows["notified_sec"]),
+        _strings(customer_number),
+        timestamp(rows["notified"], rows["notified_min"]),
         with_bad(date(rows["commitment"]), rows["commitment_bad"], bad_commitment),
         pick(_VERBIS_VALUES, rows["verbis"]),
-        timestamp(rows["callback"], rows["callback_sec"]),
+        timestamp(rows["callback"], rows["callback_min"]),
         date(rows["tl_informed"]),
-        timestamp(rows["walkin_note"], rows["walkin_note_sec"]),
+        timestamp(rows["walkin_note"], rows["walkin_note_min"]),
     ]
     return pa.table(columns, names=list(TICKET_COLUMNS))
+
+
+@functools.cache
+def _cp1252_stand_ins() -> tuple[dict[int, str], np.ndarray]:
+    """ASCII control characters that stand in for non-ASCII ones, and the byte map back."""
+    # pyarrow writes CSV only as UTF-8. For cp1252 the few non-ASCII characters of the fixed
+    # vocabularies are written as control characters that never occur otherwise, then every
+    # byte is mapped at once: no decoding, and the record bounds stay where they are.
+    texts = [*(t[0] for t in _ROSTER), *(n for t in _ROSTER for n in t[1:])]
+    texts += [*_AREA_VALUES, *_CHANNEL_VALUES, *_CONCERN_VALUES, *_VERBIS_VALUES]
+    texts += [*_BAD_RECEIVED, *_BAD_COMMITMENT]
+    chars = sorted({c for text in texts for c in text if ord(c) > 127})
+    slots = [b for b in range(1, 32) if b not in (9, 10, 13)]
+    if len(chars) > len(slots):
+        raise RuntimeError("too many distinct non-ASCII characters for cp1252 stand-ins")
+    byte_map = np.arange(256, dtype=np.uint8)
+    for char, slot in zip(chars, slots, strict=False):
+        byte_map[slot] = char.encode("cp1252")[0]
+    return {ord(c): chr(slot) for c, slot in zip(chars, slots, strict=False)}, byte_map
 
 
 def _write_chunk(
@@ -691,7 +778,7 @@ def _write_chunk(
     changed = rows["worker"][m + len(identical) :]
     rows["worker"][m + len(identical) :] = workers.next_colleague[changed]
 
-    table = _text_table(rows, cal, workers, until)
+    table = _text_table(rows, cal, workers, until, codec)
     buffer = pa.BufferOutputStream()
     options = pacsv.WriteOptions(
         include_header=False, delimiter=";", quoting_style="none", eol=_EOL, batch_size=65536
@@ -703,7 +790,7 @@ def _write_chunk(
     length = sum(pc.fill_null(pc.binary_length(c), 0).to_numpy() for c in table.columns)
     bounds = np.concatenate([[0], np.cumsum(length + len(TICKET_COLUMNS) - 1 + len(_EOL))])
     if codec != "utf-8":
-        data, bounds = _to_cp1252(data, bounds)
+        data = pa.py_buffer(_cp1252_stand_ins()[1][np.frombuffer(data, dtype=np.uint8)])
 
     def line(i: int) -> str:
         return data[bounds[i] : bounds[i + 1]].to_pybytes().decode(codec)
@@ -726,20 +813,6 @@ def _write_chunk(
         out.write(text)
         current = position + replace
     out.write(view[bounds[current] : bounds[m]])
-
-
-def _to_cp1252(data: pa.Buffer, bounds: np.ndarray) -> tuple[pa.Buffer, np.ndarray]:
-    """Transcode UTF-8 to cp1252 (and move the record bounds), fast for Latin-1 text."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    # Only lead bytes are >= 0xC2. The generated text uses U+0000-U+00FF (umlauts, ß, é),
-    # where cp1252 agrees with Latin-1 except for control characters that never occur:
-    # C2 xx -> xx, C3 xx -> xx + 0x40.
-    lead = np.flatnonzero(raw >= 0xC2)
-    if np.any(raw[lead] > 0xC3):
-        raise RuntimeError("generated text must stay within Latin-1")
-    out = raw.copy()
-    out[lead + 1] += np.where(raw[lead] == 0xC3, 0x40, 0).astype(np.uint8)
-    return pa.py_buffer(np.delete(out, lead)), bounds - np.searchsorted(lead, bounds)
 
 
 def _odd_line(kind: str, fields: list[str], rng: np.random.Generator) -> str:
@@ -765,16 +838,15 @@ def _write_absences(
     cal: _Calendar,
     codec: str,
 ) -> None:
-    fmt = _formats(cal.base, cal.n_days)["date_de"]
+    """Write the absences export, ordered by start date."""
+
+    def date(day: int) -> str:
+        return (cal.base + day).astype(datetime.date).strftime("%d.%m.%Y")
+
     with open(path, "w", encoding=codec, newline="") as f:
         writer = csv.writer(f, delimiter=";", lineterminator=_EOL)
         writer.writerow(ABSENCE_COLUMNS)
         for first, worker, last, substitute in absences:
             writer.writerow(
-                (
-                    workers.names[worker],
-                    fmt[first].as_py(),
-                    fmt[last].as_py(),
-                    workers.names[substitute],
-                )
+                (workers.names[worker], date(first), date(last), workers.names[substitute])
             )

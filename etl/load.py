@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.config import ABSENCE_HEADERS, DEFAULT_HEADERS, Config
+from dashboard.config import Config
 from dashboard.storage import writable_copy
 from etl.pseudonym import HMAC_SQL, hmac_pads, load_or_create_key
-from etl.sources import FileInfo, FileRefused, inspect_file, read_source
-from etl.validate import ABSENCES, TICKETS, RecordSpec, stage
+from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source
+from etl.validate import ABSENCES, TICKETS, RecordSpec, raw_text_sql, stage
 
 Progress = Callable[[str, float], None]
 
@@ -97,16 +97,14 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         earlier = con.execute(
             "SELECT min(load_id) FROM load_log WHERE content_hash = ? AND kind = ?",
             [info.content_hash, spec.kind],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if earlier is not None:
             # Re-applying an old export would undo later ones; identical content is a no-op.
             return LoadResult(path.name, spec.kind, already_loaded_as=earlier)
         step("Lesen", 0.1)
-        headers = ABSENCE_HEADERS if spec is ABSENCES else DEFAULT_HEADERS
-        fields = {
-            f: config.export.header_names(f, absence=spec is ABSENCES) for f in headers
-        }
-        read_source(con, path, info, fields, spec.required)
+        absence = spec is ABSENCES
+        fields = {f: config.export.header_names(f, absence=absence) for f in spec.headers}
+        read_source(con, path, info, Layout(fields, spec.required, spec.headers))
     except FileRefused as exc:
         return LoadResult(path.name, spec.kind, refused=str(exc))
     step("Prüfen", 0.4)
@@ -120,41 +118,54 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS staged")
+        for statement in (
+            "DROP VIEW IF EXISTS staged",
+            "DROP VIEW IF EXISTS raw",
+            "DROP TABLE IF EXISTS outcomes",
+            "DROP TABLE IF EXISTS typed",
+            "DROP TABLE IF EXISTS scan",
+        ):
+            con.execute(statement)
     step("Fertig", 1.0)
     return result
 
 
 def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start) -> LoadResult:
-    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
     counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
     if spec is TICKETS:
         replaced = con.execute(
             "SELECT count(*) FROM staged s SEMI JOIN tickets t USING (ticket_id) "
             "WHERE s.outcome = 'load'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(
             "DELETE FROM tickets WHERE ticket_id IN "
             "(SELECT ticket_id FROM staged WHERE outcome = 'load')"
         )
         inner, outer = hmac_pads(key)
+        # Customers come back: the keyed hash is computed once per distinct number.
         con.execute(
             f"""
             INSERT INTO tickets
-            SELECT ticket_id, area, team, worker, received, completed, channel, concern,
-                   CASE WHEN customer IS NOT NULL THEN {HMAC_SQL.format(value="customer")} END,
-                   notified, commitment, verbis_note = 'ja', called_back, tl_informed,
-                   walkin_note, ?, record
-            FROM staged WHERE outcome = 'load'
+            SELECT s.ticket_id, s.area, s.team, s.worker, s.received, s.completed, s.channel,
+                   s.concern, p.pseudonym, s.notified, s.commitment, s.verbis_note = 'ja',
+                   s.called_back, s.tl_informed, s.walkin_note, ?, s.record
+            FROM staged s
+            LEFT JOIN (
+                SELECT customer, {HMAC_SQL.format(value="customer")} AS pseudonym
+                FROM (SELECT DISTINCT customer FROM staged
+                      WHERE outcome = 'load' AND customer IS NOT NULL)
+            ) p ON p.customer = s.customer
+            WHERE s.outcome = 'load'
             """,
-            [outer, inner, load_id],
+            [load_id, outer, inner],
         )
-        ticket_col = "ticket_id"
+        ticket_col = "s.ticket_id"
     else:
         replaced = con.execute(
             "SELECT count(*) FROM staged s SEMI JOIN absences a USING (worker, date_from) "
             "WHERE s.outcome = 'load'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(
             "DELETE FROM absences WHERE (worker, date_from) IN "
             "(SELECT (worker, date_from) FROM staged WHERE outcome = 'load')"
@@ -166,8 +177,9 @@ def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start)
         )
         ticket_col = "NULL"
     con.execute(
-        f"INSERT INTO rejects SELECT ?, ?, ?, record, {ticket_col}, reason, raw_text "
-        "FROM staged WHERE outcome = 'reject'",
+        f"INSERT INTO rejects SELECT ?, ?, ?, s.record, {ticket_col}, s.reason, "
+        f"{raw_text_sql(spec)} FROM staged s JOIN raw r ON r.record = s.record "
+        "WHERE s.outcome = 'reject' ORDER BY s.record",
         [load_id, spec.kind, info.name],
     )
     loaded = counts.get("load", 0)
@@ -184,15 +196,25 @@ def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start)
         encoding=info.encoding,
         seconds=time.perf_counter() - start,
     )
-    raw_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    raw_rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     if raw_rows != result.rows_read or not result.reconciled:
         raise RuntimeError(f"Abgleich fehlgeschlagen für {info.name}: {result}")
     con.execute(
         "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            load_id, spec.kind, info.name, info.content_hash, info.encoding, started_at,
-            dt.datetime.now(), result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate,
-            result.records_new, result.records_replaced,
+            load_id,
+            spec.kind,
+            info.name,
+            info.content_hash,
+            info.encoding,
+            started_at,
+            dt.datetime.now(),
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_rejected,
+            result.rows_duplicate,
+            result.records_new,
+            result.records_replaced,
         ],
     )
     return result

@@ -10,28 +10,49 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 KEY_BYTES = 32
 BLOCK = 64  # SHA-256 block size, for the HMAC pads
 
 
+class KeyFileError(Exception):
+    """The key file exists but holds no usable key; nothing is pseudonymised with it."""
+
+
 def load_or_create_key(path: Path) -> bytes:
     """The pseudonym key from `path`, created (mode 0600) when it does not exist yet."""
     path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".key-", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_bytes(KEY_BYTES).hex())
+            # link() publishes the complete file or fails when another process was first:
+            # nobody ever reads a half-written key, and two first loads agree on one key.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(KEY_BYTES)
-    try:
-        # O_EXCL: two first loads at once must not end up with two different keys.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key.hex())
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        # A short or empty key would make the pseudonyms an unkeyed hash anyone can
+        # reverse by trying all customer numbers.
+        raise KeyFileError(
+            f"Die Schlüsseldatei {path} ist beschädigt (erwartet {KEY_BYTES * 2} Hex-Zeichen). "
+            "Ohne den ursprünglichen Schlüssel passen neue Pseudonyme nicht zu den alten; "
+            "bitte die Datei aus der Sicherung wiederherstellen."
+        )
     return key
 
 

@@ -42,7 +42,10 @@ def file_hash(path: Path) -> str:
 
 
 def map_header(
-    header: Iterable[str], fields: dict[str, list[str]], required: Iterable[str]
+    header: Iterable[str],
+    fields: dict[str, list[str]],
+    required: Iterable[str],
+    labels: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Field -> column position, from header names matched case-insensitively and trimmed."""
     names = [str(h or "").strip().lower() for h in header]
@@ -54,12 +57,14 @@ def map_header(
             raise FileRefused(f"Die Spalten {cols} meinen dasselbe Feld; bitte eine entfernen.")
         if hits:
             positions[field] = hits[0]
-    missing = [fields[f][0] for f in required if f not in positions]
+    labels = labels or {}
+    missing = [labels.get(f, fields[f][0]) for f in required if f not in positions]
     if missing:
+        found = ", ".join(str(h).strip() for h in header if str(h or "").strip())
         raise FileRefused(
             "Pflichtspalte fehlt: "
-            + ", ".join(f"'{_display(name)}'" for name in missing)
-            + f". Gefundene Spalten: {', '.join(_display(str(h)) for h in header) or '(keine)'}."
+            + ", ".join(f"'{name}'" for name in missing)
+            + f". Gefundene Spalten: {found or '(keine)'}."
         )
     return positions
 
@@ -69,9 +74,13 @@ def header_at(header: Iterable[str], i: int) -> str:
     return str(list(header)[i]).strip()
 
 
-def _display(name: str) -> str:
-    # Header names are matched lower-case; show the usual capitalisation back.
-    return name if not name.islower() else name[:1].upper() + name[1:]
+@dataclass(frozen=True)
+class Layout:
+    """The fields an export kind has: accepted header names, required ones, display names."""
+
+    fields: dict[str, list[str]]  # field -> accepted header names, lower case
+    required: tuple[str, ...]
+    labels: dict[str, str]  # field -> name used in messages
 
 
 @dataclass(frozen=True)
@@ -110,15 +119,14 @@ def read_source(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     info: FileInfo,
-    fields: dict[str, list[str]],
-    required: Iterable[str],
+    layout: Layout,
 ) -> int:
-    """Read an inspected CSV or XLSX export into the temp table `raw`; return its row count."""
+    """Read an inspected CSV or XLSX export into the temp view `raw`; return its row count."""
     if info.format == "xlsx":
-        _read_xlsx(con, Path(path), fields, required)
+        _read_xlsx(con, Path(path), layout)
     else:
-        _read_csv(con, Path(path), info.encoding, fields, required)
-    return con.execute("SELECT count(*) FROM raw").fetchone()[0]
+        _read_csv(con, Path(path), info.encoding, layout)
+    return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 
 
 def _detect_encoding(path: Path) -> tuple[str, str]:
@@ -171,14 +179,14 @@ def _first_record(path: Path, encoding: str) -> list[str]:
             raise FileRefused(f"{path.name}: Kopfzeile nicht lesbar ({exc}).") from None
 
 
-def _read_csv(con, path: Path, encoding: str, fields, required) -> None:
+def _read_csv(con, path: Path, encoding: str, layout: Layout) -> None:
     header = _first_record(path, encoding)
     if len(header) < 2:
         raise FileRefused(
             f"{path.name} ist keine CSV-Datei mit ';' als Trennzeichen "
             "(die Kopfzeile hat nur eine Spalte)."
         )
-    positions = map_header(header, fields, required)
+    positions = map_header(header, layout.fields, layout.required, layout.labels)
     with _utf8_copy(path, encoding) as utf8_path:
         try:
             _scan_with_duckdb(con, utf8_path, len(header))
@@ -186,7 +194,7 @@ def _read_csv(con, path: Path, encoding: str, fields, required) -> None:
             # DuckDB's fast reader gives up on some malformed files (e.g. far too many
             # fields in a record); Python's csv module reads anything, only slower.
             _scan_with_python(con, utf8_path, len(header))
-    _project(con, positions, len(header), fields)
+    _project(con, positions, len(header), layout.fields)
 
 
 class _utf8_copy:
@@ -200,9 +208,10 @@ class _utf8_copy:
             return self.path
         fd, name = tempfile.mkstemp(suffix=".csv", prefix="tc-utf8-")
         self.tmp = Path(name)
-        with open(self.path, encoding=self.encoding, newline="") as src, os.fdopen(
-            fd, "w", encoding="utf-8", newline=""
-        ) as dst:
+        with (
+            open(self.path, encoding=self.encoding, newline="") as src,
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
             while chunk := src.read(CHUNK):
                 dst.write(chunk)
         return self.tmp
@@ -232,11 +241,16 @@ def _scan_with_duckdb(con, path: Path, n: int) -> None:
     )
     try:
         con.execute(base.replace("PARALLEL", "true"), [str(path)])
-    except duckdb.InvalidInputException as exc:
+    except duckdb.Error as exc:
         if "quoted new lines" not in str(exc):
             raise
         # Quoted line breaks in a field: DuckDB pads short records only when reading serially.
         con.execute(base.replace("PARALLEL", "false"), [str(path)])
+    last = cols[-1]
+    if con.execute(f"SELECT count(*) FROM scan WHERE {last} IS NOT NULL").fetchall()[0][0]:
+        # A record filled every overflow column: DuckDB drops what lies beyond, so its
+        # field count would be wrong. Such files are rare; the exact reader takes over.
+        raise duckdb.InvalidInputException("record wider than the overflow columns")
 
 
 def _scan_with_python(con, path: Path, n: int) -> None:
@@ -263,11 +277,13 @@ def _records_to_scan(con, records: Iterator[list[str]], n: int) -> None:
 
 
 def _project(con, positions: dict[str, int], n: int, fields: Iterable[str]) -> None:
-    """Build `raw` from `scan`: record numbers, field counts and the mapped fields."""
+    """Define `raw` over `scan`: record numbers, field counts and the mapped fields."""
     cols = _scan_columns(n)
     regular, overflow = cols[:n], cols[n:]
     # Field count of a record: the header's count, minus trailing fields DuckDB padded with
-    # NULL, plus fields that spilled into the overflow columns.
+    # NULL, plus fields that spilled into the overflow columns. Only a record whose last
+    # field is missing or whose first overflow field is present can be off, so the full
+    # count is computed for those alone.
     present = " + ".join(f"({c} IS NOT NULL)::INT" for c in regular)
     extra = " + ".join(
         f"(CASE WHEN {c} IS NULL THEN 0 WHEN {c} LIKE '\x02%' THEN length({c}) ELSE 1 END)"
@@ -277,45 +293,55 @@ def _project(con, positions: dict[str, int], n: int, fields: Iterable[str]) -> N
         f"c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}" for f in fields
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw AS SELECT rowid + 1 AS record, "
-        f"({present}) + ({extra}) AS n_fields, {n} AS expected_fields, {selected} FROM scan"
+        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 1 AS record, "
+        f"CASE WHEN {regular[-1]} IS NULL OR {overflow[0]} IS NOT NULL "
+        f"THEN ({present}) + ({extra}) ELSE {n} END AS n_fields, "
+        f"{n} AS expected_fields, {selected} FROM scan"
     )
-    con.execute("DROP TABLE scan")
 
 
-def _read_xlsx(con, path: Path, fields, required) -> None:
-    import zipfile
-
+def _read_xlsx(con, path: Path, layout: Layout) -> None:
     from openpyxl import load_workbook
 
+    # openpyxl parses lazily and raises many kinds of errors for a damaged workbook
+    # (zip, XML, missing parts); whatever it raises, the file as a whole is unreadable.
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise FileRefused(f"{path.name} ist keine lesbare XLSX-Datei ({exc}).") from None
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = [_cell_text(v) or "" for v in next(rows, ())]
-        while header and not header[-1]:
-            header.pop()
-        if not header:
-            raise FileRefused(f"{path.name}: Das erste Tabellenblatt ist leer.")
-        positions = map_header(header, fields, required)
-        n = len(header)
+        with open(path, "rb") as fh:
+            workbook = load_workbook(fh, read_only=True, data_only=True)
+            try:
+                _scan_workbook(con, workbook, path, layout)
+            finally:
+                workbook.close()
+    except FileRefused:
+        raise
+    except Exception as exc:
+        raise FileRefused(
+            f"{path.name} ist keine lesbare XLSX-Datei ({type(exc).__name__}: {exc})."
+        ) from None
 
-        def records() -> Iterator[list[str]]:
-            for row in rows:
-                values = [_cell_text(v) for v in row]
-                while values and values[-1] is None:
-                    values.pop()
-                if not values:
-                    continue  # an empty sheet row is no record
-                # A spreadsheet has no field count: every row has the header's columns.
-                yield [v or "" for v in values] + [""] * (n - len(values))
 
-        _records_to_scan(con, records(), n)
-    finally:
-        workbook.close()
-    _project(con, positions, n, fields)
+def _scan_workbook(con, workbook, path: Path, layout: Layout) -> None:
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    header = [_cell_text(v) or "" for v in next(rows, ())]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        raise FileRefused(f"{path.name}: Das erste Tabellenblatt ist leer.")
+    positions = map_header(header, layout.fields, layout.required, layout.labels)
+    n = len(header)
+
+    def records() -> Iterator[list[str]]:
+        for row in rows:
+            values = [_cell_text(v) for v in row]
+            while values and values[-1] is None:
+                values.pop()
+            if not values:
+                continue  # an empty sheet row is no record
+            # A spreadsheet has no field count: every row has the header's columns.
+            yield [v or "" for v in values] + [""] * (n - len(values))
+
+    _records_to_scan(con, records(), n)
+    _project(con, positions, n, layout.fields)
 
 
 def _cell_text(value) -> str | None:
@@ -323,6 +349,8 @@ def _cell_text(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
+        # Only the date matters for every rule; fractions of a second are dropped.
+        value = value.replace(microsecond=0)
         return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()

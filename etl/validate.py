@@ -1,6 +1,6 @@
 """Validation of raw export records in SQL: typed values, rejection reasons, duplicates.
 
-Input is the temp table `raw` (see `etl.sources`); output is the temp table `staged` with
+Input is the temp view `raw` (see `etl.sources`); output is the temp view `staged` with
 one row per record: the typed fields, `reason` (NULL when the record is fine) and
 `outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
 "Bad input" section is one expression here, so the whole file is checked in one pass.
@@ -23,11 +23,34 @@ from dashboard.config import (
 # covers exactly this range (dashboard.calendar).
 FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 
+# One format per shape instead of a list of formats: try_strptime with a list tries
+# each in turn, which made date parsing the most expensive step of a load.
+# `clean`: trimmed text, NULL when empty. Most values have no surrounding spaces, and
+# testing for them is cheaper than trimming every value.
+# `parse_day`: one format per shape (length, separator) instead of try_strptime with a
+# list of formats, which tries each in turn; date parsing is the bulk of a load's work.
+# Macros expand textually, so the argument of parse_day_text must stay a plain column:
+# trimming happens only in the rare fallback.
 DATE_MACRO = """
-CREATE OR REPLACE TEMP MACRO parse_day(v) AS CAST(try_strptime(
-    replace(trim(v), 'T', ' '),
-    ['%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y',
-     '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d']) AS DATE)
+CREATE OR REPLACE TEMP MACRO clean(v) AS CASE
+    WHEN v = '' THEN NULL
+    WHEN v[1] = ' ' OR v[-1] = ' ' OR v[1] = chr(9) OR v[-1] = chr(9) THEN nullif(trim(v), '')
+    ELSE v END;
+CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
+    CASE
+        WHEN length(v) = 10 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y')
+        WHEN length(v) = 10 THEN try_strptime(v, '%Y-%m-%d')
+        WHEN length(v) = 16 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M')
+        WHEN length(v) = 16 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M')
+        WHEN length(v) = 16 THEN try_strptime(v, '%Y-%m-%d %H:%M')
+        WHEN length(v) = 19 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M:%S')
+        WHEN length(v) = 19 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M:%S')
+        WHEN length(v) = 19 THEN try_strptime(v, '%Y-%m-%d %H:%M:%S')
+    END AS DATE);
+CREATE OR REPLACE TEMP MACRO parse_day(v) AS coalesce(
+    parse_day_text(v),
+    CASE WHEN v[1] = ' ' OR v[-1] = ' ' OR v[1] = chr(9) OR v[-1] = chr(9)
+         THEN parse_day_text(trim(v)) END);
 """
 
 
@@ -50,8 +73,15 @@ TICKETS = RecordSpec(
     kind="tickets",
     headers=DEFAULT_HEADERS,
     required=REQUIRED_FIELDS,
-    dates=("received", "completed", "notified", "commitment", "called_back", "tl_informed",
-           "walkin_note"),
+    dates=(
+        "received",
+        "completed",
+        "notified",
+        "commitment",
+        "called_back",
+        "tl_informed",
+        "walkin_note",
+    ),
     coded=("area", "channel", "concern", "verbis_note"),
     key=("ticket_id",),
     not_before=(("completed", "received"), ("notified", "received")),
@@ -78,7 +108,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute(DATE_MACRO)
     params: list[str] = []
     typed: list[str] = []
-    reasons: list[str] = []
+    problems: list[tuple[str, str, str]] = []
     label = {f: _q(h) for f, h in spec.headers.items()}
 
     for f in spec.headers:
@@ -92,85 +122,159 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
             default = VALUE_DEFAULTS.get(f)
             empty = "NULL" if default is None else _q(default)
             typed.append(
-                f"CASE WHEN nullif(trim({f}), '') IS NULL THEN {empty} "
-                f"ELSE CASE lower(trim({f})) {whens} END END AS {f}"
+                f"CASE WHEN clean({f}) IS NULL THEN {empty} "
+                f"ELSE CASE lower(clean({f})) {whens} END END AS {f}"
             )
         else:
-            typed.append(f"nullif(trim({f}), '') AS {f}")
+            typed.append(f"clean({f}) AS {f}")
 
+    # `has_<field>`: the raw field is not empty (a cheap test; spaces only count as
+    # present here). Where a typed value is NULL, it tells "missing" from "not readable"
+    # without keeping the raw text in the typed table.
+    flagged = [
+        f for f in spec.headers if f in spec.dates or (f in spec.coded and f in spec.required)
+    ]
+    typed += [f"coalesce({f} <> '', false) AS has_{f}" for f in flagged]
+
+    # Each rule: (cheap condition on the typed table `t` that finds every candidate,
+    # exact condition that may also read the raw text `r`, German reason).
     not_a_date = _q("{} ist kein Datum: '{}'")
     out_of_range = _q("{} liegt außerhalb 2000–2100: {}")
+    unknown_value = "Unbekannter Wert für {}: '{}' (erlaubt: %s)"
     for f in spec.headers:
-        present = f"nullif(trim(raw_{f}), '') IS NOT NULL"
+        present = f"nullif(trim(r.{f}), '') IS NOT NULL"
         if f in spec.required:
-            reasons.append(f"CASE WHEN NOT ({present}) THEN {_q(spec.headers[f] + ' fehlt')} END")
+            if f in flagged:
+                problems.append((f"NOT t.has_{f} OR t.{f} IS NULL", f"NOT ({present})",
+                                 _q(spec.headers[f] + " fehlt")))  # fmt: skip
+            else:
+                problems.append(
+                    (f"t.{f} IS NULL", f"t.{f} IS NULL", _q(spec.headers[f] + " fehlt"))
+                )
         if f in spec.dates:
-            reasons.append(
-                f"CASE WHEN {present} AND {f} IS NULL "
-                f"THEN format({not_a_date}, {label[f]}, trim(raw_{f})) "
-                f"WHEN {f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}' "
-                f"THEN format({out_of_range}, {label[f]}, trim(raw_{f})) END"
+            problems.append(
+                (
+                    f"t.has_{f} AND t.{f} IS NULL",
+                    f"{present} AND t.{f} IS NULL",
+                    f"format({not_a_date}, {label[f]}, trim(r.{f}))",
+                )
+            )
+            in_range = f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'"
+            problems.append(
+                (in_range, in_range, f"format({out_of_range}, {label[f]}, trim(r.{f}))")
             )
         if f in spec.coded:
             allowed = ", ".join(dict.fromkeys(export.value_map(f).values()))
-            unknown = _q("Unbekannter Wert für {}: '{}' (erlaubt: " + allowed + ")")
-            reasons.append(
-                f"CASE WHEN {present} AND {f} IS NULL "
-                f"THEN format({unknown}, {label[f]}, trim(raw_{f})) END"
-            )
+            unknown = _q(unknown_value % allowed)
+            # Coded fields with a default are NULL only when present and unknown.
+            cheap = f"t.has_{f} AND t.{f} IS NULL" if f in flagged else f"t.{f} IS NULL"
+            exact = f"{present} AND t.{f} IS NULL"
+            problems.append((cheap, exact, f"format({unknown}, {label[f]}, trim(r.{f}))"))
     before = _q("{} ({}) liegt vor {} ({})")
     for later, earlier in spec.not_before:
-        reasons.append(
-            f"CASE WHEN {later} < {earlier} THEN format({before}, {label[later]}, "
-            f"strftime({later}, '%d.%m.%Y'), {label[earlier]}, strftime({earlier}, '%d.%m.%Y')) END"
+        cond = f"t.{later} < t.{earlier}"
+        problems.append(
+            (
+                cond,
+                cond,
+                f"format({before}, {label[later]}, strftime(t.{later}, '%d.%m.%Y'), "
+                f"{label[earlier]}, strftime(t.{earlier}, '%d.%m.%Y'))",
+            )
         )
 
-    visible = [f for f in spec.headers if f not in spec.secret]
-    raw_text = ", ".join(f"{label[f]} || ': ' || raw_{f}" for f in visible)
-    content = ", ".join(f"coalesce(raw_{f}, chr(30))" for f in spec.headers)
-    keyed = " AND ".join(f"{f} IS NOT NULL" for f in spec.key)
-    raw_cols = ", ".join(f"{f} AS raw_{f}" for f in spec.headers)
+    # Pass 1: typed values, materialised once (a parsed date referenced by several rules
+    # would otherwise be parsed again for each reference).
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE checked AS
-        SELECT record, {", ".join(spec.headers)},
-               md5(concat_ws(chr(31), {content})) AS content,
-               concat_ws(' | ', {raw_text}) AS raw_text,
-               CASE WHEN n_fields <> expected_fields THEN
-                    format('Falsche Anzahl Felder: {{}} statt {{}}', n_fields, expected_fields)
-                    ELSE nullif(array_to_string(
-                        list_filter([{", ".join(reasons)}], lambda x: x IS NOT NULL), '; '), '')
-               END AS own_reason,
-               n_fields = expected_fields AND {keyed} AS keyed
-        FROM (SELECT record, n_fields, expected_fields, {raw_cols}, {", ".join(typed)} FROM raw)
-        """,
+        f"CREATE OR REPLACE TEMP TABLE typed AS "
+        f"SELECT record, n_fields, expected_fields, {', '.join(typed)} FROM raw",
         params,
     )
-    # Records sharing a key: identical ones count once, differing ones are all rejected.
+    # Pass 2: the few records with a problem, with their reasons; only these are joined
+    # back to their raw text.
+    any_problem = " OR ".join(f"coalesce({cheap}, false)" for cheap, _, _ in problems)
+    reason_list = ", ".join(f"CASE WHEN {exact} THEN {text} END" for _, exact, text in problems)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE problems AS
+        WITH bad AS (
+            SELECT * FROM typed t WHERE t.n_fields <> t.expected_fields OR {any_problem}
+        )
+        SELECT * FROM (
+            SELECT t.record,
+                   CASE WHEN t.n_fields <> t.expected_fields THEN
+                            format('Falsche Anzahl Felder: {{}} statt {{}}',
+                                   t.n_fields, t.expected_fields)
+                        ELSE nullif(array_to_string(
+                            list_filter([{reason_list}], lambda x: x IS NOT NULL), '; '), '')
+                   END AS reason
+            FROM bad t JOIN raw r ON r.record = t.record
+        ) WHERE reason IS NOT NULL  -- candidates the exact rules clear (spaces only) load
+        """
+    )
+    # Pass 3: records sharing a key. Identical ones count once, differing ones are all
+    # rejected; content is compared on the raw text, for the repeated keys only.
     key = ", ".join(spec.key)
+    keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
+        f"t.{f} IS NOT NULL" for f in spec.key
+    )
+    content = ", ".join(f"coalesce(r.{f}, chr(30))" for f in spec.headers)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE repeated AS
-        SELECT {key}, count(DISTINCT content) AS variants, min(record) AS first_record,
-               string_agg(record::VARCHAR, ', ' ORDER BY record) AS records
-        FROM checked WHERE keyed
-        GROUP BY {key} HAVING count(*) > 1
+        WITH keys AS (
+            SELECT {key} FROM typed t WHERE {keyed} GROUP BY {key} HAVING count(*) > 1
+        ),
+        copies AS (
+            SELECT t.record, {", ".join(f"t.{f}" for f in spec.key)},
+                   md5(concat_ws(chr(31), {content})) AS content
+            FROM typed t SEMI JOIN keys USING ({key})
+            JOIN raw r ON r.record = t.record
+            WHERE {keyed}
+        ),
+        summary AS (
+            SELECT {key}, count(DISTINCT content) AS variants, min(record) AS first_record,
+                   string_agg(record::VARCHAR, ', ' ORDER BY record) AS records
+            FROM copies GROUP BY {key}
+        )
+        SELECT c.record, s.variants, s.first_record, s.records
+        FROM copies c JOIN summary s USING ({key})
         """
     )
-    join = " AND ".join(f"c.{f} = d.{f}" for f in spec.key)
-    conflict = _q(" / ".join(spec.headers[f] for f in spec.key)
-                  + " mehrfach mit unterschiedlichem Inhalt (Datensätze {})")
+    conflict = _q(
+        " / ".join(spec.headers[f] for f in spec.key)
+        + " mehrfach mit unterschiedlichem Inhalt (Datensätze {})"
+    )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT c.* EXCLUDE (own_reason, keyed, content),
-               CASE WHEN d.variants > 1
-                    THEN concat_ws('; ', c.own_reason, format({conflict}, d.records))
-                    ELSE c.own_reason END AS reason,
-               CASE WHEN d.variants = 1 AND c.record <> d.first_record THEN 'duplicate'
-                    WHEN d.variants > 1 OR c.own_reason IS NOT NULL THEN 'reject'
-                    ELSE 'load' END AS outcome
-        FROM checked c LEFT JOIN repeated d ON c.keyed AND {join}
+        CREATE OR REPLACE TEMP TABLE outcomes AS
+        SELECT coalesce(p.record, d.record) AS record,
+               CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN 'duplicate'
+                    ELSE 'reject' END AS outcome,
+               CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN NULL
+                    WHEN d.variants > 1
+                    THEN concat_ws('; ', p.reason, format({conflict}, d.records))
+                    ELSE p.reason END AS reason
+        FROM problems p FULL OUTER JOIN repeated d ON p.record = d.record
+        WHERE p.record IS NOT NULL OR d.variants > 1 OR d.record <> d.first_record
         """
     )
-    con.execute("DROP TABLE checked; DROP TABLE repeated")
+    con.execute("DROP TABLE problems; DROP TABLE repeated")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE (n_fields, expected_fields"
+        + "".join(f", has_{f}" for f in flagged)
+        + "), coalesce(o.outcome, 'load') AS outcome, o.reason "
+        "FROM typed t LEFT JOIN outcomes o USING (record)"
+    )
+
+
+def raw_text_sql(spec: RecordSpec) -> str:
+    """SQL (over `raw r` and `staged s`) for a rejected record's fields as a person reads them.
+
+    The secret fields are left out. A record with the wrong number of fields keeps no
+    text at all: its values sit in the wrong columns, so a customer number could appear
+    under any header.
+    """
+    visible = ", ".join(
+        f"{_q(h)} || ': ' || r.{f}" for f, h in spec.headers.items() if f not in spec.secret
+    )
+    return f"CASE WHEN r.n_fields = r.expected_fields THEN concat_ws(' | ', {visible}) END"

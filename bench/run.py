@@ -1,0 +1,146 @@
+"""Load and verdict benchmark: our ETL against DuckDB's own read_csv, in the same run.
+
+    .venv/bin/python bench/run.py [--tickets 1000000] [--repeat 3] [--work DIR]
+
+Builds an N-ticket export with `demo-data` (UTF-8 and cp1252), then measures per encoding
+the median of `--repeat` runs of
+  - raw:      DuckDB `CREATE TABLE AS SELECT * FROM read_csv(...)` into a database file
+              (cp1252 read as latin-1, the closest DuckDB has),
+  - load:     `ticket-controlling load` into a fresh database (validation, rejects,
+              pseudonyms and the reconciliation included; the working days are computed
+              when queried, see `verdicts`),
+  - verdicts: the `ticket-controlling verdicts` command end to end (load into a temporary
+              database, due dates, working days, statuses and checks for all tickets, CSV),
+  - query:    the verdict query alone on the loaded database (all tickets and all verdict
+              columns materialised into a temp table).
+Prints a Markdown table with medians and ratios and writes bench/results/load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard.config import load_config  # noqa: E402
+from dashboard.storage import connect_readonly  # noqa: E402
+from etl.demo import write_demo_export  # noqa: E402
+from etl.load import load_files  # noqa: E402
+
+UNTIL = dt.date(2026, 11, 27)
+CLI = [sys.executable, "-m", "dashboard.cli"]
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _raw_read_csv(path: Path, db: Path, encoding: str) -> None:
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE raw AS SELECT * FROM read_csv(?, delim=';', header=true, encoding=?, "
+        "ignore_errors=true)",
+        [str(path), "latin-1" if encoding == "cp1252" else "utf-8"],
+    )
+    con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="tc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {
+        "TICKET_CONTROLLING_DB": str(work / "bench.duckdb"),
+        "TICKET_CONTROLLING_KEY_FILE": str(work / "key"),
+    }
+    os.environ.update(env)
+    config = load_config()
+    rows = []
+    for encoding in ("utf-8", "cp1252"):
+        out = work / encoding
+        start = time.perf_counter()
+        files = write_demo_export(out, tickets=args.tickets, seed=7, until=UNTIL, encoding=encoding)
+        generated = time.perf_counter() - start
+        size_mb = files.tickets.stat().st_size / 1e6
+
+        raw = _median_time(lambda: _raw_read_csv(files.tickets, work / "raw.duckdb", encoding),
+                           args.repeat)  # fmt: skip
+        results = []
+
+        def load():
+            results.append(load_files(config, [files.tickets], fresh=True)[0])
+
+        load_time = _median_time(load, args.repeat)
+        result = results[-1]
+
+        def verdicts():
+            subprocess.run(
+                [*CLI, "verdicts", str(files.tickets), "--as-of", UNTIL.isoformat(),
+                 "--out", str(work / "verdicts.csv")],
+                check=True, capture_output=True, env=os.environ | env,
+            )  # fmt: skip
+
+        verdict_time = _median_time(verdicts, args.repeat)
+        con = connect_readonly(config)
+        query_time = _median_time(
+            lambda: con.execute(
+                "CREATE OR REPLACE TEMP TABLE v AS SELECT * FROM verdicts(?::DATE)", [UNTIL]
+            ),
+            args.repeat,
+        )
+        con.close()
+        rows.append(
+            {
+                "encoding": encoding,
+                "tickets": args.tickets,
+                "file_mb": round(size_mb, 1),
+                "generate_s": round(generated, 2),
+                "raw_read_csv_s": round(raw, 3),
+                "load_s": round(load_time, 3),
+                "load_ratio": round(load_time / raw, 2),
+                "verdicts_cli_s": round(verdict_time, 3),
+                "verdict_query_s": round(query_time, 3),
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "rows_duplicate": result.rows_duplicate,
+            }
+        )
+    print(f"\nN = {args.tickets:,} tickets, median of {args.repeat} runs, {os.cpu_count()} cores\n")
+    print("| export | MB | raw read_csv (s) | load (s) | load / raw | verdicts CLI (s) "
+          "| verdict query (s) | loaded | rejected | duplicates |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['encoding']} | {r['file_mb']} | {r['raw_read_csv_s']} | {r['load_s']} "
+            f"| {r['load_ratio']}x | {r['verdicts_cli_s']} | {r['verdict_query_s']} "
+            f"| {r['rows_loaded']} | {r['rows_rejected']} | {r['rows_duplicate']} |"
+        )
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    (results_dir / "load.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
