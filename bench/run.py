@@ -43,11 +43,11 @@ UNTIL = dt.date(2026, 11, 27)
 CLI = [sys.executable, "-m", "dashboard.cli"]
 
 
-def _median_time(fn, repeat: int) -> float:
+def _median_time(fn, repeat: int, *args, **kwargs) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -63,6 +63,47 @@ def _raw_read_csv(path: Path, db: Path, encoding: str) -> None:
     con.close()
 
 
+def _verdicts_cli(export: Path, out: Path) -> None:
+    subprocess.run(
+        [*CLI, "verdicts", str(export), "--as-of", UNTIL.isoformat(), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _verdict_query(con) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE v AS SELECT * FROM verdicts(?::DATE)", [UNTIL])
+
+
+def measure(config, work: Path, encoding: str, tickets: int, repeat: int) -> dict:
+    """One row of the result table: the medians for one export encoding."""
+    start = time.perf_counter()
+    files = write_demo_export(work / encoding, tickets=tickets, seed=7, until=UNTIL,
+                              encoding=encoding)  # fmt: skip
+    generated = time.perf_counter() - start
+    raw = _median_time(_raw_read_csv, repeat, files.tickets, work / "raw.duckdb", encoding)
+    load = _median_time(load_files, repeat, config, [files.tickets], fresh=True)
+    [result] = load_files(config, [files.tickets], fresh=True)
+    verdicts = _median_time(_verdicts_cli, repeat, files.tickets, work / "verdicts.csv")
+    con = connect_readonly(config)
+    query = _median_time(_verdict_query, repeat, con)
+    con.close()
+    return {
+        "encoding": encoding,
+        "tickets": tickets,
+        "file_mb": round(files.tickets.stat().st_size / 1e6, 1),
+        "generate_s": round(generated, 2),
+        "raw_read_csv_s": round(raw, 3),
+        "load_s": round(load, 3),
+        "load_ratio": round(load / raw, 2),
+        "verdicts_cli_s": round(verdicts, 3),
+        "verdict_query_s": round(query, 3),
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "rows_duplicate": result.rows_duplicate,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -71,62 +112,11 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="tc-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    env = {
-        "TICKET_CONTROLLING_DB": str(work / "bench.duckdb"),
-        "TICKET_CONTROLLING_KEY_FILE": str(work / "key"),
-    }
-    os.environ.update(env)
+    # The CLI subprocesses inherit these, so every run uses the bench's own files.
+    os.environ["TICKET_CONTROLLING_DB"] = str(work / "bench.duckdb")
+    os.environ["TICKET_CONTROLLING_KEY_FILE"] = str(work / "key")
     config = load_config()
-    rows = []
-    for encoding in ("utf-8", "cp1252"):
-        out = work / encoding
-        start = time.perf_counter()
-        files = write_demo_export(out, tickets=args.tickets, seed=7, until=UNTIL, encoding=encoding)
-        generated = time.perf_counter() - start
-        size_mb = files.tickets.stat().st_size / 1e6
-
-        raw = _median_time(lambda: _raw_read_csv(files.tickets, work / "raw.duckdb", encoding),
-                           args.repeat)  # fmt: skip
-        results = []
-
-        def load():
-            results.append(load_files(config, [files.tickets], fresh=True)[0])
-
-        load_time = _median_time(load, args.repeat)
-        result = results[-1]
-
-        def verdicts():
-            subprocess.run(
-                [*CLI, "verdicts", str(files.tickets), "--as-of", UNTIL.isoformat(),
-                 "--out", str(work / "verdicts.csv")],
-                check=True, capture_output=True, env=os.environ | env,
-            )  # fmt: skip
-
-        verdict_time = _median_time(verdicts, args.repeat)
-        con = connect_readonly(config)
-        query_time = _median_time(
-            lambda: con.execute(
-                "CREATE OR REPLACE TEMP TABLE v AS SELECT * FROM verdicts(?::DATE)", [UNTIL]
-            ),
-            args.repeat,
-        )
-        con.close()
-        rows.append(
-            {
-                "encoding": encoding,
-                "tickets": args.tickets,
-                "file_mb": round(size_mb, 1),
-                "generate_s": round(generated, 2),
-                "raw_read_csv_s": round(raw, 3),
-                "load_s": round(load_time, 3),
-                "load_ratio": round(load_time / raw, 2),
-                "verdicts_cli_s": round(verdict_time, 3),
-                "verdict_query_s": round(query_time, 3),
-                "rows_loaded": result.rows_loaded,
-                "rows_rejected": result.rows_rejected,
-                "rows_duplicate": result.rows_duplicate,
-            }
-        )
+    rows = [measure(config, work, enc, args.tickets, args.repeat) for enc in ("utf-8", "cp1252")]
     print(f"\nN = {args.tickets:,} tickets, median of {args.repeat} runs, {os.cpu_count()} cores\n")
     print("| export | MB | raw read_csv (s) | load (s) | load / raw | verdicts CLI (s) "
           "| verdict query (s) | loaded | rejected | duplicates |")  # fmt: skip

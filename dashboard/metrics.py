@@ -204,7 +204,7 @@ def repeat_cases(
                list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
         FROM ({sql})
         WHERE status IN {_in(BREACHES)}
-        GROUP BY month, worker
+        GROUP BY ALL
         HAVING count(*) >= $threshold
         ORDER BY month, team, worker
         """,

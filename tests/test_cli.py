@@ -134,3 +134,36 @@ def test_bad_config_exits_with_message(env, tmp_path, capsys):
     conf.write_text("[rules]\nretention_months = 0\n")
     assert main(["load", "x.csv", "--config", str(conf)]) == 2
     assert "rules.retention_months" in capsys.readouterr().err
+
+
+def test_demo_data_builds_a_database_with_every_status(env, tmp_path, capsys):
+    import datetime as dt
+
+    from dashboard import metrics
+    from dashboard.config import load_config
+    from dashboard.rules import STATUSES
+    from dashboard.storage import connect_readonly
+
+    out = tmp_path / "demo"
+    args = ["demo-data", "--out", str(out), "--tickets", "4000", "--until", "2026-11-27"]
+    assert main([*args, "--build-db"]) == 0
+    assert "Abgleich stimmt" in capsys.readouterr().out
+    con = connect_readonly(load_config())
+    assert con.execute("SELECT value FROM meta WHERE key = 'built_by'").fetchall() == [
+        ("demo-data",)
+    ]
+    as_of = dt.date(2026, 11, 27)
+    verdicts = metrics.ticket_verdicts(con, as_of)
+    assert set(verdicts["status"]) == set(STATUSES)
+    for check in ("callback_ok", "walkin_note_ok", "tl_informed_ok"):
+        assert set(verdicts[check].dropna()) == {True, False}
+    assert verdicts["team"].nunique() == 5
+    assert 35 <= verdicts["worker"].nunique() <= 45
+    assert not metrics.absence_breaches(con, as_of).empty
+    assert not metrics.repeat_cases(con, as_of, threshold=2).empty
+    rejects = con.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
+    assert rejects > 0
+    con.close()
+    # --if-missing keeps an existing database
+    assert main([*args, "--build-db", "--if-missing"]) == 0
+    assert "Datenbank vorhanden" in capsys.readouterr().out
