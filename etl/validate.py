@@ -25,16 +25,20 @@ FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 
 # One format per shape instead of a list of formats: try_strptime with a list tries
 # each in turn, which made date parsing the most expensive step of a load.
-# `clean`: trimmed text, NULL when empty. Most values have no surrounding spaces, and
-# testing for them is cheaper than trimming every value.
+# `clean`: text without surrounding white space (spaces, tabs, line breaks, no-break
+# spaces), NULL when empty. Most values have none, and testing the first and last
+# character is cheaper than trimming every value.
 # `parse_day`: one format per shape (length, separator) instead of try_strptime with a
 # list of formats, which tries each in turn; date parsing is the bulk of a load's work.
 # Macros expand textually, so the argument of parse_day_text must stay a plain column:
 # trimming happens only in the rare fallback.
 DATE_MACRO = """
+CREATE OR REPLACE TEMP MACRO spaces() AS ' ' || chr(9) || chr(10) || chr(13) || chr(160);
+CREATE OR REPLACE TEMP MACRO is_space(c) AS contains(spaces(), c);
+CREATE OR REPLACE TEMP MACRO strip(v) AS trim(v, spaces());
 CREATE OR REPLACE TEMP MACRO clean(v) AS CASE
     WHEN v = '' THEN NULL
-    WHEN v[1] = ' ' OR v[-1] = ' ' OR v[1] = chr(9) OR v[-1] = chr(9) THEN nullif(trim(v), '')
+    WHEN is_space(v[1]) OR is_space(v[-1]) THEN nullif(strip(v), '')
     ELSE v END;
 CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
     CASE
@@ -49,8 +53,7 @@ CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
     END AS DATE);
 CREATE OR REPLACE TEMP MACRO parse_day(v) AS coalesce(
     parse_day_text(v),
-    CASE WHEN v[1] = ' ' OR v[-1] = ' ' OR v[1] = chr(9) OR v[-1] = chr(9)
-         THEN parse_day_text(trim(v)) END);
+    CASE WHEN is_space(v[1]) OR is_space(v[-1]) THEN parse_day_text(strip(v)) END);
 """
 
 
@@ -142,7 +145,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     out_of_range = _q("{} liegt außerhalb 2000–2100: {}")
     unknown_value = "Unbekannter Wert für {}: '{}' (erlaubt: %s)"
     for f in spec.headers:
-        present = f"nullif(trim(r.{f}), '') IS NOT NULL"
+        present = f"clean(r.{f}) IS NOT NULL"
         if f in spec.required:
             if f in flagged:
                 problems.append((f"NOT t.has_{f} OR t.{f} IS NULL", f"NOT ({present})",
@@ -156,12 +159,12 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
                 (
                     f"t.has_{f} AND t.{f} IS NULL",
                     f"{present} AND t.{f} IS NULL",
-                    f"format({not_a_date}, {label[f]}, trim(r.{f}))",
+                    f"format({not_a_date}, {label[f]}, clean(r.{f}))",
                 )
             )
             in_range = f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'"
             problems.append(
-                (in_range, in_range, f"format({out_of_range}, {label[f]}, trim(r.{f}))")
+                (in_range, in_range, f"format({out_of_range}, {label[f]}, clean(r.{f}))")
             )
         if f in spec.coded:
             allowed = ", ".join(dict.fromkeys(export.value_map(f).values()))
@@ -169,7 +172,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
             # Coded fields with a default are NULL only when present and unknown.
             cheap = f"t.has_{f} AND t.{f} IS NULL" if f in flagged else f"t.{f} IS NULL"
             exact = f"{present} AND t.{f} IS NULL"
-            problems.append((cheap, exact, f"format({unknown}, {label[f]}, trim(r.{f}))"))
+            problems.append((cheap, exact, f"format({unknown}, {label[f]}, clean(r.{f}))"))
     before = _q("{} ({}) liegt vor {} ({})")
     for later, earlier in spec.not_before:
         cond = f"t.{later} < t.{earlier}"

@@ -316,18 +316,6 @@ def test_coded_values_match_case_insensitively_and_trimmed(write_export, load, c
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG: etl/validate.py DATE_MACRO: the macros `clean` and `parse_day` trim a value "
-    "only when it begins or ends with ' ' or a tab, while the 'present' test and the reason "
-    "text use DuckDB trim(), which also strips Unicode spaces such as the no-break space "
-    "U+00A0 (common in Excel and web copies). So 'Leistung\\u00a0' is rejected as "
-    "\"Unbekannter Wert für Bereich: 'Leistung' (erlaubt: Leistung, Integration)\", "
-    "'02.03.2026\\u00a0' as \"Eingang ist kein Datum: '02.03.2026'\", and a Team of only "
-    "U+00A0 is loaded instead of rejected as 'Team fehlt'. Fix: in `clean` and `parse_day` "
-    "take the trim() branch whenever trim(v[1]) = '' OR trim(v[-1]) = '', so typing, "
-    "checks and messages trim alike",
-    strict=True,
-)
 def test_no_break_spaces_count_as_surrounding_spaces(write_export, load, config):
     nb = "\u00a0"
     path = write_export(

@@ -1,0 +1,88 @@
+"""The storage layout: loads swap the file atomically, readers never block or see half a load."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dashboard import data
+from dashboard.storage import StorageError, connect_readonly, file_identity, writable_copy
+from tests.conftest import ticket_row
+
+
+def _count(con) -> int:
+    return con.execute("SELECT count(*) FROM tickets").fetchall()[0][0]
+
+
+def test_reader_open_during_load_keeps_its_view_and_new_readers_see_the_load(
+    config, write_export, load
+):
+    load(write_export([ticket_row(**{"Ticket-ID": "A"})]))
+    reader = connect_readonly(config)
+    assert _count(reader) == 1
+    load(write_export([ticket_row(**{"Ticket-ID": "B"}), ticket_row(**{"Ticket-ID": "C"})]))
+    assert _count(reader) == 1  # the old, complete state: no lock error, no half load
+    fresh = connect_readonly(config)
+    assert _count(fresh) == 3
+    reader.close()
+    fresh.close()
+
+
+def test_dashboard_connection_follows_the_swapped_file(config, write_export, load, monkeypatch):
+    monkeypatch.setattr(data, "config", lambda: config)
+    load(write_export([ticket_row(**{"Ticket-ID": "A"})]))
+    assert _count(data.connection()) == 1
+    before = file_identity(config)
+    load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
+    assert file_identity(config) != before
+    assert _count(data.connection()) == 2
+
+
+def test_failed_block_leaves_no_trace(config, write_export, load):
+    load(write_export([ticket_row()]))
+    before = config.database.read_bytes()
+    with pytest.raises(RuntimeError), writable_copy(config) as db:
+        db.con.execute("DELETE FROM tickets")
+        db.changed = True
+        raise RuntimeError("crash in the middle of a load")
+    assert config.database.read_bytes() == before
+    assert sorted(p.name for p in config.database.parent.iterdir()) == [
+        "tickets.duckdb",
+        "tickets.duckdb.lock",
+    ]
+
+
+def test_leftover_temp_file_of_a_killed_load_is_removed(config, write_export, load):
+    load(write_export([ticket_row()]))
+    stale = config.database.parent / f".{config.database.name}.abc123.tmp"
+    stale.write_bytes(b"half a database")
+    load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
+    assert not stale.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only directories")
+def test_read_only_directory_gives_a_clear_message(config, write_export, load):
+    load(write_export([ticket_row()]))
+    config.database.parent.chmod(0o500)
+    try:
+        with pytest.raises(StorageError, match="nicht"):
+            load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
+    finally:
+        config.database.parent.chmod(0o700)
+
+
+def test_unwritable_database_path_gives_a_clear_message(tmp_path, write_export):
+    from dashboard.config import load_config
+    from etl.load import load_files
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    config = load_config(
+        environ={
+            "TICKET_CONTROLLING_DB": str(blocker / "tickets.duckdb"),
+            "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "key"),
+        }
+    )
+    with pytest.raises(StorageError, match="nicht beschreibbar"):
+        load_files(config, [write_export([ticket_row()])])
