@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     completed DATE,
     channel VARCHAR NOT NULL,
     concern VARCHAR NOT NULL,
-    customer VARCHAR,                 -- keyed hash (HMAC-SHA256), never the number itself
+    customer UBIGINT,                 -- keyed hash (HMAC-SHA256, 64 bits), never the number
     notified DATE,
     commitment DATE,
     verbis_note BOOLEAN NOT NULL,

@@ -104,7 +104,7 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         step("Lesen", 0.1)
         absence = spec is ABSENCES
         fields = {f: config.export.header_names(f, absence=absence) for f in spec.headers}
-        read_source(con, path, info, Layout(fields, spec.required, spec.headers))
+        encoding = read_source(con, path, info, Layout(fields, spec.required, spec.headers))
     except FileRefused as exc:
         return LoadResult(path.name, spec.kind, refused=str(exc))
     step("Prüfen", 0.4)
@@ -112,7 +112,7 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
     step("Schreiben", 0.7)
     con.execute("BEGIN TRANSACTION")
     try:
-        result = _write(con, spec, info, key, started_at, start)
+        result = _write(con, spec, info, encoding, key, started_at, start)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -130,7 +130,9 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
     return result
 
 
-def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start) -> LoadResult:
+def _write(
+    con, spec: RecordSpec, info: FileInfo, encoding: str, key: bytes, started_at, start
+) -> LoadResult:
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
     counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
     if spec is TICKETS:
@@ -193,7 +195,7 @@ def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start)
         rows_duplicate=counts.get("duplicate", 0),
         records_new=loaded - replaced,
         records_replaced=replaced,
-        encoding=info.encoding,
+        encoding=encoding,
         seconds=time.perf_counter() - start,
     )
     raw_rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
@@ -206,7 +208,7 @@ def _write(con, spec: RecordSpec, info: FileInfo, key: bytes, started_at, start)
             spec.kind,
             info.name,
             info.content_hash,
-            info.encoding,
+            encoding,
             started_at,
             dt.datetime.now(),
             result.rows_read,

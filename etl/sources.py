@@ -85,16 +85,15 @@ class Layout:
 
 @dataclass(frozen=True)
 class FileInfo:
-    """Format, encoding and content hash of an export, learnt in one pass over its bytes."""
+    """Format and content hash of an export, learnt in one pass over its bytes."""
 
     name: str
     format: str  # 'csv' or 'xlsx'
-    encoding: str  # 'utf-8' or 'cp1252' for CSV, 'xlsx' for workbooks
     content_hash: str
 
 
 def inspect_file(path: Path) -> FileInfo:
-    """Identify an export file; refuse what cannot be read as a whole."""
+    """Identify an export file and hash it; refuse what cannot be read as a whole."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -105,14 +104,18 @@ def inspect_file(path: Path) -> FileInfo:
         ) from None
     if not head.strip(b" \t\r\n" + UTF8_BOM):
         raise FileRefused(f"Die Datei {path.name} ist leer.")
-    if head.startswith(XLSX_MAGIC):
-        return FileInfo(path.name, "xlsx", "xlsx", file_hash(path))
     if head.startswith(OLE_MAGIC):
         raise FileRefused(
             f"{path.name} ist eine alte Excel-Datei (.xls); bitte als XLSX oder CSV speichern."
         )
-    encoding, digest = _detect_encoding(path)
-    return FileInfo(path.name, "csv", encoding, digest)
+    kind = "xlsx" if head.startswith(XLSX_MAGIC) else "csv"
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if kind == "csv" and b"\x00" in chunk:
+                raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
+    return FileInfo(path.name, kind, digest.hexdigest())
 
 
 def read_source(
@@ -120,53 +123,39 @@ def read_source(
     path: Path,
     info: FileInfo,
     layout: Layout,
-) -> int:
-    """Read an inspected CSV or XLSX export into the temp view `raw`; return its row count."""
+) -> str:
+    """Read an inspected export into the temp view `raw`; return the encoding it had."""
     if info.format == "xlsx":
         _read_xlsx(con, Path(path), layout)
-    else:
-        _read_csv(con, Path(path), info.encoding, layout)
-    return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        return "xlsx"
+    return _read_csv(con, Path(path), layout)
 
 
-def _detect_encoding(path: Path) -> tuple[str, str]:
-    """Return (encoding, sha256) after one pass; refuse binary files."""
-    digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    is_utf8 = True
-    with open(path, "rb") as fh:
-        first = True
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            if b"\x00" in chunk:
-                raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
-            if first and chunk.startswith(UTF8_BOM):
-                chunk = chunk[len(UTF8_BOM) :]
-            first = False
-            if is_utf8:
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    is_utf8 = False
-        if is_utf8:
-            try:
-                utf8.decode(b"", final=True)
-            except UnicodeDecodeError:
-                is_utf8 = False
-    if is_utf8:
-        return "utf-8", digest.hexdigest()
-    # Not UTF-8: Windows-1252, the other encoding offices export. Bytes undefined in it
-    # (0x81, 0x8D, 0x8F, 0x90, 0x9D) mean the file is no text at all.
+class _NotUtf8(Exception):
+    pass
+
+
+def _read_csv(con, path: Path, layout: Layout) -> str:
+    """Read as UTF-8 (with or without BOM); when that fails, as Windows-1252."""
+    # DuckDB checks UTF-8 while it reads, so a UTF-8 file (the common case) is read once;
+    # only a file that is not UTF-8 is checked and transcoded here.
+    try:
+        _read_csv_as(con, path, "utf-8", layout)
+        return "utf-8"
+    except _NotUtf8:
+        pass
     decoder = codecs.getincrementaldecoder("cp1252")()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
+                # Bytes undefined in Windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D): no text.
                 raise FileRefused(
                     f"{path.name} ist weder UTF-8 noch Windows-1252 (Byte {chunk[exc.start]:#04x})."
                 ) from None
-    return "cp1252", digest.hexdigest()
+    _read_csv_as(con, path, "cp1252", layout)
+    return "cp1252"
 
 
 def _first_record(path: Path, encoding: str) -> list[str]:
@@ -175,11 +164,13 @@ def _first_record(path: Path, encoding: str) -> list[str]:
             return next(csv.reader(fh, delimiter=";", quotechar='"'))
         except StopIteration:
             return []
+        except UnicodeDecodeError:
+            raise _NotUtf8 from None
         except csv.Error as exc:
             raise FileRefused(f"{path.name}: Kopfzeile nicht lesbar ({exc}).") from None
 
 
-def _read_csv(con, path: Path, encoding: str, layout: Layout) -> None:
+def _read_csv_as(con, path: Path, encoding: str, layout: Layout) -> None:
     header = _first_record(path, encoding)
     if len(header) < 2:
         raise FileRefused(
@@ -190,10 +181,15 @@ def _read_csv(con, path: Path, encoding: str, layout: Layout) -> None:
     with _utf8_copy(path, encoding) as utf8_path:
         try:
             _scan_with_duckdb(con, utf8_path, len(header))
-        except duckdb.Error:
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc):
+                raise _NotUtf8 from None
             # DuckDB's fast reader gives up on some malformed files (e.g. far too many
             # fields in a record); Python's csv module reads anything, only slower.
-            _scan_with_python(con, utf8_path, len(header))
+            try:
+                _scan_with_python(con, utf8_path, len(header))
+            except UnicodeDecodeError:
+                raise _NotUtf8 from None
     _project(con, positions, len(header), layout.fields)
 
 
@@ -221,13 +217,14 @@ class _utf8_copy:
             self.tmp.unlink(missing_ok=True)
 
 
-def _overflow(n: int) -> int:
-    # Extra columns catch records with too many fields without failing the scan.
-    return max(n, 8)
+# Extra columns catch records with too many fields without failing the scan. Two are
+# enough for the common slip (one stray ';'); a record that fills the last one is counted
+# exactly by the Python reader. Every extra column costs read time.
+OVERFLOW = 2
 
 
 def _scan_columns(n: int) -> list[str]:
-    return [f"c{i}" for i in range(n)] + [f"x{i}" for i in range(_overflow(n))]
+    return [f"c{i}" for i in range(n)] + [f"x{i}" for i in range(OVERFLOW)]
 
 
 def _scan_with_duckdb(con, path: Path, n: int) -> None:

@@ -973,8 +973,7 @@ def test_same_customer_gets_same_pseudonym_across_loads(write_export, load, conf
     assert config.storage.key_file.read_bytes() == key_before
     t = _tickets(config)
     assert t["T1"]["customer"] == t["T2"]["customer"] != t["T3"]["customer"]
-    assert len(t["T1"]["customer"]) == 64
-    int(t["T1"]["customer"], 16)
+    assert 0 <= t["T1"]["customer"] < 2**64
     assert t["T3"]["customer"] == pseudonym(bytes.fromhex(key_before.decode()), "111A222333")
 
 
