@@ -6,8 +6,25 @@ import streamlit as st
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
+
+def _page(file: str, title: str, icon: str, **kwargs) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, url_path=Path(file).stem, **kwargs)
+
+
 st.set_page_config(page_title="Ticket-Controlling", page_icon="📋", layout="wide")
 navigation = st.navigation(
-    [st.Page(PAGES / "uebersicht.py", title="Übersicht", icon="📊", default=True)]
+    {
+        "Controlling": [
+            _page("uebersicht.py", "Übersicht", "📊", default=True),
+            _page("teams.py", "Teams", "👥"),
+            _page("mitarbeitende.py", "Mitarbeitende", "🧑‍💼"),
+            _page("wiedervorlage.py", "Wiedervorlage", "🗂️"),
+        ],
+        # Repeat overruns, samples and monthly reports join here (issue 4).
+        "Daten": [
+            _page("ticket.py", "Ticket", "🔎"),
+            _page("daten.py", "Daten", "🗄️"),
+        ],
+    }
 )
 navigation.run()

@@ -1,29 +1,52 @@
-"""Data access for the pages: one cached read connection per database version.
+"""The data-access layer of the dashboard: every page gets its figures through `fetch`.
 
-Pages call these functions and never SQL. The connection is replaced when a load swaps
-the database file, so figures are never stale after a load.
+`fetch(fn, selection, **kwargs)` runs a query function of the domain modules
+(signature `fn(con, as_of, filters, **kwargs) -> DataFrame`) on the current database
+version, after `dashboard.viewer.restrict` has narrowed the filters to the viewer. Results
+are cached per database version: a load swaps the file, the version changes, and the next
+request computes fresh figures; a click that changes nothing reuses them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+import streamlit as st
 
-from dashboard import metrics
 from dashboard.config import Config, load_config
+from dashboard.metrics import Filters
 from dashboard.storage import connect_readonly, file_identity
+from dashboard.viewer import EVERYONE, Viewer, restrict
 
 _lock = threading.Lock()
 # database path -> (file identity, connection)
 _connections: dict[str, tuple[tuple[int, int] | None, duckdb.DuckDBPyConnection]] = {}
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What a page shows: reference date, filters and the viewer."""
+
+    as_of: dt.date
+    filters: Filters = field(default_factory=Filters)
+    viewer: Viewer = field(default=EVERYONE)
+
+
 def config() -> Config:
     """The configuration the dashboard runs with (file and environment, as for the CLI)."""
     return load_config()
+
+
+def version(cfg: Config | None = None) -> tuple[str, tuple[int, int] | None]:
+    """Identity of the current database file; changes exactly when a load swapped it."""
+    cfg = cfg or config()
+    return str(cfg.database), file_identity(cfg)
 
 
 def connection(cfg: Config | None = None) -> duckdb.DuckDBPyConnection:
@@ -41,6 +64,17 @@ def connection(cfg: Config | None = None) -> duckdb.DuckDBPyConnection:
         return _connections[key][1].cursor()
 
 
-def headline(as_of: dt.date) -> pd.DataFrame:
-    """Rates per Bereich over all tickets up to the reference date."""
-    return metrics.rates(connection(), as_of, by=("area",))
+def fetch(fn: Callable[..., pd.DataFrame], selection: Selection, **kwargs) -> pd.DataFrame:
+    """Run a domain query for the selection's viewer, cached per database version."""
+    filters = restrict(selection.filters, selection.viewer)
+    name = f"{fn.__module__}:{fn.__qualname__}"
+    return _cached(version(), name, selection.as_of, filters, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(db_version, name: str, as_of: dt.date, filters: Filters, kwargs: tuple):
+    # db_version is in the cache key (no leading underscore: Streamlit would skip it), so
+    # a swapped database file never serves figures of the old one.
+    module, qualname = name.split(":")
+    fn = getattr(importlib.import_module(module), qualname)
+    return fn(connection(), as_of, filters, **dict(kwargs))

@@ -73,6 +73,23 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def dimensions(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Bereich and team of every team with tickets received up to `as_of`, with their span."""
+    return con.execute(
+        """
+        SELECT area, team, min(received) AS first_receipt, max(received) AS last_receipt,
+               count(*) AS tickets
+        FROM tickets
+        WHERE received <= $as_of::DATE
+          AND (len($teams) = 0 OR list_contains($teams, team))
+        GROUP BY area, team ORDER BY area DESC, team
+        """,
+        {"as_of": as_of, "teams": list(filters.teams)},
+    ).df()
+
+
 def ticket_verdicts(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
 ) -> pd.DataFrame:

@@ -92,3 +92,36 @@ def db(config: Config) -> Callable[[], duckdb.DuckDBPyConnection]:
 def d(text: str) -> dt.date:
     """'02.03.2026' -> date(2026, 3, 2), for readable case tables."""
     return dt.datetime.strptime(text, "%d.%m.%Y").date()
+
+
+DEMO_AS_OF = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Config:
+    """A small demo database (3,000 tickets, Stichtag 27.11.2026) built by the real ETL."""
+    from etl.demo import write_demo_export
+
+    tmp = tmp_path_factory.mktemp("demo")
+    (tmp / "config.toml").write_text(
+        f"[rules]\nreference_date = {DEMO_AS_OF.isoformat()}\n"
+        '[storage]\ndatabase = "db/tickets.duckdb"\nkey_file = "secret/key"\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp / "config.toml", environ={})
+    files = write_demo_export(tmp / "export", tickets=3000, seed=5, until=DEMO_AS_OF)
+    results = load_files(config, [files.tickets], [files.absences], fresh=True,
+                         meta={"built_by": "demo-data"})  # fmt: skip
+    assert all(r.reconciled and not r.refused for r in results)
+    return config
+
+
+@pytest.fixture
+def app_env(demo_db: Config, monkeypatch) -> Config:
+    """Point the dashboard (AppTest runs in this process) at the demo database."""
+    monkeypatch.setenv(
+        "TICKET_CONTROLLING_CONFIG", str(demo_db.database.parent.parent / "config.toml")
+    )
+    monkeypatch.delenv("TICKET_CONTROLLING_DB", raising=False)
+    monkeypatch.delenv("TICKET_CONTROLLING_KEY_FILE", raising=False)
+    return demo_db
