@@ -162,7 +162,9 @@ def _write(
             """,
             [load_id, outer, inner],
         )
-        ticket_col = "s.ticket_id"
+        # A record with the wrong number of fields has its values in the wrong columns:
+        # what stands under Ticket-ID could be the customer number, so it is not kept.
+        ticket_col = "CASE WHEN r.n_fields = r.expected_fields THEN s.ticket_id END"
     else:
         replaced = con.execute(
             "SELECT count(*) FROM staged s SEMI JOIN absences a USING (worker, date_from) "
