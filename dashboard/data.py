@@ -19,14 +19,15 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard import rules
 from dashboard.config import Config, load_config
 from dashboard.metrics import Filters
 from dashboard.storage import connect_readonly, file_identity
 from dashboard.viewer import EVERYONE, Viewer, restrict
 
 _lock = threading.Lock()
-# database path -> (file identity, connection)
-_connections: dict[str, tuple[tuple[int, int] | None, duckdb.DuckDBPyConnection]] = {}
+# (database path, configuration) -> (file identity, connection)
+_connections: dict[tuple, tuple[tuple[int, int] | None, duckdb.DuckDBPyConnection]] = {}
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,27 @@ def version(cfg: Config | None = None) -> tuple[str, tuple[int, int] | None]:
     return str(cfg.database), file_identity(cfg)
 
 
-def connection(cfg: Config | None = None) -> duckdb.DuckDBPyConnection:
-    """A cursor on the current database version (one per call: safe across sessions)."""
+def connection(cfg: Config | None = None, as_of: dt.date | None = None):
+    """A cursor on the current database version (one per call: safe across sessions).
+
+    With `as_of`, the verdicts of that reference date are computed first (once per
+    database version), so the queries that follow only filter them.
+    """
     cfg = cfg or config()
-    key = str(cfg.database)
+    # A changed configuration (calendar, deadlines) needs new rules tables: part of the key.
+    key = (str(cfg.database), cfg.model_dump_json())
     with _lock:
         identity = file_identity(cfg)
         cached = _connections.get(key)
         if cached is None or cached[0] != identity or identity is None:
-            con = connect_readonly(cfg)
+            con = connect_readonly(cfg, snapshots=True)
             _connections[key] = (file_identity(cfg), con)
             if cached is not None:
                 cached[1].close()
-        return _connections[key][1].cursor()
+        con = _connections[key][1]
+        if as_of is not None:
+            rules.fill_snapshot(con, as_of)
+        return con.cursor()
 
 
 def fetch(fn: Callable[..., pd.DataFrame], selection: Selection, **kwargs) -> pd.DataFrame:
@@ -77,4 +86,4 @@ def _cached(db_version, name: str, as_of: dt.date, filters: Filters, kwargs: tup
     # a swapped database file never serves figures of the old one.
     module, qualname = name.split(":")
     fn = getattr(importlib.import_module(module), qualname)
-    return fn(connection(), as_of, filters, **dict(kwargs))
+    return fn(connection(as_of=as_of), as_of, filters, **dict(kwargs))

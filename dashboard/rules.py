@@ -39,7 +39,7 @@ STATUS_LABELS = {
 # Events dated after the reference date have not happened yet (RULES.md "Stichtag"),
 # so every event is first cut at as_of; only then are the rules applied.
 VERDICTS_MACRO = """
-CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE
+CREATE OR REPLACE MACRO compute_verdicts(as_of) AS TABLE
 WITH cut AS (
     SELECT t.*,
            CASE WHEN t.completed <= as_of THEN t.completed END AS c,
@@ -107,8 +107,15 @@ FROM noticed
 """
 
 
-def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    """Put calendar, deadlines and the `verdicts(as_of)` macro into the connection."""
+def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool = False) -> None:
+    """Put calendar, deadlines and the `verdicts(as_of)` macro into the connection.
+
+    With `snapshots`, `verdicts(as_of)` reads the in-memory table `verdict_snapshots`,
+    which `fill_snapshot` fills once per reference date: the dashboard then computes the
+    verdicts of a Stichtag once, and a changed filter only scans that result. The
+    snapshots live in memory with the connection, which is replaced when a load swaps the
+    database file, so they never outlive the data they were computed from.
+    """
     frame = calendar_frame(config.calendar)
     con.register("calendar_frame", frame)
     con.execute(
@@ -122,3 +129,32 @@ def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     con.execute("CREATE OR REPLACE TABLE deadlines (area VARCHAR, days INTEGER)")
     con.executemany("INSERT INTO deadlines VALUES (?, ?)", [[a, config.deadline(a)] for a in AREAS])
     con.execute(VERDICTS_MACRO)
+    if snapshots:
+        con.execute(
+            "CREATE OR REPLACE TABLE verdict_snapshots AS "
+            "SELECT NULL::DATE AS snapshot, * FROM compute_verdicts(DATE '2000-01-01') LIMIT 0"
+        )
+        con.execute(
+            "CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE "
+            "SELECT * EXCLUDE (snapshot) FROM verdict_snapshots WHERE snapshot = as_of"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE SELECT * FROM compute_verdicts(as_of)"
+        )
+
+
+def fill_snapshot(con: duckdb.DuckDBPyConnection, as_of, keep: int = 4) -> None:
+    """Compute the verdicts of `as_of` into `verdict_snapshots` unless they are there."""
+    present = [r[0] for r in con.execute(
+        "SELECT DISTINCT snapshot FROM verdict_snapshots ORDER BY snapshot"
+    ).fetchall()]  # fmt: skip
+    if as_of in present:
+        return
+    # Bounded memory: the least recently computed reference dates give way.
+    for old in present[: max(0, len(present) - keep + 1)]:
+        con.execute("DELETE FROM verdict_snapshots WHERE snapshot = ?", [old])
+    con.execute(
+        "INSERT INTO verdict_snapshots SELECT ?::DATE, * FROM compute_verdicts(?::DATE)",
+        [as_of, as_of],
+    )

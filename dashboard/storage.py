@@ -106,7 +106,7 @@ def ensure_database(config: Config) -> Path:
 LOADED_TABLES = ("meta", "load_log", "tickets", "absences", "rejects")
 
 
-def connect_readonly(config: Config) -> duckdb.DuckDBPyConnection:
+def connect_readonly(config: Config, *, snapshots: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the loaded data attached read-only and the rules installed.
 
     The rules tables live in the in-memory catalog, so every `cursor()` of the connection
@@ -122,7 +122,7 @@ def connect_readonly(config: Config) -> duckdb.DuckDBPyConnection:
         raise StorageError(f"Die Datenbank {path} kann nicht geöffnet werden: {exc}") from exc
     for table in LOADED_TABLES:
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM store.{table}")
-    rules.install(con, config)
+    rules.install(con, config, snapshots=snapshots)
     return con
 
 

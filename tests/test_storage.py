@@ -86,3 +86,23 @@ def test_unwritable_database_path_gives_a_clear_message(tmp_path, write_export):
     )
     with pytest.raises(StorageError, match="nicht beschreibbar"):
         load_files(config, [write_export([ticket_row()])])
+
+
+def test_fetch_equals_the_metrics_and_snapshots_stay_bounded(config, write_export, load,
+                                                             monkeypatch):  # fmt: skip
+    import datetime as dt
+
+    from dashboard import metrics, rules
+
+    monkeypatch.setattr(data, "config", lambda: config)
+    load(write_export([ticket_row(**{"Ticket-ID": f"T{i}", "Erledigt": "05.03.2026"})
+                       for i in range(5)]))  # fmt: skip
+    as_of = dt.date(2026, 3, 31)
+    fetched = data.fetch(metrics.rates, data.Selection(as_of), by=("area",))
+    direct = metrics.rates(connect_readonly(config), as_of, by=("area",))
+    assert fetched.equals(direct)
+    con = data.connection()
+    for day in range(1, 8):
+        rules.fill_snapshot(con, dt.date(2026, 3, day))
+    snapshots = con.execute("SELECT count(DISTINCT snapshot) FROM verdict_snapshots")
+    assert snapshots.fetchall()[0][0] <= 4
