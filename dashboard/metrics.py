@@ -1,7 +1,8 @@
 """Measures of the rules for a reference date: rates, open tickets, repeat cases, absences.
 
-Every function takes a connection prepared by `dashboard.storage` (which installs the
-`verdicts(as_of)` macro of `dashboard.rules`) and returns a pandas DataFrame. No Streamlit
+Every function has the signature `fn(con, as_of, filters, **options) -> DataFrame` (the
+one `dashboard.data.fetch` calls) and takes a connection prepared by `dashboard.storage`
+(which installs the `verdicts(as_of)` macro of `dashboard.rules`). No Streamlit
 here: the CLI, the reports and the tests use exactly these functions.
 """
 
@@ -125,8 +126,8 @@ RATE_COLUMNS = f"""
 def rates(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    by: Sequence[str] = ("month", "area"),
     filters: Filters = Filters(),
+    by: Sequence[str] = ("month", "area"),
 ) -> pd.DataFrame:
     """Counts per status and the on-time and compliant rates, grouped by `by`.
 
@@ -186,8 +187,8 @@ def open_tickets(
 def oldest_open(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    by: str = "worker",
     filters: Filters = Filters(),
+    by: str = "worker",
 ) -> pd.DataFrame:
     """The oldest open ticket per worker or team, with its age (A1: tickets come first)."""
     if by not in ("worker", "team"):
@@ -206,8 +207,8 @@ def oldest_open(
 def repeat_cases(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    threshold: int,
     filters: Filters = Filters(),
+    threshold: int = 2,
 ) -> pd.DataFrame:
     """Workers whose breaches in one month of due date reach the threshold (A10)."""
     sql = _scoped(filters)

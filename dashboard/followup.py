@@ -1,0 +1,175 @@
+"""The Wiedervorlage: open tickets with a traffic light per due date, per responsible person.
+
+A follow-up list shows everything still open at the Stichtag, whatever month it is due in,
+so the period filter is dropped here; Bereich, team and worker filters stay. The open
+tickets and who has them on the list (the substitute while the assignee is absent, A4/A8)
+come from `metrics.open_tickets`; this module adds the traffic light, computed in SQL
+against the working-day calendar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+
+import duckdb
+import pandas as pd
+
+from dashboard import metrics
+from dashboard.metrics import Filters
+from dashboard.rules import STATUS_LABELS
+
+# Light codes in the order of urgency; the page colours and the legend follow this order.
+LIGHTS = ("overdue", "today", "next_workday", "extended", "later")
+LIGHT_LABELS = {
+    "overdue": "überfällig",
+    "today": "heute fällig",
+    "next_workday": "morgen fällig",
+    "extended": "verlängert",
+    "later": "später",
+}
+
+# German headers of the download, in this order (dates stay dates: TT.MM.JJJJ on export).
+EXPORT_COLUMNS = {
+    "light_label": "Ampel",
+    "ticket_id": "Ticket-ID",
+    "due_date": "Fällig am",
+    "commitment_date": "Zusage bis",
+    "status_label": "Status",
+    "responsible": "Zuständig",
+    "substitute_for": "Vertretung für",
+    "worker": "Bearbeiter",
+    "area": "Bereich",
+    "team": "Team",
+    "receipt_date": "Eingang",
+    "working_days_open": "Arbeitstage offen",
+}
+
+_names = (f"_followup_open_{i}" for i in itertools.count())
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
+    # A unique name per use: one connection may serve several sessions' queries in turn.
+    name = next(_names)
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def _open_scope(filters: Filters) -> Filters:
+    # Everything open belongs on the list, whichever month it is due in.
+    return replace(filters, period=None)
+
+
+def followup_list(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """One row per ticket open at `as_of` with its responsible person and traffic light."""
+    open_frame = metrics.open_tickets(con, as_of, _open_scope(filters))
+    with _registered(con, open_frame) as name:
+        return con.execute(
+            f"""
+            WITH s AS (
+                -- the next working day strictly after S, whether or not S is one
+                SELECT c.day AS as_of, n.day AS next_workday
+                FROM calendar c JOIN workdays n ON n.wd_index = c.wd_index + 1
+                WHERE c.day = $as_of::DATE
+            ),
+            lit AS (
+                SELECT o.*,
+                       CASE
+                           WHEN o.status IN ('overdue', 'extended_missed') THEN 'overdue'
+                           WHEN o.status = 'open_extended' THEN 'extended'
+                           WHEN o.due_date::DATE = s.as_of THEN 'today'
+                           WHEN o.due_date::DATE = s.next_workday THEN 'next_workday'
+                           ELSE 'later'
+                       END AS light
+                FROM {name} o CROSS JOIN s
+            )
+            SELECT ticket_id, area, team, worker, responsible,
+                   CASE WHEN substitute IS NOT NULL THEN worker END AS substitute_for,
+                   receipt_date::DATE AS receipt_date,
+                   due_date::DATE AS due_date,
+                   -- only a valid notice's commitment moves the deadline (RULES.md A3)
+                   CASE WHEN notice_valid THEN commitment_date::DATE END AS commitment_date,
+                   status,
+                   light,
+                   CASE light
+                       WHEN 'overdue' THEN 'überfällig'
+                       WHEN 'today' THEN 'heute fällig'
+                       WHEN 'next_workday' THEN 'morgen fällig'
+                       WHEN 'extended' THEN
+                           'verlängert bis ' || strftime(commitment_date::DATE, '%d.%m.%Y')
+                       ELSE 'später'
+                   END AS light_label,
+                   working_days_open::INTEGER AS working_days_open,
+                   calendar_days_open::INTEGER AS calendar_days_open
+            FROM lit
+            ORDER BY due_date, ticket_id
+            """,
+            {"as_of": as_of},
+        ).df()
+
+
+def by_responsible(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Per responsible person: open tickets per light and the oldest open ticket (A1)."""
+    frame = followup_list(con, as_of, filters)
+    with _registered(con, frame) as name:
+        return con.execute(
+            f"""
+            SELECT responsible,
+                   count(*) AS tickets,
+                   count(*) FILTER (light = 'overdue') AS overdue,
+                   count(*) FILTER (light = 'today') AS today,
+                   count(*) FILTER (light = 'next_workday') AS next_workday,
+                   count(*) FILTER (light = 'extended') AS extended,
+                   count(*) FILTER (light = 'later') AS later,
+                   count(substitute_for) AS as_substitute,
+                   -- oldest = earliest receipt; the ID breaks ties so the answer is stable
+                   arg_min(ticket_id, (receipt_date, ticket_id)) AS oldest_ticket,
+                   min(receipt_date)::DATE AS oldest_receipt,
+                   max(working_days_open)::INTEGER AS oldest_working_days,
+                   min(due_date)::DATE AS first_due
+            FROM {name}
+            GROUP BY responsible
+            ORDER BY responsible
+            """
+        ).df()
+
+
+def summary(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """One row: open tickets per light, and the next working day after `as_of`."""
+    frame = followup_list(con, as_of, filters)
+    with _registered(con, frame) as name:
+        return con.execute(
+            f"""
+            SELECT $as_of::DATE AS as_of,
+                   (SELECT n.day FROM calendar c JOIN workdays n ON n.wd_index = c.wd_index + 1
+                    WHERE c.day = $as_of::DATE) AS next_workday,
+                   count(ticket_id) AS tickets,
+                   count(ticket_id) FILTER (light = 'overdue') AS overdue,
+                   count(ticket_id) FILTER (light = 'today') AS today,
+                   count(ticket_id) FILTER (light = 'next_workday') AS next_workday_due,
+                   count(ticket_id) FILTER (light = 'extended') AS extended,
+                   count(ticket_id) FILTER (light = 'later') AS later,
+                   count(substitute_for) AS as_substitute
+            FROM {name}
+            """,
+            {"as_of": as_of},
+        ).df()
+
+
+def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The follow-up list with German headers and labels, for CSV and Excel downloads."""
+    out = frame.assign(status_label=frame["status"].map(STATUS_LABELS))
+    return out[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)

@@ -1,0 +1,155 @@
+"""Loading uploaded export files with the real ETL (the upload of the Daten page).
+
+The uploaded bytes are written under their original file name into a private temporary
+directory (one sub-directory per file, so two uploads of the same name both keep it) and
+handed to `etl.load.load_files`, exactly as `ticket-controlling load` would. No Streamlit
+here: the page passes a progress callback and shows the results.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from dashboard.config import REQUIRED_ABSENCE_FIELDS, Config
+from dashboard.storage import StorageError
+from etl.load import LoadResult, Progress, load_files
+from etl.pseudonym import KeyFileError
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+MAX_UPLOAD_MB = 200  # the default of Streamlit's server.maxUploadSize
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+KINDS = ("auto", "tickets", "absences")
+XLSX_MAGIC = b"PK\x03\x04"
+HEADER_BYTES = 64 * 1024  # the header line of any sensible export fits
+
+Upload = tuple[str, bytes | BinaryIO]  # (original file name, content)
+
+
+class UploadFailed(Exception):
+    """The whole load failed (database or key file); nothing changed. German message."""
+
+
+def safe_name(name: str) -> str:
+    """The file name without any directory part (an upload must not choose where it lands)."""
+    base = Path(str(name).replace("\\", "/")).name.strip()
+    return base if base not in ("", ".", "..") else "upload"
+
+
+def check_upload(name: str, size: int) -> str | None:
+    """Why an upload is not even handed to the loader (German), or None when it may be."""
+    if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
+        return (
+            f"{name} hat keine erlaubte Endung; bitte eine CSV- (.csv) oder Excel-Datei "
+            "(.xlsx) hochladen."
+        )
+    if size > MAX_UPLOAD_BYTES:
+        return f"{name} ist größer als {MAX_UPLOAD_MB} MB und wird nicht geladen."
+    return None
+
+
+def _header(path: Path) -> list[str]:
+    """The first record of an export (CSV or XLSX), for recognising its kind; [] if unreadable."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    if head.startswith(XLSX_MAGIC):
+        try:
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True, data_only=True)
+            try:
+                row = next(workbook.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+            finally:
+                workbook.close()
+        except Exception:  # a damaged workbook: the loader gives the proper message
+            return []
+        return [str(v) for v in row if v is not None]
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut at the end of the buffer is no encoding error.
+            if encoding == "utf-8" and exc.start >= len(head) - 3:
+                text = head[: exc.start].decode(encoding)
+            else:
+                continue
+        text = text.removeprefix(codecs.BOM_UTF8.decode("utf-8"))
+        try:
+            return next(csv.reader(io.StringIO(text), delimiter=";", quotechar='"'), [])
+        except csv.Error:
+            return []
+    return []
+
+
+def detect_kind(path: Path, config: Config) -> str:
+    """'absences' when the header has the absence columns and no Ticket-ID, else 'tickets'."""
+    names = {str(h).strip().lower() for h in _header(path)}
+    export = config.export
+    is_absence = all(
+        names & set(export.header_names(f, absence=True)) for f in REQUIRED_ABSENCE_FIELDS
+    )
+    has_ticket_id = bool(names & set(export.header_names("ticket_id")))
+    return "absences" if is_absence and not has_ticket_id else "tickets"
+
+
+def _save(directory: Path, name: str, content: bytes | BinaryIO) -> Path:
+    directory.mkdir()
+    path = directory / name
+    with open(path, "wb") as out:
+        if isinstance(content, bytes | bytearray | memoryview):
+            out.write(content)
+        else:
+            content.seek(0)
+            shutil.copyfileobj(content, out, length=1 << 22)
+    return path
+
+
+def load_uploads(
+    config: Config,
+    uploads: Sequence[Upload],
+    kind: str = "auto",
+    progress: Progress | None = None,
+) -> list[LoadResult]:
+    """Load uploaded files as tickets or absences ('auto': recognised by the header).
+
+    One result per upload, in upload order: files with a wrong extension or too large are
+    refused here (`refused` holds the German reason), the others go through
+    `etl.load.load_files` in one call (so they become visible together). A failure of the
+    whole load raises `UploadFailed`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind: {kind}")
+    results: list[LoadResult | None] = [None] * len(uploads)
+    with tempfile.TemporaryDirectory(prefix="tc-upload-") as tmp:  # mode 0700
+        jobs: dict[str, list[tuple[int, Path]]] = {"tickets": [], "absences": []}
+        for i, (name, content) in enumerate(uploads):
+            name = safe_name(name)
+            path = _save(Path(tmp) / str(i), name, content)
+            refused = check_upload(name, path.stat().st_size)
+            file_kind = detect_kind(path, config) if kind == "auto" else kind
+            if refused:
+                results[i] = LoadResult(name, file_kind, refused=refused)
+            else:
+                jobs[file_kind].append((i, path))
+        if jobs["tickets"] or jobs["absences"]:
+            try:
+                loaded = load_files(
+                    config,
+                    tickets=[p for _, p in jobs["tickets"]],
+                    absences=[p for _, p in jobs["absences"]],
+                    progress=progress,
+                )
+            except (StorageError, KeyFileError) as exc:
+                raise UploadFailed(str(exc)) from exc
+            # load_files returns the tickets first, then the absences, each in given order.
+            for (i, _), result in zip(jobs["tickets"] + jobs["absences"], loaded, strict=True):
+                results[i] = result
+    if progress:
+        progress("Fertig", 1.0)
+    return [r for r in results if r is not None]
