@@ -22,6 +22,8 @@ from dashboard import metrics
 from dashboard.metrics import Filters
 from dashboard.rules import STATUS_LABELS
 
+NO_FILTERS = Filters()
+
 # Light codes in the order of urgency; the page colours and the legend follow this order.
 LIGHTS = ("overdue", "today", "next_workday", "extended", "later")
 LIGHT_LABELS = {
@@ -48,13 +50,14 @@ EXPORT_COLUMNS = {
     "working_days_open": "Arbeitstage offen",
 }
 
-_names = (f"_followup_open_{i}" for i in itertools.count())
+# itertools.count is safe to advance from several session threads (a generator is not)
+_counter = itertools.count()
 
 
 @contextlib.contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
     # A unique name per use: one connection may serve several sessions' queries in turn.
-    name = next(_names)
+    name = f"_followup_open_{next(_counter)}"
     con.register(name, frame)
     try:
         yield name
@@ -68,7 +71,7 @@ def _open_scope(filters: Filters) -> Filters:
 
 
 def followup_list(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row per ticket open at `as_of` with its responsible person and traffic light."""
     open_frame = metrics.open_tickets(con, as_of, _open_scope(filters))
@@ -118,7 +121,7 @@ def followup_list(
 
 
 def by_responsible(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Per responsible person: open tickets per light and the oldest open ticket (A1)."""
     frame = followup_list(con, as_of, filters)
@@ -146,7 +149,7 @@ def by_responsible(
 
 
 def summary(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row: open tickets per light, and the next working day after `as_of`."""
     frame = followup_list(con, as_of, filters)

@@ -18,6 +18,7 @@ from dashboard import metrics
 from dashboard.metrics import Filters, _in, _params, _scoped
 from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
 
+ALL = Filters()  # no restriction
 TREND_MONTHS = 12
 # Open tickets past their deadline and not covered by a commitment still running (the
 # open ones of these two statuses); `open_extended` is covered by a valid notice.
@@ -63,58 +64,40 @@ def comparison_date(as_of: dt.date, filters: Filters) -> dt.date:
     return add_months(as_of, -months)
 
 
-def rates(
-    con: duckdb.DuckDBPyConnection,
-    as_of: dt.date,
-    filters: Filters = Filters(),
-    by: tuple[str, ...] = ("month", "area"),
-) -> pd.DataFrame:
-    """`metrics.rates` with the argument order `data.fetch` calls with."""
-    return metrics.rates(con, as_of, by=by, filters=filters)
-
-
-def oldest_open(
-    con: duckdb.DuckDBPyConnection,
-    as_of: dt.date,
-    filters: Filters = Filters(),
-    by: str = "worker",
-) -> pd.DataFrame:
-    """`metrics.oldest_open` with the argument order `data.fetch` calls with."""
-    return metrics.oldest_open(con, as_of, by=by, filters=filters)
-
-
 def open_overdue(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
-) -> int:
-    """Tickets open at `as_of` past their deadline without a commitment still running."""
-    scope = replace(filters, period=None)  # a state at the reference date, not a period
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+) -> pd.DataFrame:
+    """Tickets open at `as_of` past their deadline without a commitment still running.
+
+    The period does not apply: this is the state at the reference date. One row, one
+    column `open_overdue`.
+    """
+    scope = replace(filters, period=None)
     return con.execute(
         f"""
-        SELECT count(*) FROM ({_scoped(scope)})
+        SELECT count(*) AS open_overdue FROM ({_scoped(scope)})
         WHERE completion_date IS NULL AND status IN {_in(OVERDUE_OPEN)}
         """,
         _params(as_of, scope),
-    ).fetchone()[0]
+    ).df()
 
 
 def headline(
-    con: duckdb.DuckDBPyConnection,
-    as_of: dt.date,
-    filters: Filters = Filters(),
-    overdue_as_of: dt.date | None = None,
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """One row of headline figures for the period: counts, rates, breaches, extensions.
 
     `tickets` are those whose month (of due date or receipt) lies in the period; rates count
     decided tickets only (metrics.rates). `absence_breaches` are breaches of the period whose
-    due date fell in an absence of the assignee. `open_overdue` ignores the period: tickets
-    open at `overdue_as_of` (default `as_of`) past their deadline and not within a valid
-    extension. `median_working_days` is over the period's tickets completed by `as_of`.
+    due date fell in an absence of the assignee. `open_overdue` ignores the period (see
+    `open_overdue`). `median_working_days` is over the period's tickets completed by `as_of`.
+    To compare `open_overdue` with an earlier state, query `open_overdue` for that reference
+    date (`comparison_date`) as a Selection of its own: the dashboard's connection only holds
+    the verdicts of the reference dates it was asked for.
     """
     frame = metrics.rates(con, as_of, by=(), filters=filters)
-    absent = metrics.absence_breaches(con, as_of, filters)
-    frame["absence_breaches"] = len(absent)
-    frame["open_overdue"] = open_overdue(con, overdue_as_of or as_of, filters)
+    frame["absence_breaches"] = len(metrics.absence_breaches(con, as_of, filters))
+    frame["open_overdue"] = open_overdue(con, as_of, filters)["open_overdue"].iloc[0]
     columns = [
         "tickets", "decided", "on_time", "compliant", "on_time_rate", "compliant_rate",
         "breaches", "absence_breaches", "open_overdue", "extensions", "median_working_days",
@@ -122,9 +105,7 @@ def headline(
     return frame[columns]
 
 
-def trend(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
-) -> pd.DataFrame:
+def trend(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
     """On-time and compliant rate per month and Bereich over the 12-month trend window."""
     window = replace(filters, period=trend_window(as_of, filters))
     frame = metrics.rates(con, as_of, by=("month", "area"), filters=window)
@@ -134,9 +115,7 @@ def trend(
     ]  # fmt: skip
 
 
-def backlog(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
-) -> pd.DataFrame:
+def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
     """Open tickets and, of them, those past due at each week end of the trend window.
 
     A week end E is a Sunday of the 12-month trend window up to the Stichtag; the Stichtag
@@ -200,7 +179,7 @@ def backlog(
 
 
 def status_mix(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Tickets of the period per status (all seven, in rule order) with the German label."""
     counts = dict(
@@ -219,7 +198,7 @@ def status_mix(
 
 
 def team_table(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Counts per status and rates per team for the period, best compliant rate first."""
     frame = metrics.rates(con, as_of, by=("area", "team"), filters=filters)
@@ -230,7 +209,7 @@ def team_table(
 
 
 def team_months(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Compliant rate per team and month over `heatmap_window`."""
     window = replace(filters, period=heatmap_window(as_of, filters))
@@ -238,9 +217,7 @@ def team_months(
     return frame[["month", "area", "team", "tickets", "decided", "compliant", "compliant_rate"]]
 
 
-def teams(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
-) -> pd.DataFrame:
+def teams(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
     """Bereich and name of the teams in the filter scope (any period), by Bereich and name."""
     return con.execute(
         """
@@ -252,6 +229,14 @@ def teams(
         """,
         {"as_of": as_of, "areas": list(filters.areas), "teams": list(filters.teams)},
     ).df()
+
+
+def _one_team(filters: Filters, team: str | None) -> Filters:
+    # Narrow, never widen: filters that exclude the team (e.g. a viewer's) keep it out.
+    if team is None:
+        return filters
+    allowed = not filters.teams or team in filters.teams
+    return replace(filters, teams=(team,) if allowed else ("\x00none",))
 
 
 WORKER_COLUMNS = [
@@ -266,7 +251,7 @@ WORKER_COLUMNS = [
 def worker_table(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = Filters(),
+    filters: Filters = ALL,
     team: str | None = None,
 ) -> pd.DataFrame:
     """Per worker (of `team`, if given): period rates, working days, oldest open, checks.
@@ -276,7 +261,7 @@ def worker_table(
     that a ticket forgotten for months is not hidden by the period (A1); a worker with open
     tickets but none in the period is listed with zero tickets.
     """
-    scope = replace(filters, teams=(team,)) if team is not None else filters
+    scope = _one_team(filters, team)
     frame = metrics.rates(con, as_of, by=("team", "worker"), filters=scope)
     oldest = metrics.oldest_open(con, as_of, by="worker", filters=replace(scope, period=None))
     oldest = oldest.rename(
@@ -298,11 +283,11 @@ def worker_table(
 def working_days_distribution(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = Filters(),
+    filters: Filters = ALL,
     team: str | None = None,
 ) -> pd.DataFrame:
     """Completed tickets of the period per Bereich and number of working days taken."""
-    scope = replace(filters, teams=(team,)) if team is not None else filters
+    scope = _one_team(filters, team)
     return con.execute(
         f"""
         SELECT area, working_days, count(*) AS tickets,

@@ -29,6 +29,7 @@ from dashboard.metrics import Filters, _params, _scoped
 
 KIND_LABELS = {"tickets": "Tickets", "absences": "Abwesenheiten"}
 DEFAULT_OPEN_DAYS = 30
+ALL = Filters()  # no filter: the default of every function
 
 
 def _check_params(as_of: dt.date, filters: Filters, *, unscoped: bool = False) -> dict:
@@ -51,7 +52,7 @@ SCOPE_WORKERS = """
 
 
 def load_history(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Every load of the load log, newest first, with its reconciliation (ignores filters)."""
     return con.execute(
@@ -67,7 +68,7 @@ def load_history(
 
 
 def reject_files(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """The files that had rejected rows, with their count, newest load first (ignores filters)."""
     return con.execute(
@@ -83,7 +84,7 @@ def reject_files(
 def rejected_rows(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = Filters(),
+    filters: Filters = ALL,
     file_name: str | None = None,
     search: str = "",
 ) -> pd.DataFrame:
@@ -106,7 +107,7 @@ def rejected_rows(
 
 
 def single_load_workers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Workers all of whose tickets come from one load: new names, or names that vanished.
 
@@ -140,7 +141,7 @@ def single_load_workers(
 
 
 def team_gaps(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Months without a single receipt between a team's first and last receipt month.
 
@@ -148,7 +149,7 @@ def team_gaps(
     dissolved is not reported for every month since.
     """
     return con.execute(
-        f"""
+        """
         WITH t AS (
             SELECT area, team, date_trunc('month', received)::DATE AS month
             FROM tickets
@@ -181,7 +182,7 @@ def team_gaps(
 def long_open(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = Filters(),
+    filters: Filters = ALL,
     days: int = DEFAULT_OPEN_DAYS,
 ) -> pd.DataFrame:
     """Tickets not completed at the Stichtag and received more than `days` working days ago."""
@@ -201,7 +202,7 @@ def long_open(
 
 
 def team_changes(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Workers with tickets in more than one team, their teams in order of first receipt."""
     return con.execute(
@@ -231,7 +232,7 @@ def team_changes(
 
 
 def absences_without_substitute(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Absences begun by the Stichtag that name no substitute (A4, A8: nobody follows up).
 
@@ -257,7 +258,7 @@ def absences_without_substitute(
 
 
 def unknown_absence_workers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Workers of absences begun by the Stichtag who have no ticket: likely misspelt names.
 

@@ -1,6 +1,7 @@
 """Übersicht: headline figures of the period, 12-month trend, backlog and status mix."""
 
 import math
+from dataclasses import replace
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -42,7 +43,9 @@ def _metric(column, label: str, value, previous, kind: str, inverse: bool, help:
         label,
         text,
         delta,
-        delta_color="off" if unchanged or kind == "neutral" else ("inverse" if inverse else "normal"),
+        delta_color="off"
+        if unchanged or kind == "neutral"
+        else ("inverse" if inverse else "normal"),
         delta_arrow="off" if unchanged else "auto",
         help=help,
         border=True,
@@ -60,8 +63,10 @@ def _trend_chart(frame) -> go.Figure:
                     y=part[column],
                     mode="lines+markers",
                     name=f"{area}: {label}",
-                    line={"color": ui.AREA_COLORS.get(area), "dash": "solid"
-                          if column == "on_time_rate" else "dot"},  # fmt: skip
+                    line={
+                        "color": ui.AREA_COLORS.get(area),
+                        "dash": "solid" if column == "on_time_rate" else "dot",
+                    },
                     customdata=part["decided"],
                     hovertemplate=f"{area}, %{{x|%m.%Y}}<br>{label}: %{{y:.1%}}"
                     "<br>entschieden: %{customdata:,}<extra></extra>",
@@ -75,7 +80,7 @@ def _trend_chart(frame) -> go.Figure:
         separators=",.",
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.35},
         yaxis={"title": "Quote", "tickformat": ".0%", "rangemode": "tozero"},
         xaxis={"title": "Monat", "tickformat": "%m.%Y", "dtick": "M1"},
     )
@@ -120,12 +125,10 @@ def _status_chart(frame) -> go.Figure:
             sort=False,
             marker={"colors": [ui.LABEL_COLORS[label] for label in shown["label"]]},
             hovertemplate="%{label}: %{value:,} Tickets (%{percent:.1%})<extra></extra>",
-            textinfo="percent",
+            texttemplate="%{percent:.1%}",
         )
     )
-    fig.update_layout(
-        separators=",.", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}
-    )
+    fig.update_layout(separators=",.", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig
 
 
@@ -145,7 +148,10 @@ with ui.guard():
     else:
         before = ui.previous_period(selection)
         compare_as_of = overview.comparison_date(selection.as_of, filters)
-        previous = data.fetch(overview.headline, before, overdue_as_of=compare_as_of).iloc[0]
+        previous = data.fetch(overview.headline, before).iloc[0].copy()
+        # Open overdue is a state at a date: compare with the state one period earlier.
+        earlier = replace(selection, as_of=compare_as_of)
+        previous["open_overdue"] = data.fetch(overview.open_overdue, earlier).iloc[0, 0]
         st.caption(
             f"Veränderung gegenüber {ui.period_label(before)}; bei „Offen überfällig“ "
             f"gegenüber dem Stand am {format.date(compare_as_of)}."
@@ -170,7 +176,7 @@ with ui.guard():
             (row2[2], "Verlängerungen", "extensions", "neutral", False,
              "Tickets mit rechtzeitiger Information und Zusage (gültige Verlängerung)."),
             (row2[3], "Median Arbeitstage", "median_working_days", "days", True,
-             "Median der Arbeitstage vom Eingang bis zur Erledigung."),
+             "Median der Arbeitstage vom Eingang bis zur Erledigung (erledigte Tickets)."),
         ]  # fmt: skip
         for column, label, key, kind, inverse, help_text in figures:
             _metric(column, label, current[key], previous[key], kind, inverse, help_text)
@@ -196,7 +202,7 @@ with ui.guard():
                 st.caption(
                     "Offen: eingegangen und bis zum jeweiligen Tag nicht erledigt. Frist "
                     "überschritten: Fälligkeit vor diesem Tag (auch bei Verlängerung). "
-                    "Der letzte Punkt ist der Stichtag."
+                    "Liegt der Stichtag in diesen 12 Monaten, ist er der letzte Punkt."
                 )
         st.subheader(f"Status der Tickets · {ui.period_label(selection)}")
         mix = data.fetch(overview.status_mix, selection)
