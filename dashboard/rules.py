@@ -134,9 +134,15 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
             "CREATE OR REPLACE TABLE verdict_snapshots AS "
             "SELECT NULL::DATE AS snapshot, * FROM compute_verdicts(DATE '2000-01-01') LIMIT 0"
         )
+        # A date without a snapshot is computed on the fly: never an empty answer.
         con.execute(
-            "CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE "
-            "SELECT * EXCLUDE (snapshot) FROM verdict_snapshots WHERE snapshot = as_of"
+            """
+            CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE
+            SELECT * EXCLUDE (snapshot) FROM verdict_snapshots WHERE snapshot = as_of
+            UNION ALL
+            SELECT * FROM compute_verdicts(as_of)
+            WHERE NOT EXISTS (SELECT 1 FROM verdict_snapshots WHERE snapshot = as_of)
+            """
         )
     else:
         con.execute(

@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import random
-import re
 import shutil
 import zipfile
 from pathlib import Path

@@ -106,3 +106,16 @@ def test_fetch_equals_the_metrics_and_snapshots_stay_bounded(config, write_expor
         rules.fill_snapshot(con, dt.date(2026, 3, day))
     snapshots = con.execute("SELECT count(DISTINCT snapshot) FROM verdict_snapshots")
     assert snapshots.fetchall()[0][0] <= 4
+
+
+def test_a_date_without_snapshot_is_computed_not_empty(config, write_export, load, monkeypatch):
+    import datetime as dt
+
+    from dashboard import metrics
+
+    monkeypatch.setattr(data, "config", lambda: config)
+    load(write_export([ticket_row()]))
+    con = data.connection(as_of=dt.date(2026, 3, 31))  # snapshot of 31.03. only
+    other = metrics.ticket_verdicts(con, dt.date(2026, 3, 10))
+    assert other["status"].tolist() == ["overdue"]
+    assert metrics.ticket_verdicts(con, dt.date(2026, 3, 31))["status"].tolist() == ["overdue"]
