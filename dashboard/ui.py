@@ -89,24 +89,20 @@ def sidebar() -> data.Selection:
     months = _months(min(first, as_of), as_of)
     by_label = {m.strftime("%Y-%m"): m for m in months}
     current = as_of.strftime("%Y-%m")
-    von = st.sidebar.selectbox(
-        "Von Monat",
-        list(by_label),
-        index=list(by_label).index(_param("von", current))
-        if _param("von", current) in by_label
-        else len(by_label) - 1,
-        format_func=lambda k: month_label(by_label[k]),
-        key="f_von",
-    )
-    bis = st.sidebar.selectbox(
-        "Bis Monat",
-        list(by_label),
-        index=list(by_label).index(_param("bis", current))
-        if _param("bis", current) in by_label
-        else len(by_label) - 1,
-        format_func=lambda k: month_label(by_label[k]),
-        key="f_bis",
-    )
+    keys = list(by_label)
+
+    def month_select(label: str, param: str, key: str) -> str:
+        wanted = _param(param, current)
+        return st.sidebar.selectbox(
+            label,
+            keys,
+            index=keys.index(wanted) if wanted in by_label else len(keys) - 1,
+            format_func=lambda k: month_label(by_label[k]),
+            key=key,
+        )
+
+    von = month_select("Von Monat", "von", "f_von")
+    bis = month_select("Bis Monat", "bis", "f_bis")
     if bis < von:
         von, bis = bis, von
     month_of = st.sidebar.radio(

@@ -30,3 +30,32 @@ def test_default_page_is_the_overview(empty_env):
     at = AppTest.from_file("../dashboard/app.py", default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Übersicht"
+
+
+def test_filters_come_from_and_go_to_the_url(app_env):
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at.query_params.update(
+        {"stichtag": "2026-10-30", "von": "2026-08", "bis": "2026-09", "monat": "receipt",
+         "bereich": "Integration"}
+    )  # fmt: skip
+    at.run()
+    assert not at.exception
+    assert at.date_input(key="f_stichtag").value.isoformat() == "2026-10-30"
+    assert (at.selectbox(key="f_von").value, at.selectbox(key="f_bis").value) == (
+        "2026-08",
+        "2026-09",
+    )
+    assert at.radio(key="f_monat_nach").value == "Eingang"
+    assert at.selectbox(key="f_bereich").value == "Integration"
+    at.selectbox(key="f_bereich").set_value("Leistung").run()
+    assert at.query_params["bereich"] in ("Leistung", ["Leistung"])
+
+
+def test_url_cannot_smuggle_unknown_values(app_env):
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at.query_params.update({"stichtag": "kaputt", "bereich": "'; DROP TABLE tickets;--",
+                            "teams": "Erfundenes Team"})  # fmt: skip
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="f_bereich").value == "Alle"
+    assert at.multiselect(key="f_teams").value == []
