@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import logging
 from collections.abc import Iterator
@@ -232,15 +233,21 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX download buttons for a table."""
+    """CSV and XLSX download buttons for a table; the files are made only when clicked."""
     left, right = st.columns(2)
     left.download_button(
-        "CSV herunterladen", csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}_csv"
+        "CSV herunterladen",
+        functools.partial(csv_bytes, frame),
+        f"{name}.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
     )
     right.download_button(
         "Excel herunterladen",
-        xlsx_bytes(frame),
+        functools.partial(xlsx_bytes, frame),
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
+        on_click="ignore",
     )

@@ -24,6 +24,9 @@ LIGHT_ICONS = {
     "extended": ":material/update:",
     "later": ":material/schedule:",
 }
+# Coloured dots in the Ampel column: a styled table (pandas Styler) would colour the cells,
+# but renders far too slowly for the thousands of open tickets of a large office.
+LIGHT_DOTS = {"overdue": "🔴", "today": "🟠", "next_workday": "🟡", "extended": "🔵", "later": "🟢"}
 ALL = "Alle Zuständigen"
 
 
@@ -33,18 +36,6 @@ def _badge(light: str, text: str) -> str:
         f"<span style='background:{color};color:{fg};padding:1px 8px;border-radius:4px;"
         f"white-space:nowrap'>{text}</span>"
     )
-
-
-def _light_style(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cell styles: the Ampel column coloured by the light code."""
-    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    styles["Ampel"] = (
-        "background-color: "
-        + frame["light"].map(LIGHT_COLORS)
-        + "; color: "
-        + frame["light"].map(LIGHT_TEXT).fillna("black")
-    )
-    return styles
 
 
 selection = ui.sidebar()
@@ -114,7 +105,7 @@ with ui.guard():
             table = pd.DataFrame(
                 {
                     "light": shown["light"],
-                    "Ampel": shown["light_label"],
+                    "Ampel": shown["light"].map(LIGHT_DOTS) + " " + shown["light_label"],
                     "Ticket": shown["ticket_id"].map(ui.ticket_url),
                     "Fällig am": shown["due_date"],
                     "Zusage bis": shown["commitment_date"],
@@ -126,7 +117,7 @@ with ui.guard():
                 }
             )
             st.dataframe(
-                table.style.apply(_light_style, axis=None),
+                table,
                 hide_index=True,
                 height=min(38 + 35 * len(table), 390),
                 placeholder="",
