@@ -73,17 +73,24 @@ def connection(cfg: Config | None = None, as_of: dt.date | None = None):
         return con.cursor()
 
 
-def fetch(fn: Callable[..., pd.DataFrame], selection: Selection, **kwargs) -> pd.DataFrame:
-    """Run a domain query for the selection's viewer, cached per database version."""
+def fetch(
+    fn: Callable[..., pd.DataFrame], selection: Selection, *, prepare: bool = True, **kwargs
+) -> pd.DataFrame:
+    """Run a domain query for the selection's viewer, cached per database version.
+
+    `prepare=False` skips computing all verdicts of the selection's Stichtag first: for a
+    one-off query at another date (e.g. a comparison), which needs only a few columns.
+    """
     filters = restrict(selection.filters, selection.viewer)
     name = f"{fn.__module__}:{fn.__qualname__}"
-    return _cached(version(), name, selection.as_of, filters, tuple(sorted(kwargs.items())))
+    key = tuple(sorted(kwargs.items()))
+    return _cached(version(), name, selection.as_of, filters, key, prepare)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached(db_version, name: str, as_of: dt.date, filters: Filters, kwargs: tuple):
+def _cached(db_version, name: str, as_of: dt.date, filters: Filters, kwargs: tuple, prepare):
     # db_version is in the cache key (no leading underscore: Streamlit would skip it), so
     # a swapped database file never serves figures of the old one.
     module, qualname = name.split(":")
     fn = getattr(importlib.import_module(module), qualname)
-    return fn(connection(as_of=as_of), as_of, filters, **dict(kwargs))
+    return fn(connection(as_of=as_of if prepare else None), as_of, filters, **dict(kwargs))

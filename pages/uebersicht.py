@@ -151,7 +151,9 @@ with ui.guard():
         previous = data.fetch(overview.headline, before).iloc[0].copy()
         # Open overdue is a state at a date: compare with the state one period earlier.
         earlier = replace(selection, as_of=compare_as_of)
-        previous["open_overdue"] = data.fetch(overview.open_overdue, earlier).iloc[0, 0]
+        previous["open_overdue"] = data.fetch(overview.open_overdue, earlier, prepare=False).iloc[
+            0, 0
+        ]
         st.caption(
             f"Veränderung gegenüber {ui.period_label(before)}; bei „Offen überfällig“ "
             f"gegenüber dem Stand am {format.date(compare_as_of)}."
