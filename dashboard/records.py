@@ -1,0 +1,135 @@
+"""The dashboard's own records: conversations (A10), sample draws and results (B3), audit.
+
+They live in the second database file (`Config.app_database`) that no load ever opens, so
+a reload, a refused export or a crash of a load cannot lose them. DuckDB lets one process
+write a file at a time; the dashboard and the CLI (`sample`) may both record, so every
+access is a short connection (open, one transaction, close) that retries for a while when
+another process holds the file. Records are only appended or, for results, superseded by
+a newer row: nothing recorded is ever updated in place or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+import time
+from collections.abc import Iterator
+
+import duckdb
+import pandas as pd
+
+from dashboard.config import Config
+
+SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS record_ids;
+CREATE TABLE IF NOT EXISTS conversations (
+    id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
+    worker VARCHAR NOT NULL,
+    month DATE NOT NULL,              -- the month of due date of the repeat case (A10)
+    held_on DATE NOT NULL,            -- the date the conversation took place
+    recorded_by VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sample_draws (
+    draw_id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
+    drawn_by VARCHAR NOT NULL,
+    drawn_at TIMESTAMP NOT NULL,
+    as_of DATE NOT NULL,
+    period_from DATE NOT NULL,
+    period_to DATE NOT NULL,
+    teams VARCHAR[] NOT NULL,         -- empty: all Integration teams
+    method VARCHAR NOT NULL,          -- 'per_worker', 'size' or 'percent'
+    amount DOUBLE NOT NULL,
+    seed BIGINT NOT NULL,
+    population INTEGER NOT NULL
+);
+-- What was drawn, as it was when drawn: a later export cannot change a recorded sample.
+CREATE TABLE IF NOT EXISTS sample_items (
+    draw_id BIGINT NOT NULL,
+    position INTEGER NOT NULL,
+    ticket_id VARCHAR NOT NULL,
+    team VARCHAR NOT NULL,
+    worker VARCHAR NOT NULL,
+    receipt_date DATE NOT NULL,
+    due_date DATE NOT NULL,
+    completion_date DATE NOT NULL,
+    status VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,    -- fingerprint of the ticket's events when drawn
+    PRIMARY KEY (draw_id, position)
+);
+-- Append-only: the latest result of a ticket in a draw counts, earlier ones stay.
+CREATE TABLE IF NOT EXISTS sample_results (
+    id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
+    draw_id BIGINT NOT NULL,
+    ticket_id VARCHAR NOT NULL,
+    result VARCHAR NOT NULL CHECK (result IN ('bestätigt', 'nicht bestätigt')),
+    comment VARCHAR,
+    checked_by VARCHAR NOT NULL,
+    checked_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
+    logged_at TIMESTAMP NOT NULL,
+    who VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    detail VARCHAR
+);
+"""
+
+RETRY_SECONDS = 15.0
+
+
+class RecordsBusy(Exception):
+    """The records database stayed locked by another process for too long."""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflict" in text
+
+
+@contextlib.contextmanager
+def transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One short write transaction on the records database, retried while it is locked."""
+    path = config.app_database
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + RETRY_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:  # another process has the file open for writing
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                raise RecordsBusy(
+                    "Die Aufzeichnungen sind gerade gesperrt; bitte gleich noch einmal versuchen."
+                ) from exc
+            # Jitter: two waiting processes must not retry in lockstep.
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.5)
+    try:
+        con.execute(SCHEMA)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+
+
+def query(config: Config, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+    """Read from the records database (short connection, retried while locked)."""
+    with transaction(config) as con:
+        return con.execute(sql, params or []).df()
+
+
+def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:
+    """Append one audit entry inside the caller's transaction."""
+    con.execute(
+        "INSERT INTO audit_log (logged_at, who, action, detail) VALUES (?, ?, ?, ?)",
+        [dt.datetime.now(), who, action, detail],
+    )

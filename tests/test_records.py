@@ -1,0 +1,68 @@
+"""The records database: short transactions that survive other writers and loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+
+from dashboard import records
+from dashboard.config import load_config
+from tests.conftest import ticket_row
+
+
+def _writer(env: dict, worker: str, n: int) -> None:
+    config = load_config(environ=env)
+    for i in range(n):
+        with records.transaction(config) as con:
+            con.execute(
+                "INSERT INTO conversations (worker, month, held_on, recorded_by, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    worker,
+                    dt.date(2026, 3, 1),
+                    dt.date(2026, 4, i % 28 + 1),
+                    "TL",
+                    dt.datetime.now(),
+                ],
+            )
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    env = {
+        "TICKET_CONTROLLING_DB": str(tmp_path / "tickets.duckdb"),
+        "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "key"),
+    }
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(env, f"W{p}", 25)) for p in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    counts = records.query(
+        load_config(environ=env),
+        "SELECT worker, count(*) n FROM conversations GROUP BY 1 ORDER BY 1",
+    )
+    assert counts.values.tolist() == [["W0", 25], ["W1", 25]]
+
+
+def test_a_load_never_touches_the_records(config, write_export, load):
+    with records.transaction(config) as con:
+        records.audit(con, "Anna", "Gespräch erfasst", "März 2026")
+    load(write_export([ticket_row()]))
+    load(write_export([ticket_row(**{"Ticket-ID": "T2"})]))
+    log = records.query(config, "SELECT who, action FROM audit_log")
+    assert log.values.tolist() == [["Anna", "Gespräch erfasst"]]
+    assert config.app_database.exists() and config.app_database != config.database
+
+
+def test_failed_transaction_keeps_earlier_records(config):
+    with records.transaction(config) as con:
+        records.audit(con, "A", "eins")
+    try:
+        with records.transaction(config) as con:
+            records.audit(con, "B", "zwei")
+            raise RuntimeError("crash")
+    except RuntimeError:
+        pass
+    assert records.query(config, "SELECT who FROM audit_log")["who"].tolist() == ["A"]
