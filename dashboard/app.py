@@ -11,19 +11,19 @@ def _page(file: str, title: str, icon: str, **kwargs) -> st.Page:
     return st.Page(PAGES / file, title=title, icon=icon, url_path=Path(file).stem, **kwargs)
 
 
-st.set_page_config(page_title="Ticket-Controlling", page_icon="📋", layout="wide")
+st.set_page_config(page_title="Ticket-Controlling", page_icon=":material/checklist:", layout="wide")
 navigation = st.navigation(
     {
         "Controlling": [
-            _page("uebersicht.py", "Übersicht", "📊", default=True),
-            _page("teams.py", "Teams", "👥"),
-            _page("mitarbeitende.py", "Mitarbeitende", "🧑‍💼"),
-            _page("wiedervorlage.py", "Wiedervorlage", "🗂️"),
+            _page("uebersicht.py", "Übersicht", ":material/dashboard:", default=True),
+            _page("teams.py", "Teams", ":material/groups:"),
+            _page("mitarbeitende.py", "Mitarbeitende", ":material/person:"),
+            _page("wiedervorlage.py", "Wiedervorlage", ":material/event_note:"),
         ],
         # Repeat overruns, samples and monthly reports join here (issue 4).
         "Daten": [
-            _page("ticket.py", "Ticket", "🔎"),
-            _page("daten.py", "Daten", "🗄️"),
+            _page("ticket.py", "Ticket", ":material/search:"),
+            _page("daten.py", "Daten", ":material/database:"),
         ],
     }
 )

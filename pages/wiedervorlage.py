@@ -24,9 +24,9 @@ LIGHT_ICONS = {
     "extended": ":material/update:",
     "later": ":material/schedule:",
 }
-# Coloured dots in the Ampel column: a styled table (pandas Styler) would colour the cells,
-# but renders far too slowly for the thousands of open tickets of a large office.
-LIGHT_DOTS = {"overdue": "🔴", "today": "🟠", "next_workday": "🟡", "extended": "🔵", "later": "🟢"}
+# The Ampel column shows the light's words; the coloured legend above explains them. (A
+# styled table, pandas Styler, would colour the cells but renders far too slowly for the
+# thousands of open tickets of a large office, and emoji need fonts offices may lack.)
 ALL = "Alle Zuständigen"
 
 
@@ -105,7 +105,7 @@ with ui.guard():
             table = pd.DataFrame(
                 {
                     "light": shown["light"],
-                    "Ampel": shown["light"].map(LIGHT_DOTS) + " " + shown["light_label"],
+                    "Ampel": shown["light_label"],
                     "Ticket": shown["ticket_id"].map(ui.ticket_url),
                     "Fällig am": shown["due_date"],
                     "Zusage bis": shown["commitment_date"],
