@@ -20,7 +20,10 @@ navigation = st.navigation(
             _page("mitarbeitende.py", "Mitarbeitende", ":material/person:"),
             _page("wiedervorlage.py", "Wiedervorlage", ":material/event_note:"),
         ],
-        # Repeat overruns, samples and monthly reports join here (issue 4).
+        "Werkzeuge": [
+            _page("wiederholungen.py", "Wiederholte Fristüberschreitungen", ":material/repeat:"),
+            _page("stichproben.py", "Stichproben", ":material/fact_check:"),
+        ],
         "Daten": [
             _page("ticket.py", "Ticket", ":material/search:"),
             _page("daten.py", "Daten", ":material/database:"),

@@ -1,4 +1,4 @@
-"""The command line: `ticket-controlling load | verdicts | demo-data`."""
+"""The command line: `ticket-controlling load | verdicts | demo-data | sample | report`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from dashboard import cli_sample
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.storage import StorageError, connect_readonly
 from etl.pseudonym import KeyFileError
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--if-missing", action="store_true", help="nichts tun, wenn die Datenbank schon existiert"
     )
+    cli_sample.add_parser(sub, parents=[common])
     return parser
 
 
@@ -74,9 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        return {"load": _load, "verdicts": _verdicts, "demo-data": _demo}[args.command](
-            config, args
-        )
+        commands = {
+            "load": _load,
+            "verdicts": _verdicts,
+            "demo-data": _demo,
+            "sample": cli_sample.run,
+        }
+        return commands[args.command](config, args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

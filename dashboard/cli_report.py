@@ -1,0 +1,93 @@
+"""`ticket-controlling report`: the monthly report as an Excel workbook or a printable PDF."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from dashboard import format, report, rules
+from dashboard.config import Config
+from dashboard.records import RecordsBusy
+from dashboard.storage import connect_readonly
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return report.parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the `report` command to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "report",
+        help="Monatsbericht als Excel- oder PDF-Datei",
+        description="Monatsbericht: Tickets, die im Monat fällig sind, bewertet zum Stichtag.",
+    )
+    parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    parser.add_argument("--month", type=_month, required=True, help="Berichtsmonat JJJJ-MM")
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="Stichtag JJJJ-MM-TT (Standard: der konfigurierte Stichtag)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="Zieldatei; die Endung .xlsx oder .pdf wählt das Format",
+    )
+    return parser
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Write the report of `args.month` as of `args.as_of` to `args.out`; the exit code."""
+    try:
+        writer = report.writer_for(args.out)
+    except report.ReportError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    as_of = args.as_of or config.reference_date()
+    month = report.month_start(args.month)
+    if month > report.month_start(as_of):
+        print(
+            f"Fehler: Der Berichtsmonat {report.month_label(month)} liegt nach dem Monat des "
+            f"Stichtags {format.date(as_of)}.",
+            file=sys.stderr,
+        )
+        return 2
+    con = connect_readonly(config, snapshots=True)
+    try:
+        # The verdicts of the Stichtag once; every figure of the report then reads them.
+        rules.fill_snapshot(con, as_of)
+        built = report.build(con, config, month, as_of)
+    except RecordsBusy as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    generated_at = dt.datetime.now().replace(microsecond=0)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        writer(built, args.out, generated_at)
+    except OSError as exc:
+        print(
+            f"Fehler: {args.out} konnte nicht geschrieben werden: {exc.strerror or exc}.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{built.title} (Stichtag {format.date(as_of)}) geschrieben: {args.out}",
+    )
+    return 0

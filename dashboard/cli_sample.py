@@ -1,0 +1,141 @@
+"""`ticket-controlling sample`: draw a random sample (B3), store it and write it as CSV.
+
+The lead wires this into `dashboard/cli.py`: `add_parser(subparsers)` adds the sub-command,
+`run(config, args)` executes it with the loaded configuration and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard import records, samples
+from dashboard.metrics import Filters
+from dashboard.storage import connect_readonly
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
+
+
+def _default_who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "Kommandozeile"
+
+
+def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Add the `sample` sub-command (with `--config` unless a parent parser brings it)."""
+    parser = subparsers.add_parser(
+        "sample",
+        parents=list(parents),
+        help="Stichprobe erledigter Integration-Tickets ziehen (B3)",
+        description="Zieht eine nach Mitarbeiter/in geschichtete Zufallsstichprobe erledigter "
+        "Integration-Tickets, speichert sie wie die Seite Stichproben und schreibt sie als CSV.",
+    )
+    if not any(
+        "--config" in action.option_strings for parent in parents for action in parent._actions
+    ):
+        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    parser.add_argument(
+        "--from", dest="period_from", type=_date, required=True, help="erledigt ab JJJJ-MM-TT"
+    )
+    parser.add_argument(
+        "--to", dest="period_to", type=_date, required=True, help="erledigt bis JJJJ-MM-TT"
+    )
+    parser.add_argument(
+        "--team",
+        dest="teams",
+        action="append",
+        default=[],
+        help="Integration-Team (mehrfach möglich; ohne: alle Integration-Teams)",
+    )
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument(
+        "--per-worker",
+        type=int,
+        help=f"Tickets je Mitarbeiter/in (Standard {samples.DEFAULT_PER_WORKER})",
+    )
+    amount.add_argument("--size", type=int, help="Tickets insgesamt")
+    amount.add_argument("--percent", type=float, help="Prozent der erledigten Tickets")
+    parser.add_argument("--seed", type=int, help="Seed zum Wiederholen einer Ziehung")
+    parser.add_argument("--as-of", type=_date, help="Stichtag JJJJ-MM-TT (Standard: Konfiguration)")
+    parser.add_argument("--by", help="wer zieht (Standard: Benutzername)")
+    parser.add_argument("--out", type=Path, required=True, help="CSV-Datei der Stichprobe")
+
+
+def _method(args) -> tuple[str, float]:
+    if args.size is not None:
+        return "size", float(args.size)
+    if args.percent is not None:
+        return "percent", float(args.percent)
+    per_worker = args.per_worker if args.per_worker is not None else samples.DEFAULT_PER_WORKER
+    return "per_worker", float(per_worker)
+
+
+def run(config, args) -> int:
+    """Draw, store and write the sample; prints the seed. Exit code 0, 1 (nothing) or 2."""
+    as_of = args.as_of or config.reference_date()
+    method, amount = _method(args)
+    teams = tuple(dict.fromkeys(args.teams))
+    try:
+        samples.check_request(method, amount, args.period_from, args.period_to)
+        if args.seed is not None and not 0 <= args.seed <= samples.MAX_SEED:
+            raise ValueError("Der Seed muss eine ganze Zahl ab 0 sein.")
+    except ValueError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    seed = samples.new_seed() if args.seed is None else args.seed
+    who = (args.by or "").strip() or _default_who()
+    con = connect_readonly(config)
+    try:
+        kwargs = dict(period_from=args.period_from, period_to=args.period_to, teams=teams)
+        per_worker = samples.allocation(
+            con, as_of, Filters(), **kwargs, method=method, amount=amount
+        )
+        if per_worker.empty:
+            print(
+                "Keine erledigten Integration-Tickets in diesem Zeitraum und diesen Teams "
+                f"(Stichtag {as_of:%d.%m.%Y}) – keine Stichprobe gezogen.",
+                file=sys.stderr,
+            )
+            return 1
+        frame = samples.draw(con, as_of, Filters(), **kwargs, method=method, amount=amount,
+                             seed=seed)  # fmt: skip
+        params = samples.DrawParams(
+            as_of=as_of,
+            period_from=args.period_from,
+            period_to=args.period_to,
+            teams=teams,
+            method=method,
+            amount=amount,
+            seed=seed,
+            population=int(per_worker["population"].sum()),
+        )
+        try:
+            draw_id = samples.store_draw(config, frame, params, who)
+        except records.RecordsBusy as exc:
+            print(f"Fehler: {exc}", file=sys.stderr)
+            return 1
+        items = samples.draw_items(config, draw_id, con)
+    finally:
+        con.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    samples.export_frame(items, seed=seed).to_csv(args.out, index=False, encoding="utf-8")
+    print(f"Seed: {seed}")
+    print(
+        f"Stichprobe Nr. {draw_id}: {len(frame)} von {params.population} erledigten Tickets "
+        f"({samples.method_label(method, amount)}), gespeichert; Datei {args.out}"
+    )
+    skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()
+    if skipped:
+        print(f"Ohne Ticket in der Stichprobe: {', '.join(skipped)}")
+    return 0

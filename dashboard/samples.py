@@ -1,0 +1,491 @@
+"""Random samples of completed Integration tickets (B3): population, draw, records, export.
+
+A draw picks completed Integration tickets of a period (completion date, cut at the
+Stichtag) and of some teams, stratified by worker. It is reproducible: candidates are
+ordered within each worker by `md5(seed || ':' || ticket_id)` (a keyed hash that is the same
+in every DuckDB and Python version; DuckDB's `hash()` is not), and the first `quota` of
+each worker are taken. How many a worker gets depends only on the populations:
+
+- `per_worker` k: min(k, population) for every worker;
+- `size` n (or `percent` p, n = ceil(p % of the population)): one per worker first; if n
+  is smaller than the number of workers, the workers with the largest populations get one
+  (ties by name) and the rest none. The remaining n - W are shared in proportion to the
+  populations by largest remainder (ties: larger population, then name), never more than a
+  worker has: a worker that is full passes its seat on, round by round, to the others in
+  the same remainder order.
+
+No Streamlit here: the page, the CLI and the tests call these functions. The queries take
+`(con, as_of, filters, ...)` like every domain function; of the filters only the team and
+worker scope (the viewer's restriction) applies, since a sample has its own period and
+is always of Integration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from dashboard import records
+from dashboard.config import Config
+from dashboard.format import date as format_date
+from dashboard.format import number
+from dashboard.metrics import Filters
+from dashboard.rules import STATUS_LABELS
+
+METHODS = ("per_worker", "size", "percent")
+# The page's radio labels -> method.
+METHOD_CHOICES = {"je Mitarbeiter/in": "per_worker", "Gesamtzahl": "size", "Prozent": "percent"}
+RESULTS = ("bestätigt", "nicht bestätigt")
+DEFAULT_PER_WORKER = 2
+MAX_SEED = 2**63 - 1  # sample_draws.seed is a BIGINT
+
+# The raw events of a ticket as loaded (load_id and source_record change with every load of
+# the same content, so they are not part of the fingerprint).
+HASHED_FIELDS = (
+    "ticket_id", "area", "team", "worker", "received", "completed", "channel", "concern",
+    "customer", "notified", "commitment", "verbis_note", "called_back", "tl_informed",
+    "walkin_note",
+)  # fmt: skip
+# '' for an empty field cannot collide with a value: no non-null field renders as ''.
+CONTENT_HASH = (
+    "md5(concat_ws('|', " + ", ".join(f"coalesce(t.{f}::VARCHAR, '')" for f in HASHED_FIELDS) + "))"
+)
+
+POPULATION_SQL = """
+SELECT v.ticket_id, v.team, v.worker, v.receipt_date, v.due_date, v.completion_date, v.status
+FROM verdicts($as_of::DATE) v
+WHERE v.area = 'Integration'
+  AND v.completion_date BETWEEN $p_from::DATE AND $p_to::DATE
+  AND (len($teams) = 0 OR list_contains($teams, v.team))
+  AND (len($scope_teams) = 0 OR list_contains($scope_teams, v.team))
+  AND (len($scope_workers) = 0 OR list_contains($scope_workers, v.worker))
+"""
+
+# Quota per worker from the populations alone (never from the seed); see the module doc.
+ALLOCATION_SQL = f"""
+pop AS ({POPULATION_SQL}),
+workers AS (SELECT worker, count(*) AS population FROM pop GROUP BY worker),
+totals AS (SELECT count(*) AS n_workers, sum(population)::BIGINT AS n_total FROM workers),
+target AS (
+    SELECT n_workers, n_total,
+           CASE $method
+               WHEN 'size' THEN least($amount::BIGINT, n_total)
+               -- rounded first: 1.1 % of 1000 is 11, not 12 through a float error
+               WHEN 'percent' THEN least(ceil(round($amount * n_total / 100.0, 6))::BIGINT,
+                                         n_total)
+           END AS n_target
+    FROM totals
+),
+ranked AS (
+    SELECT w.worker, w.population, t.n_workers, t.n_total, t.n_target,
+           row_number() OVER (ORDER BY w.population DESC, w.worker) AS size_rank
+    FROM workers w, target t
+),
+floors AS (
+    SELECT *,
+           CASE
+               WHEN $method = 'per_worker' THEN least($amount::BIGINT, population)
+               WHEN n_target < n_workers THEN (size_rank <= n_target)::BIGINT
+               ELSE 1 + ((n_target - n_workers) * population) // n_total
+           END AS base,
+           -- numerator of the fractional share over the common denominator n_total
+           CASE
+               WHEN $method <> 'per_worker' AND n_target >= n_workers
+               THEN ((n_target - n_workers) * population) % n_total
+               ELSE 0
+           END AS remainder
+    FROM ranked
+),
+leftover AS (
+    SELECT (CASE WHEN $method = 'per_worker' THEN 0
+                 ELSE max(n_target) - sum(base) END)::BIGINT AS seats
+    FROM floors
+),
+offers AS (
+    -- seat j of a worker with room for more; round j = 1 is plain largest remainder
+    SELECT worker, remainder, population,
+           unnest(range(1, least(population - base, seats) + 1)) AS j
+    FROM floors, leftover
+),
+extra AS (
+    SELECT worker, count(*) AS extra
+    FROM (
+        SELECT worker,
+               row_number() OVER (ORDER BY j, remainder DESC, population DESC, worker) AS seat
+        FROM offers
+    )
+    WHERE seat <= (SELECT seats FROM leftover)
+    GROUP BY worker
+),
+allocation AS (
+    SELECT f.worker, f.population, (f.base + coalesce(e.extra, 0))::BIGINT AS quota
+    FROM floors f LEFT JOIN extra e USING (worker)
+)
+"""
+
+
+@dataclass(frozen=True)
+class DrawParams:
+    """What a draw was asked for, stored with it."""
+
+    as_of: dt.date
+    period_from: dt.date
+    period_to: dt.date
+    teams: tuple[str, ...]
+    method: str
+    amount: float
+    seed: int
+    population: int
+
+
+def _params(
+    as_of: dt.date, filters: Filters, period_from: dt.date, period_to: dt.date, teams
+) -> dict:
+    return {
+        "as_of": as_of,
+        "p_from": period_from,
+        "p_to": period_to,
+        "teams": list(teams),
+        "scope_teams": list(filters.teams),
+        "scope_workers": list(filters.workers),
+    }
+
+
+def check_request(method: str, amount: float, period_from: dt.date, period_to: dt.date) -> None:
+    """Raise ValueError (German message) for a method, amount or period that cannot be drawn."""
+    if method not in METHODS:
+        raise ValueError(f"Unbekannte Art der Stichprobe: {method!r}")
+    if period_from > period_to:
+        raise ValueError("Der Zeitraum ist leer: „von“ liegt nach „bis“.")
+    if method == "percent":
+        if not 0 < amount <= 100:
+            raise ValueError("Der Prozentsatz muss größer als 0 und höchstens 100 sein.")
+    elif amount < 1 or amount != int(amount):
+        raise ValueError("Die Anzahl muss eine ganze Zahl von mindestens 1 sein.")
+
+
+def new_seed() -> int:
+    """A fresh random seed (shown and stored, so the draw can be repeated)."""
+    return secrets.randbelow(2**31)
+
+
+def parse_seed(text: str | None) -> int | None:
+    """The seed typed in, or None when empty; ValueError (German) when not a number."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise ValueError("Der Seed muss eine ganze Zahl ab 0 sein (leer = zufällig).")
+    return int(text)
+
+
+def default_period(
+    period: tuple[dt.date, dt.date] | None, as_of: dt.date
+) -> tuple[dt.date, dt.date]:
+    """Completion dates of the chosen months (default: the Stichtag's month), up to `as_of`."""
+    first, last = period or (as_of.replace(day=1), as_of.replace(day=1))
+    end = (last.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    end = min(end, as_of)
+    return min(first.replace(day=1), end), end
+
+
+def method_label(method: str, amount: float) -> str:
+    """'2 je Mitarbeiter/in', '20 insgesamt', '10 %' (German)."""
+    if method == "per_worker":
+        return f"{number(amount)} je Mitarbeiter/in"
+    if method == "size":
+        return f"{number(amount)} insgesamt"
+    digits = 0 if amount == int(amount) else 1
+    return f"{number(amount, digits)} %"
+
+
+def teams(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters) -> pd.DataFrame:
+    """The Integration teams with tickets received up to `as_of` (within the team scope)."""
+    return con.execute(
+        """
+        SELECT DISTINCT team FROM tickets
+        WHERE area = 'Integration' AND received <= $as_of::DATE
+          AND (len($scope_teams) = 0 OR list_contains($scope_teams, team))
+        ORDER BY team
+        """,
+        {"as_of": as_of, "scope_teams": list(filters.teams)},
+    ).df()
+
+
+def population(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    filters: Filters,
+    period_from: dt.date,
+    period_to: dt.date,
+    teams: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Integration tickets completed (as of `as_of`) within the period, of `teams` (empty: all)."""
+    return con.execute(
+        f"{POPULATION_SQL} ORDER BY v.worker, v.ticket_id",
+        _params(as_of, filters, period_from, period_to, teams),
+    ).df()
+
+
+def allocation(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    filters: Filters,
+    period_from: dt.date,
+    period_to: dt.date,
+    teams: tuple[str, ...] = (),
+    method: str = "per_worker",
+    amount: float = DEFAULT_PER_WORKER,
+) -> pd.DataFrame:
+    """Per worker with completed tickets: population and how many are drawn (quota)."""
+    check_request(method, amount, period_from, period_to)
+    params = _params(as_of, filters, period_from, period_to, teams)
+    params.update(method=method, amount=amount)
+    return con.execute(
+        f"WITH {ALLOCATION_SQL} SELECT * FROM allocation ORDER BY worker", params
+    ).df()
+
+
+def draw(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    filters: Filters,
+    period_from: dt.date,
+    period_to: dt.date,
+    teams: tuple[str, ...] = (),
+    method: str = "per_worker",
+    amount: float = DEFAULT_PER_WORKER,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The sample (nothing stored): by worker, then md5(seed:ticket_id); same inputs, same rows."""
+    check_request(method, amount, period_from, period_to)
+    params = _params(as_of, filters, period_from, period_to, teams)
+    params.update(method=method, amount=amount, seed=seed)
+    return con.execute(
+        f"""
+        WITH {ALLOCATION_SQL},
+        keyed AS (
+            SELECT p.*, md5($seed::BIGINT::VARCHAR || ':' || p.ticket_id) AS sample_key
+            FROM pop p
+        ),
+        ordered AS (
+            SELECT *, row_number() OVER (PARTITION BY worker ORDER BY sample_key, ticket_id)
+                AS rank_in_worker
+            FROM keyed
+        )
+        SELECT row_number() OVER (ORDER BY o.worker, o.sample_key, o.ticket_id)::INTEGER
+                   AS position,
+               o.ticket_id, o.team, o.worker, o.receipt_date, o.due_date, o.completion_date,
+               o.status, o.sample_key, {CONTENT_HASH} AS content_hash
+        FROM ordered o
+        JOIN allocation a ON a.worker = o.worker
+        JOIN tickets t ON t.ticket_id = o.ticket_id
+        WHERE o.rank_in_worker <= a.quota
+        ORDER BY position
+        """,
+        params,
+    ).df()
+
+
+def content_hashes(con: duckdb.DuckDBPyConnection, ticket_ids) -> pd.DataFrame:
+    """The current fingerprint of each given ticket that is still in the tickets table."""
+    return con.execute(
+        f"SELECT t.ticket_id, {CONTENT_HASH} AS current_hash FROM tickets t "
+        "WHERE t.ticket_id IN (SELECT unnest($ids::VARCHAR[]))",
+        {"ids": [str(i) for i in ticket_ids]},
+    ).df()
+
+
+def _who(who: str | None, label: str) -> str:
+    who = (who or "").strip()
+    if not who:
+        raise ValueError(f"Bitte „{label}“ ausfüllen.")
+    return who
+
+
+ITEM_COLUMNS = (
+    "position", "ticket_id", "team", "worker", "receipt_date", "due_date", "completion_date",
+    "status", "content_hash",
+)  # fmt: skip
+
+
+def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str) -> int:
+    """Record a draw with its items (as drawn) and an audit entry; returns the draw id."""
+    who = _who(who, "Gezogen von")
+    check_request(params.method, params.amount, params.period_from, params.period_to)
+    if frame.empty:
+        raise ValueError("Die Stichprobe ist leer und wird nicht gespeichert.")
+    items = frame[list(ITEM_COLUMNS)]
+    with records.transaction(config) as con:
+        (draw_id,) = con.execute(
+            """
+            INSERT INTO sample_draws (drawn_by, drawn_at, as_of, period_from, period_to, teams,
+                                      method, amount, seed, population)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING draw_id
+            """,
+            [
+                who,
+                dt.datetime.now(),
+                params.as_of,
+                params.period_from,
+                params.period_to,
+                list(params.teams),
+                params.method,
+                float(params.amount),
+                int(params.seed),
+                int(params.population),
+            ],
+        ).fetchone()
+        con.register("drawn_items", items)
+        try:
+            con.execute(
+                f"INSERT INTO sample_items (draw_id, {', '.join(ITEM_COLUMNS)}) "
+                f"SELECT ?, {', '.join(ITEM_COLUMNS)} FROM drawn_items",
+                [draw_id],
+            )
+        finally:
+            con.unregister("drawn_items")
+        records.audit(
+            con,
+            who,
+            "Stichprobe gezogen",
+            f"Ziehung {draw_id}: {len(items)} von {params.population} Tickets, "
+            f"{method_label(params.method, params.amount)}, Seed {params.seed}, "
+            f"erledigt {format_date(params.period_from)}–{format_date(params.period_to)}, "
+            f"Stichtag {format_date(params.as_of)}, "
+            f"Teams: {', '.join(params.teams) or 'alle Integration-Teams'}",
+        )
+    return int(draw_id)
+
+
+def record_result(
+    config: Config,
+    draw_id: int,
+    ticket_id: str,
+    result: str,
+    comment: str | None,
+    who: str,
+) -> None:
+    """Append a check result of one sampled ticket (the latest one counts) and audit it."""
+    who = _who(who, "Geprüft von")
+    if result not in RESULTS:
+        raise ValueError(
+            f"Ergebnis muss „bestätigt“ oder „nicht bestätigt“ sein, nicht {result!r}."
+        )
+    comment = (comment or "").strip() or None
+    with records.transaction(config) as con:
+        (found,) = con.execute(
+            "SELECT count(*) FROM sample_items WHERE draw_id = ? AND ticket_id = ?",
+            [int(draw_id), str(ticket_id)],
+        ).fetchone()
+        if not found:
+            raise ValueError(f"Ticket {ticket_id} gehört nicht zur Stichprobe Nr. {draw_id}.")
+        con.execute(
+            "INSERT INTO sample_results (draw_id, ticket_id, result, comment, checked_by, "
+            "checked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [int(draw_id), str(ticket_id), result, comment, who, dt.datetime.now()],
+        )
+        records.audit(
+            con,
+            who,
+            "Stichprobe geprüft",
+            f"Ziehung {draw_id}, Ticket {ticket_id}: {result}"
+            + (f" ({comment})" if comment else ""),
+        )
+
+
+# The latest result per ticket of a draw: ids grow with every append, so the highest wins.
+LATEST_RESULTS = """
+SELECT * FROM sample_results
+QUALIFY row_number() OVER (PARTITION BY draw_id, ticket_id ORDER BY id DESC) = 1
+"""
+
+
+def draws(config: Config) -> pd.DataFrame:
+    """All recorded draws, newest first, with their progress (items, checked, confirmed)."""
+    return records.query(
+        config,
+        f"""
+        SELECT d.*, coalesce(i.items, 0)::BIGINT AS items,
+               coalesce(r.checked, 0)::BIGINT AS checked,
+               coalesce(r.confirmed, 0)::BIGINT AS confirmed,
+               coalesce(r.not_confirmed, 0)::BIGINT AS not_confirmed
+        FROM sample_draws d
+        LEFT JOIN (SELECT draw_id, count(*) AS items FROM sample_items GROUP BY draw_id) i
+            USING (draw_id)
+        LEFT JOIN (
+            SELECT draw_id, count(*) AS checked,
+                   count(*) FILTER (result = 'bestätigt') AS confirmed,
+                   count(*) FILTER (result = 'nicht bestätigt') AS not_confirmed
+            FROM ({LATEST_RESULTS}) GROUP BY draw_id
+        ) r USING (draw_id)
+        ORDER BY d.draw_id DESC
+        """,
+    )
+
+
+def draw_items(
+    config: Config, draw_id: int, con: duckdb.DuckDBPyConnection | None = None
+) -> pd.DataFrame:
+    """The items of a draw as drawn, with their latest result; `changed_since_draw` given `con`.
+
+    `changed_since_draw` is true when the ticket's events differ from when it was drawn or
+    the ticket is no longer loaded; it is missing (NA) without a tickets connection.
+    """
+    items = records.query(
+        config,
+        f"""
+        SELECT i.*, r.result, r.comment, r.checked_by, r.checked_at
+        FROM sample_items i
+        LEFT JOIN ({LATEST_RESULTS}) r USING (draw_id, ticket_id)
+        WHERE i.draw_id = ?
+        ORDER BY i.position
+        """,
+        [int(draw_id)],
+    )
+    if con is None:
+        return items.assign(changed_since_draw=pd.array([pd.NA] * len(items), dtype="boolean"))
+    current = content_hashes(con, items["ticket_id"])
+    merged = items.merge(current, on="ticket_id", how="left")
+    changed = merged["current_hash"].isna() | (merged["current_hash"] != merged["content_hash"])
+    return merged.drop(columns="current_hash").assign(changed_since_draw=changed.astype("boolean"))
+
+
+EXPORT_COLUMNS = {
+    "draw_id": "Ziehung",
+    "position": "Nr.",
+    "ticket_id": "Ticket-ID",
+    "team": "Team",
+    "worker": "Mitarbeiter/in",
+    "receipt_date": "Eingang",
+    "due_date": "Fällig am",
+    "completion_date": "Erledigt am",
+    "status_label": "Status bei Ziehung",
+    "result": "Ergebnis",
+    "comment": "Kommentar",
+    "checked_by": "Geprüft von",
+    "checked_label": "Geprüft am",
+    "changed_label": "Geändert seit Ziehung",
+}
+
+
+def export_frame(items: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
+    """A draw's items with their results under German headers, for CSV and Excel."""
+    checked = pd.to_datetime(items["checked_at"])
+    changed = items["changed_since_draw"].astype("boolean")
+    out = items.assign(
+        status_label=items["status"].map(STATUS_LABELS),
+        checked_label=checked.dt.strftime("%d.%m.%Y %H:%M").fillna(""),
+        changed_label=changed.map({True: "ja", False: "nein"}).astype(object).fillna(""),
+        result=items["result"].fillna(""),
+        comment=items["comment"].fillna(""),
+        checked_by=items["checked_by"].fillna(""),
+    )
+    out = out[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
+    if seed is not None:
+        out.insert(1, "Seed", int(seed))
+    return out

@@ -1,0 +1,106 @@
+"""Monatsbericht: a month's key figures and the report as Excel workbook and printable PDF."""
+
+import datetime as dt
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, format, metrics, report, ui
+from dashboard.metrics import Filters
+from dashboard.viewer import Viewer
+
+EMPTY_DATABASE = (
+    "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
+)
+PREVIEW = {
+    "area": st.column_config.TextColumn("Bereich"),
+    "tickets": st.column_config.NumberColumn("Tickets fällig"),
+    "decided": st.column_config.NumberColumn("entschieden"),
+    "on_time_rate": ui.percent_column("fristgerecht"),
+    "compliant_rate": ui.percent_column("regelkonform"),
+    "breaches": st.column_config.NumberColumn("Fristverstöße"),
+    "extensions": st.column_config.NumberColumn("gültige Zusagen"),
+    "undecided": st.column_config.NumberColumn("noch nicht entschieden"),
+    "median_working_days": st.column_config.NumberColumn("Median Arbeitstage", format="%.1f"),
+}
+DOWNLOADS = {".xlsx": "Excel-Bericht herunterladen", ".pdf": "PDF-Bericht herunterladen"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _report_file(
+    suffix: str,
+    db_version: tuple,
+    records_version: tuple,
+    month: dt.date,
+    as_of: dt.date,
+    filters: Filters,
+    viewer: Viewer,
+) -> bytes:
+    # The versions are cache keys only: a load or a new record makes a fresh file.
+    built = report.build(data.connection(as_of=as_of), data.config(), month, as_of, filters, viewer)
+    return report.file_bytes(built, suffix, dt.datetime.now().replace(microsecond=0))
+
+
+selection = ui.sidebar()
+st.title("Monatsbericht")
+with ui.guard():
+    dims = data.fetch(metrics.dimensions, data.Selection(selection.as_of))
+    first = dims["first_receipt"].min() if not dims.empty else None
+    first = first.date() if isinstance(first, pd.Timestamp) else None
+    by_key = {m.strftime("%Y-%m"): m for m in report.month_options(first, selection.as_of)}
+    keys = list(by_key)
+    chosen = st.selectbox(
+        "Berichtsmonat",
+        keys,
+        index=keys.index(report.default_month(selection.as_of).strftime("%Y-%m")),
+        format_func=lambda k: ui.month_label(by_key[k]),
+        key="report_month",
+        help="Der Bericht umfasst die Tickets, die in diesem Monat fällig sind, bewertet "
+        "zum Stichtag der Seitenleiste.",
+    )
+    month = by_key[chosen]
+    scope = data.Selection(
+        selection.as_of, report.scope_filters(selection.filters), selection.viewer
+    )
+    st.caption(
+        f"Tickets fällig im {ui.month_label(month)} · Stichtag {format.date(selection.as_of)} · "
+        f"{report.scope_label(scope.filters)}. „Von/Bis Monat“ und „Monat nach“ der "
+        "Seitenleiste gelten hier nicht: der Bericht zählt immer nach Fälligkeit."
+    )
+    summary = data.fetch(report.summary, scope, month=month)
+    if dims.empty:
+        st.info(EMPTY_DATABASE)
+    elif summary["tickets"].iloc[-1] == 0:
+        st.info(
+            f"Im {ui.month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "
+            "Der Bericht enthält dann nur Nullen, die Aufzeichnungen des Monats und die Regeln."
+        )
+    else:
+        st.subheader(f"Übersicht je Bereich · {ui.month_label(month)}")
+        st.dataframe(summary[list(PREVIEW)], hide_index=True, column_config=PREVIEW)
+        st.caption(
+            "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams, "
+            "Mitarbeitende, Fristverstöße, Verlängerungen, die Prüfungen A5–A7, "
+            "Wiederholungsfälle mit Gesprächen, Stichproben, Ladevorgänge und die Regeln."
+        )
+    st.subheader("Bericht herunterladen")
+    versions = (data.version(), report.records_version(data.config()))
+    for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
+        column.download_button(
+            label,
+            functools.partial(
+                _report_file,
+                suffix,
+                *versions,
+                month,
+                selection.as_of,
+                scope.filters,
+                selection.viewer,
+            ),
+            report.file_name(month, suffix),
+            report.MIME_TYPES[suffix],
+            key=f"report_download_{suffix[1:]}",
+            on_click="ignore",
+            width="stretch",
+        )

@@ -1,0 +1,265 @@
+"""Stichproben (B3): draw a stratified random sample of completed Integration tickets and
+record for each sampled ticket whether the check confirmed it."""
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, records, samples, ui
+from dashboard.format import date, number
+from dashboard.rules import STATUS_LABELS
+
+log = logging.getLogger(__name__)
+CHANGED = "geändert seit Ziehung"
+
+
+def _save_result(cfg, draw_id: int) -> None:
+    # A callback runs before the page is drawn again, so progress shows the new result.
+    state = st.session_state
+    try:
+        samples.record_result(
+            cfg,
+            draw_id,
+            state.get("sp_ticket"),
+            state.get("sp_ergebnis"),
+            state.get("sp_kommentar"),
+            state.get("sp_geprueft_von"),
+        )
+        state["sp_meldung"] = (
+            "success",
+            f"Ergebnis für Ticket {state.get('sp_ticket')} gespeichert.",
+        )
+        state["sp_kommentar"] = ""
+    except (ValueError, records.RecordsBusy) as exc:
+        state["sp_meldung"] = ("error", str(exc))
+    except Exception:  # the user gets a message, the log the details
+        log.exception("recording a sample result failed")
+        state["sp_meldung"] = ("error", "Das Ergebnis konnte nicht gespeichert werden.")
+
+
+def _draw_label(row) -> str:
+    drawn_at = pd.Timestamp(row["drawn_at"])
+    return (
+        f"Nr. {row['draw_id']} – {drawn_at:%d.%m.%Y %H:%M}, {row['drawn_by']} – "
+        f"geprüft {number(row['checked'])} von {number(row['items'])}"
+    )
+
+
+selection = ui.sidebar()
+st.title("Stichproben")
+
+with ui.guard():
+    cfg = data.config()
+    as_of = selection.as_of
+    # A sample has its own period and is always of Integration: only the viewer's scope applies.
+    scope = data.Selection(as_of, viewer=selection.viewer)
+    team_options = list(data.fetch(samples.teams, scope)["team"])
+    st.caption(
+        f"Zufallsstichprobe erledigter Integration-Tickets zur Kontrolle durch die Teamleitung "
+        f"(B3), geschichtet nach Mitarbeiter/in. Stichtag {date(as_of)}: später Erledigtes "
+        f"zählt nicht. Gleiche Daten, Angaben und Seed ergeben immer dieselbe Stichprobe."
+    )
+
+    st.subheader("Neue Stichprobe ziehen")
+    default_from, default_to = samples.default_period(selection.filters.period, as_of)
+    c_from, c_to, c_teams = st.columns([1, 1, 2])
+    period_from = c_from.date_input(
+        "Erledigt von", value=default_from, format="DD.MM.YYYY", key="sp_von"
+    )
+    period_to = c_to.date_input("Erledigt bis", value=default_to, format="DD.MM.YYYY", key="sp_bis")
+    teams = c_teams.multiselect(
+        "Teams",
+        team_options,
+        default=[t for t in selection.filters.teams if t in team_options],
+        key="sp_teams",
+        placeholder="Alle Integration-Teams",
+    )
+    c_method, c_amount, c_seed, c_who = st.columns([1.3, 1, 1, 1.2])
+    method = samples.METHOD_CHOICES[
+        c_method.radio("Umfang", list(samples.METHOD_CHOICES), key="sp_methode")
+    ]
+    if method == "per_worker":
+        amount = c_amount.number_input(
+            "Tickets je Mitarbeiter/in",
+            min_value=1,
+            value=samples.DEFAULT_PER_WORKER,
+            step=1,
+            key="sp_k",
+        )
+    elif method == "size":
+        amount = c_amount.number_input(
+            "Tickets insgesamt", min_value=1, value=20, step=1, key="sp_n"
+        )
+    else:
+        amount = c_amount.number_input(
+            "Prozent", min_value=0.1, max_value=100.0, value=10.0, step=1.0, format="%.1f",
+            key="sp_p",
+        )  # fmt: skip
+    seed_text = c_seed.text_input(
+        "Seed",
+        key="sp_seed",
+        placeholder="leer = zufällig",
+        help="Leer lassen für eine neue Zufallsziehung; den Seed einer früheren Ziehung "
+        "eintragen, um sie mit denselben Angaben zu wiederholen.",
+    )
+    who = c_who.text_input("Gezogen von", key="sp_gezogen_von")
+
+    request = dict(period_from=period_from, period_to=period_to, teams=tuple(teams))
+    try:
+        samples.check_request(method, float(amount), period_from, period_to)
+        per_worker = data.fetch(
+            samples.allocation, scope, method=method, amount=float(amount), **request
+        )
+        problem = None
+    except ValueError as exc:
+        per_worker, problem = None, str(exc)
+    if problem:
+        st.error(problem)
+    elif per_worker.empty:
+        st.info(
+            "Keine erledigten Integration-Tickets in diesem Zeitraum und diesen Teams – "
+            "es gibt nichts zu ziehen."
+        )
+    else:
+        st.caption(
+            f"Grundgesamtheit: {number(per_worker['population'].sum())} erledigte Tickets von "
+            f"{number(len(per_worker))} Mitarbeiter/innen; die Stichprobe umfasst "
+            f"{number(per_worker['quota'].sum())} Tickets."
+        )
+        if st.button("Stichprobe ziehen", key="sp_ziehen", type="primary"):
+            try:
+                seed = samples.parse_seed(seed_text)
+                seed = samples.new_seed() if seed is None else seed
+                frame = data.fetch(
+                    samples.draw, scope, method=method, amount=float(amount), seed=seed, **request
+                )
+                params = samples.DrawParams(
+                    as_of=as_of,
+                    method=method,
+                    amount=float(amount),
+                    seed=seed,
+                    population=int(per_worker["population"].sum()),
+                    **request,
+                )
+                draw_id = samples.store_draw(cfg, frame, params, who)
+            except (ValueError, records.RecordsBusy) as exc:
+                st.error(str(exc))
+            else:
+                # The history below shows the new draw (its selectbox is not drawn yet).
+                st.session_state["sp_ziehung"] = draw_id
+                st.success(
+                    f"Stichprobe Nr. {draw_id} gezogen und gespeichert: {number(len(frame))} von "
+                    f"{number(params.population)} Tickets, Seed {seed}."
+                )
+                skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()
+                if skipped:
+                    st.warning(
+                        "Weniger Tickets als Mitarbeiter/innen: ohne Ticket bleiben die mit den "
+                        f"wenigsten erledigten Tickets – {', '.join(skipped)}."
+                    )
+
+    st.subheader("Gezogene Stichproben")
+    history = samples.draws(cfg)
+    if history.empty:
+        st.info("Noch keine Stichprobe gezogen.")
+    else:
+        labels = {int(r["draw_id"]): _draw_label(r) for _, r in history.iterrows()}
+        if st.session_state.get("sp_ziehung") not in labels:
+            st.session_state.pop("sp_ziehung", None)
+        draw_id = st.selectbox("Stichprobe", list(labels), format_func=labels.get, key="sp_ziehung")
+        row = history.set_index("draw_id").loc[draw_id]
+        st.caption(
+            f"Gezogen am {pd.Timestamp(row['drawn_at']):%d.%m.%Y %H:%M} von {row['drawn_by']} · "
+            f"Stichtag {date(pd.Timestamp(row['as_of']).date())} · erledigt "
+            f"{date(pd.Timestamp(row['period_from']).date())} – "
+            f"{date(pd.Timestamp(row['period_to']).date())} · Teams: "
+            f"{', '.join(row['teams']) or 'alle Integration-Teams'} · "
+            f"{samples.method_label(row['method'], row['amount'])} · "
+            f"Grundgesamtheit {number(row['population'])} · **Seed {row['seed']}**"
+        )
+        checked, total = int(row["checked"]), int(row["items"])
+        st.progress(
+            checked / total if total else 0.0,
+            text=f"geprüft {number(checked)} von {number(total)}"
+            f" (bestätigt {number(row['confirmed'])}, "
+            f"nicht bestätigt {number(row['not_confirmed'])})",
+        )
+        cursor = data.connection()
+        try:
+            items = samples.draw_items(cfg, draw_id, con=cursor)
+        finally:
+            cursor.close()
+        changed = items["changed_since_draw"].fillna(False).astype(bool)
+        if changed.any():
+            st.warning(
+                f"{number(changed.sum())} Ticket(s) {CHANGED}: die Tabelle zeigt den Stand bei "
+                "der Ziehung; der aktuelle Stand steht auf der Ticket-Seite."
+            )
+        table = pd.DataFrame(
+            {
+                "Nr.": items["position"],
+                "Ticket": items["ticket_id"].map(ui.ticket_url),
+                "Mitarbeiter/in": items["worker"],
+                "Ergebnis": items["result"],
+                "Hinweis": changed.map({True: CHANGED, False: ""}),
+                "Status bei Ziehung": items["status"].map(STATUS_LABELS),
+                "Erledigt am": items["completion_date"],
+                "Fällig am": items["due_date"],
+                "Eingang": items["receipt_date"],
+                "Team": items["team"],
+                "Kommentar": items["comment"],
+                "Geprüft von": items["checked_by"],
+                "Geprüft am": items["checked_at"],
+            }
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            height=min(38 + 35 * len(table), 420),
+            column_config={
+                "Ticket": ui.ticket_column(),
+                "Eingang": ui.date_column("Eingang"),
+                "Fällig am": ui.date_column("Fällig am"),
+                "Erledigt am": ui.date_column("Erledigt am"),
+                "Geprüft am": st.column_config.DatetimeColumn(
+                    "Geprüft am", format="DD.MM.YYYY HH:mm"
+                ),
+            },
+            key="sp_tabelle",
+        )
+
+        with st.container(border=True):
+            st.markdown("**Ergebnis erfassen**")
+            shown = dict(zip(items["ticket_id"], items.itertuples(), strict=True))
+            if st.session_state.get("sp_ticket") not in shown:
+                st.session_state.pop("sp_ticket", None)
+            c_ticket, c_result = st.columns([2, 1])
+            c_ticket.selectbox(
+                "Ticket",
+                list(shown),
+                format_func=lambda t: (
+                    f"{shown[t].position}. {t} – {shown[t].worker} "
+                    f"({shown[t].result if isinstance(shown[t].result, str) else 'offen'})"
+                ),
+                key="sp_ticket",
+            )
+            c_result.selectbox("Ergebnis", samples.RESULTS, key="sp_ergebnis")
+            c_comment, c_checker = st.columns([2, 1])
+            c_comment.text_input("Kommentar (optional)", key="sp_kommentar")
+            c_checker.text_input("Geprüft von", key="sp_geprueft_von")
+            st.button(
+                "Ergebnis speichern",
+                key="sp_speichern",
+                on_click=_save_result,
+                args=(cfg, draw_id),
+            )
+            message = st.session_state.pop("sp_meldung", None)
+            if message:
+                (st.success if message[0] == "success" else st.error)(message[1])
+
+        ui.downloads(
+            samples.export_frame(items, seed=int(row["seed"])),
+            f"stichprobe-{draw_id}",
+            key="sp_download",
+        )

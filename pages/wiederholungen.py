@@ -1,0 +1,265 @@
+"""Wiederholte Fristüberschreitungen (A10): repeat cases per month and the conversations held."""
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import data, records, repeats, ui
+from dashboard.format import date, number
+from dashboard.rules import STATUS_LABELS
+
+SAVED_KEY = "rep_saved_message"
+STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
+# Not status colours: a conversation's state is no ticket status.
+CONVERSATION_COLORS = {"Gespräch ausstehend": "#455a64", "Gespräch geführt": "#a5c4a0"}
+
+
+def _month(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def _case_key(month, worker: str) -> str:
+    return f"{_month(month).isoformat()}|{worker}"
+
+
+def _case_options(status: pd.DataFrame) -> dict[str, int]:
+    # Stable keys and labels in table order: saving a conversation must not move the choice.
+    keys = [_case_key(m, w) for m, w in zip(status["month"], status["worker"], strict=True)]
+    return {key: position for position, key in enumerate(keys)}
+
+
+def _case_label(case: pd.Series) -> str:
+    return (
+        f"{case['worker']} – {ui.month_label(_month(case['month']))} "
+        f"({number(case['breaches'])} Überschreitungen)"
+    )
+
+
+def _overview(status: pd.DataFrame) -> None:
+    marker = status["streak"].map(repeats.streak_marker)
+    table = pd.DataFrame(
+        {
+            "Monat": [ui.month_label(_month(m)) for m in status["month"]],
+            "Mitarbeiter/in": status["worker"],
+            "Team": status["team"],
+            "Anzahl": status["breaches"],
+            "In Folge": marker,
+            "Gespräch": status["conversation"],
+            "Gespräch am": status["held_on"],
+            "Erfasst von": status["recorded_by"],
+            "Erfasst": status["conversations"],
+        }
+    )
+    # Runs of months stand out: a styled table is fine for the few repeat cases of a period.
+    styled = table.style.map(lambda v: STREAK_STYLE if v else "", subset=["In Folge"])
+    st.dataframe(
+        styled,
+        hide_index=True,
+        height=min(38 + 35 * len(table), 390),
+        placeholder="",
+        column_config={
+            "Monat": st.column_config.TextColumn("Monat", help="Monat der Fälligkeit", width=120),
+            "Anzahl": st.column_config.NumberColumn(
+                "Anzahl",
+                help="Fristüberschreitungen im Monat: verspätet, Zusage nicht eingehalten "
+                "oder überfällig am Stichtag",
+                width=70,
+            ),
+            "In Folge": st.column_config.TextColumn(
+                "In Folge", help="Wiederholungsfall in aufeinanderfolgenden Monaten", width=175
+            ),
+            "Gespräch am": ui.date_column("Gespräch am"),
+            "Erfasst": st.column_config.NumberColumn(
+                "Erfasst",
+                help="Anzahl der erfassten Gespräche zu diesem Fall (alle bleiben)",
+                width=60,
+            ),
+        },
+        key="rep_overview",
+    )
+
+
+def _chart(status: pd.DataFrame) -> None:
+    months = repeats.per_month(status)
+    # short month names: twelve of them fit side by side at 1366 px
+    labels = [f"{ui.MONTHS_DE[m.month - 1][:3]} {m.year}" for m in months["month"]]
+    fig = go.Figure()
+    for column, name in (("pending", "Gespräch ausstehend"), ("held", "Gespräch geführt")):
+        fig.add_bar(
+            x=labels,
+            y=months[column],
+            name=name,
+            marker_color=CONVERSATION_COLORS[name],
+            hovertemplate=f"%{{x}}<br>{name}: %{{y:,d}}<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="stack",
+        separators=",.",
+        height=260,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis_title="Monat der Fälligkeit",
+        yaxis_title="Wiederholungsfälle",
+        legend={"orientation": "h", "y": 1.12, "x": 0, "title_text": ""},
+    )
+    st.plotly_chart(fig, width="stretch", key="rep_chart")
+
+
+def _breaches(scoped: data.Selection, case: pd.Series) -> None:
+    month = _month(case["month"])
+    st.subheader(f"{case['worker']} – {ui.month_label(month)}")
+    marker = repeats.streak_marker(int(case["streak"]))
+    if marker:
+        st.warning(
+            f"Wiederholungsfall {marker} (seit {ui.month_label(_month(case['streak_since']))}).",
+            icon=":material/repeat:",
+        )
+    tickets = data.fetch(repeats.breaches_of, scoped, worker=case["worker"], month=month)
+    table = pd.DataFrame(
+        {
+            "Ticket": tickets["ticket_id"].map(ui.ticket_url),
+            "Fällig am": tickets["due_date"],
+            "Status": tickets["status"].map(STATUS_LABELS),
+            "Arbeitstage": tickets["working_days"],
+            "Erledigt am": tickets["completion_date"],
+            "Zusage bis": tickets["commitment_date"],
+            "Team": tickets["team"],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=min(38 + 35 * len(table), 320),
+        placeholder="",
+        column_config={
+            "Ticket": ui.ticket_column(),
+            "Fällig am": ui.date_column("Fällig am"),
+            "Erledigt am": ui.date_column("Erledigt am"),
+            "Zusage bis": ui.date_column("Zusage bis"),
+            "Arbeitstage": st.column_config.NumberColumn(
+                "Arbeitstage", help="Arbeitstage von Eingang bis Erledigung (offen: leer)"
+            ),
+        },
+        key="rep_breaches",
+    )
+
+
+def _record_form(cfg, case: pd.Series, history: pd.DataFrame) -> None:
+    month = _month(case["month"])
+    st.subheader("Gespräch erfassen")
+    st.caption(
+        "Erfasst werden nur das Datum des geführten Gesprächs und wer es einträgt – "
+        "keine Angaben zur Person oder zum Inhalt."
+    )
+    with st.form("rep_form", border=True):
+        left, middle, right = st.columns([1, 2, 1], vertical_alignment="bottom")
+        held_on = left.date_input(
+            "Gespräch geführt am", value=dt.date.today(), format="DD.MM.YYYY", key="rep_held_on"
+        )
+        who = middle.text_input("Erfasst von", max_chars=100, key="rep_recorded_by")
+        submitted = right.form_submit_button("Gespräch speichern", type="primary", key="rep_save")
+    if submitted:
+        try:
+            repeats.record_conversation(cfg, case["worker"], month, held_on, who)
+        except repeats.InvalidConversation as exc:
+            st.error(str(exc))
+        except records.RecordsBusy as exc:
+            st.warning(str(exc))
+        else:
+            st.session_state[SAVED_KEY] = (
+                f"Gespräch mit {case['worker']} ({ui.month_label(month)}) am {date(held_on)} "
+                "gespeichert."
+            )
+            st.rerun()
+    if SAVED_KEY in st.session_state:
+        # after the rerun that shows the new state; the toast is seen wherever one scrolled
+        message = st.session_state.pop(SAVED_KEY)
+        st.success(message, icon=":material/check_circle:")
+        st.toast(message, icon=":material/check_circle:")
+    mine = repeats.case_history(history, case["worker"], month)
+    if not mine.empty:
+        st.caption("Alle erfassten Gespräche zu diesem Fall (neueste Erfassung zuerst)")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Gespräch am": mine["held_on"],
+                    "Erfasst von": mine["recorded_by"],
+                    "Erfasst am": mine["recorded_at"],
+                }
+            ),
+            hide_index=True,
+            column_config={
+                "Gespräch am": ui.date_column("Gespräch am"),
+                "Erfasst am": st.column_config.DatetimeColumn(
+                    "Erfasst am", format="DD.MM.YYYY HH:mm"
+                ),
+            },
+            key="rep_history",
+        )
+
+
+selection = ui.sidebar()
+st.title("Wiederholte Fristüberschreitungen")
+
+with ui.guard():
+    cfg = data.config()
+    threshold = cfg.rules.repeat_threshold
+    last12 = st.checkbox(
+        "letzte 12 Monate",
+        key="rep_last12",
+        help="Statt des Zeitraums der Seitenleiste die zwölf Monate bis zum Monat des Stichtags.",
+    )
+    scoped = data.Selection(
+        selection.as_of,
+        repeats.scope(selection.filters, selection.as_of, last12=last12),
+        selection.viewer,
+    )
+    st.caption(
+        f"{ui.period_label(scoped)}, Monate nach Fälligkeit; Stand {date(selection.as_of)}. "
+        f"Wiederholungsfall: mindestens {number(threshold)} Fristüberschreitungen "
+        "(verspätet, Zusage nicht eingehalten, überfällig) einer Person in einem Monat."
+    )
+    cases = data.fetch(repeats.repeat_cases_with_streak, scoped, threshold=threshold)
+    if cases.empty:
+        st.info(
+            "Keine wiederholten Fristüberschreitungen für diese Auswahl – "
+            "niemand erreicht in einem Monat die Schwelle."
+        )
+    else:
+        history = repeats.conversations(cfg)
+        status = repeats.merge_status(cases, history)
+        cols = st.columns(4)
+        cols[0].metric("Wiederholungsfälle", number(len(status)), icon=":material/warning:")
+        cols[1].metric(
+            "Gespräch ausstehend", number(status["pending"].sum()), icon=":material/pending:"
+        )
+        cols[2].metric(
+            "Gespräch geführt", number((~status["pending"]).sum()), icon=":material/forum:"
+        )
+        cols[3].metric(
+            "In Folge",
+            number((status["streak"] >= 2).sum()),
+            icon=":material/repeat:",
+            help="Wiederholungsfälle, deren Person auch im Vormonat einer war",
+        )
+        if status["month"].nunique() > 1:
+            _chart(status)
+        _overview(status)
+        ui.downloads(
+            repeats.export_frame(status),
+            f"wiederholungsfaelle-{selection.as_of:%Y-%m-%d}",
+            key="rep_download",
+        )
+
+        st.divider()
+        options = _case_options(status)
+        chosen = st.selectbox(
+            "Fall",
+            list(options),
+            format_func=lambda k: _case_label(status.iloc[options[k]]),
+            key="rep_case",
+        )
+        case = status.iloc[options[chosen]]
+        _breaches(scoped, case)
+        _record_form(cfg, case, history)
