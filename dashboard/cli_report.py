@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import format, report, rules
@@ -27,14 +28,20 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `report` command to the CLI's subparsers."""
+def add_parser(
+    subparsers, parents: Sequence[argparse.ArgumentParser] = ()
+) -> argparse.ArgumentParser:
+    """Add the `report` sub-command (with `--config` unless a parent parser brings it)."""
     parser = subparsers.add_parser(
         "report",
+        parents=list(parents),
         help="Monatsbericht als Excel- oder PDF-Datei",
         description="Monatsbericht: Tickets, die im Monat fällig sind, bewertet zum Stichtag.",
     )
-    parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    if not any(
+        "--config" in action.option_strings for parent in parents for action in parent._actions
+    ):
+        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
     parser.add_argument("--month", type=_month, required=True, help="Berichtsmonat JJJJ-MM")
     parser.add_argument(
         "--as-of",

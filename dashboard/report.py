@@ -422,7 +422,7 @@ def samples(
                CASE WHEN len(d.teams) = 0 THEN 'alle Integration-Teams'
                     ELSE array_to_string(d.teams, ', ') END AS teams,
                d.method,
-               CASE d.method WHEN 'per_worker' THEN 'je Bearbeiter/in'
+               CASE d.method WHEN 'per_worker' THEN 'je Mitarbeiter/in'
                     WHEN 'size' THEN 'Gesamtzahl' WHEN 'percent' THEN 'Prozent'
                     ELSE d.method END AS method_label,
                d.amount, d.seed, d.population,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["uebersicht", "teams", "mitarbeitende", "wiedervorlage", "ticket", "daten"]
+PAGES = [
+    "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen", "stichproben",
+    "ticket", "daten",
+]  # fmt: skip
 
 
 @pytest.fixture

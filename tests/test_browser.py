@@ -26,7 +26,10 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
 ]
 
-PAGES = ["Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Ticket", "Daten"]
+PAGES = [
+    "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Wiederholte Fristüberschreitungen",
+    "Stichproben", "Ticket", "Daten",
+]  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -350,7 +350,7 @@ def test_samples_of_the_month(sampled):
                "not_confirmed", "unchecked"]  # fmt: skip
     assert frame[columns].values.tolist() == [
         [903, "alle Integration-Teams", "Gesamtzahl", 1, 0, 0, 0, 1],
-        [901, "Integration 1", "je Bearbeiter/in", 2, 2, 1, 1, 0],
+        [901, "Integration 1", "je Mitarbeiter/in", 2, 2, 1, 1, 0],
     ]
     # a later Stichtag: I4's newer result counts, draw 904 exists
     later = report.samples(sampled, d("03.04.2026"), month=MARCH)
@@ -619,16 +619,21 @@ def test_pdf_of_an_empty_month(con, config):
 # CLI
 
 
-def _cli(*argv: str) -> argparse.Namespace:
+def _cli(*argv: str, parents: bool = False) -> argparse.Namespace:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config")
     parser = argparse.ArgumentParser(prog="ticket-controlling")
-    cli_report.add_parser(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_report.add_parser(sub, parents=[common] if parents else ())
     return parser.parse_args(["report", *argv])
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".pdf"])
 def test_cli_writes_the_report(con, config, tmp_path, capsys, suffix):
     out = tmp_path / "out" / f"bericht{suffix}"
-    args = _cli("--month", "2026-03", "--as-of", "2026-03-31", "--out", str(out))
+    args = _cli("--month", "2026-03", "--as-of", "2026-03-31", "--out", str(out),
+                parents=suffix == ".pdf")  # fmt: skip
+    assert args.config is None
     assert cli_report.run(config, args) == 0
     assert "Monatsbericht März 2026 (Stichtag 31.03.2026) geschrieben" in capsys.readouterr().out
     data = out.read_bytes()
