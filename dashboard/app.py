@@ -23,6 +23,7 @@ navigation = st.navigation(
         "Werkzeuge": [
             _page("wiederholungen.py", "Wiederholte Fristüberschreitungen", ":material/repeat:"),
             _page("stichproben.py", "Stichproben", ":material/fact_check:"),
+            _page("monatsbericht.py", "Monatsbericht", ":material/summarize:"),
         ],
         "Daten": [
             _page("ticket.py", "Ticket", ":material/search:"),

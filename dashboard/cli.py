@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboard import cli_sample
+from dashboard import cli_report, cli_sample
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.storage import StorageError, connect_readonly
 from etl.pseudonym import KeyFileError
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "--if-missing", action="store_true", help="nichts tun, wenn die Datenbank schon existiert"
     )
     cli_sample.add_parser(sub, parents=[common])
+    cli_report.add_parser(sub, parents=[common])
     return parser
 
 
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verdicts": _verdicts,
             "demo-data": _demo,
             "sample": cli_sample.run,
+            "report": cli_report.run,
         }
         return commands[args.command](config, args)
     except ConfigError as exc:

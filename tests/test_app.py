@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 PAGES = [
     "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen", "stichproben",
-    "ticket", "daten",
+    "monatsbericht", "ticket", "daten",
 ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ pytestmark = [
 
 PAGES = [
     "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Wiederholte Fristüberschreitungen",
-    "Stichproben", "Ticket", "Daten",
+    "Stichproben", "Monatsbericht", "Ticket", "Daten",
 ]  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,12 +48,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(demo_db):
-    """The dashboard served by `streamlit run` on the demo database."""
+def server(demo_db, tmp_path_factory):
+    """The dashboard served by `streamlit run` on the demo database.
+
+    Its own records database, so what the browser records stays out of other tests.
+    """
     port = _free_port()
-    env = os.environ | {
-        "TICKET_CONTROLLING_CONFIG": str(demo_db.database.parent.parent / "config.toml")
-    }
+    config = tmp_path_factory.mktemp("browser") / "config.toml"
+    config.write_text(
+        "[rules]\nreference_date = 2026-11-27\n[storage]\n"
+        f'database = "{demo_db.database}"\n'
+        f'app_database = "{config.parent / "app.duckdb"}"\n'
+        f'key_file = "{demo_db.storage.key_file}"\n',
+        encoding="utf-8",
+    )
+    env = os.environ | {"TICKET_CONTROLLING_CONFIG": str(config)}
     env.pop("TICKET_CONTROLLING_DB", None)
     process = subprocess.Popen(
         [
@@ -131,3 +140,26 @@ def test_wiedervorlage_xlsx_download_opens(server, page, tmp_path):
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     assert any("Ticket" in str(h) for h in header)
     assert sheet.max_row > 1
+
+
+def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp_path):
+    from openpyxl import load_workbook
+
+    page.goto(f"{server}/stichproben")
+    _settled(page, "Stichproben")
+    page.get_by_label("Gezogen von").fill("Browser-Test")
+    page.get_by_role("button", name="Stichprobe ziehen").click()
+    page.get_by_text("geprüft 0 von").first.wait_for()
+    page.get_by_label("Geprüft von").fill("Browser-Test")
+    page.get_by_role("button", name="Ergebnis speichern").click()
+    page.get_by_text("geprüft 1 von").first.wait_for()
+    _settled(page, "Stichproben")
+
+    page.goto(f"{server}/monatsbericht")
+    _settled(page, "Monatsbericht")
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile("Excel")).first.click()
+    target = tmp_path / "bericht.xlsx"
+    info.value.save_as(target)
+    names = load_workbook(target).sheetnames
+    assert "Übersicht" in names and "Regeln" in names
