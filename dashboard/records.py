@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Iterator
 
@@ -78,6 +79,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """
 
 RETRY_SECONDS = 15.0
+# Within one process (the dashboard serves every session from one), writes take turns:
+# they are tiny, and DuckDB would refuse two concurrent creations of the schema.
+_process_lock = threading.RLock()  # re-entrant: a read inside a write must not deadlock
+_schema_ready: set[str] = set()
 
 
 class RecordsBusy(Exception):
@@ -92,6 +97,12 @@ def _is_lock_error(exc: Exception) -> bool:
 @contextlib.contextmanager
 def transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
     """One short write transaction on the records database, retried while it is locked."""
+    with _process_lock, _transaction(config) as con:
+        yield con
+
+
+@contextlib.contextmanager
+def _transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
     path = config.app_database
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + RETRY_SECONDS
@@ -109,7 +120,9 @@ def transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
     try:
-        con.execute(SCHEMA)
+        if str(path) not in _schema_ready:
+            con.execute(SCHEMA)
+            _schema_ready.add(str(path))
         con.execute("BEGIN TRANSACTION")
         try:
             yield con

@@ -66,3 +66,20 @@ def test_failed_transaction_keeps_earlier_records(config):
     except RuntimeError:
         pass
     assert records.query(config, "SELECT who FROM audit_log")["who"].tolist() == ["A"]
+
+
+def test_two_sessions_of_one_process_saving_at_once_lose_nothing(config):
+    import threading
+
+    def save(who: str) -> None:
+        for i in range(20):
+            with records.transaction(config) as con:
+                records.audit(con, who, "gespeichert", str(i))
+
+    threads = [threading.Thread(target=save, args=(f"S{n}",)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    counts = records.query(config, "SELECT who, count(*) FROM audit_log GROUP BY 1 ORDER BY 1")
+    assert counts.values.tolist() == [["S0", 20], ["S1", 20], ["S2", 20]]
