@@ -32,6 +32,9 @@ PAGES = [
     ("Teams", "teams.py"),
     ("Mitarbeitende", "mitarbeitende.py"),
     ("Wiedervorlage", "wiedervorlage.py"),
+    ("Wiederholte Fristüberschreitungen", "wiederholungen.py"),
+    ("Stichproben", "stichproben.py"),
+    ("Monatsbericht", "monatsbericht.py"),
     ("Ticket", "ticket.py"),
     ("Daten", "daten.py"),
 ]
