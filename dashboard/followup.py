@@ -9,10 +9,7 @@ against the working-day calendar.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import itertools
-from collections.abc import Iterator
 from dataclasses import replace
 
 import duckdb
@@ -21,6 +18,7 @@ import pandas as pd
 from dashboard import metrics
 from dashboard.metrics import Filters
 from dashboard.rules import STATUS_LABELS
+from dashboard.storage import registered_frame
 
 NO_FILTERS = Filters()
 
@@ -50,20 +48,6 @@ EXPORT_COLUMNS = {
     "working_days_open": "Arbeitstage offen",
 }
 
-# itertools.count is safe to advance from several session threads (a generator is not)
-_counter = itertools.count()
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
-    # A unique name per use: one connection may serve several sessions' queries in turn.
-    name = f"_followup_open_{next(_counter)}"
-    con.register(name, frame)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
-
 
 def _open_scope(filters: Filters) -> Filters:
     # Everything open belongs on the list, whichever month it is due in.
@@ -75,7 +59,7 @@ def followup_list(
 ) -> pd.DataFrame:
     """One row per ticket open at `as_of` with its responsible person and traffic light."""
     open_frame = metrics.open_tickets(con, as_of, _open_scope(filters))
-    with _registered(con, open_frame) as name:
+    with registered_frame(con, open_frame) as name:
         return con.execute(
             f"""
             WITH s AS (
@@ -125,7 +109,7 @@ def by_responsible(
 ) -> pd.DataFrame:
     """Per responsible person: open tickets per light and the oldest open ticket (A1)."""
     frame = followup_list(con, as_of, filters)
-    with _registered(con, frame) as name:
+    with registered_frame(con, frame) as name:
         return con.execute(
             f"""
             SELECT responsible,
@@ -153,7 +137,7 @@ def summary(
 ) -> pd.DataFrame:
     """One row: open tickets per light, and the next working day after `as_of`."""
     frame = followup_list(con, as_of, filters)
-    with _registered(con, frame) as name:
+    with registered_frame(con, frame) as name:
         return con.execute(
             f"""
             SELECT $as_of::DATE AS as_of,

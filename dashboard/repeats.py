@@ -11,10 +11,7 @@ results in memory. No Streamlit here.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import itertools
-from collections.abc import Iterator
 from dataclasses import replace
 
 import duckdb
@@ -24,6 +21,7 @@ from dashboard import metrics, records
 from dashboard.config import Config
 from dashboard.metrics import Filters
 from dashboard.rules import BREACHES
+from dashboard.storage import registered_frame
 
 NO_FILTERS = Filters()
 LAST_MONTHS = 12
@@ -44,23 +42,9 @@ EXPORT_COLUMNS = {
     "conversations": "Erfasste Gespräche",
 }
 
-# itertools.count is safe to advance from several session threads (a generator is not).
-_counter = itertools.count()
-
 
 class InvalidConversation(ValueError):
     """A conversation record that cannot be stored; the message is German, for the page."""
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
-    # A unique name per use: one connection may serve several sessions' queries in turn.
-    name = f"_repeat_cases_{next(_counter)}"
-    con.register(name, frame)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -101,7 +85,7 @@ def repeat_cases_with_streak(
     if filters.period is not None:
         where = "WHERE month BETWEEN $p_from AND $p_to"
         params = {"p_from": filters.period[0], "p_to": filters.period[1]}
-    with _registered(con, cases) as name:
+    with registered_frame(con, cases) as name:
         return con.execute(
             f"""
             WITH numbered AS (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import shutil
 import tempfile
@@ -124,6 +125,22 @@ def connect_readonly(config: Config, *, snapshots: bool = False) -> duckdb.DuckD
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM store.{table}")
     rules.install(con, config, snapshots=snapshots)
     return con
+
+
+# itertools.count is safe to advance from several session threads (a generator is not)
+_frame_names = itertools.count()
+
+
+@contextlib.contextmanager
+def registered_frame(con: duckdb.DuckDBPyConnection, frame) -> Iterator[str]:
+    """Make a DataFrame queryable under a unique name for the duration of the block."""
+    # A unique name per use: one connection may serve several sessions' queries in turn.
+    name = f"_frame_{next(_frame_names)}"
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def file_identity(config: Config) -> tuple[int, int] | None:
