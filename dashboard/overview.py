@@ -7,7 +7,6 @@ that `dashboard.data.fetch` can run and cache it. The rules come from `verdicts(
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import replace
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from dashboard import metrics
 from dashboard.metrics import Filters, _in, _params, _scoped
+from dashboard.months import add_months, month_count
 from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
 
 ALL = Filters()  # no restriction
@@ -23,20 +23,6 @@ TREND_MONTHS = 12
 # Open tickets past their deadline and not covered by a commitment still running (the
 # open ones of these two statuses); `open_extended` is covered by a valid notice.
 OVERDUE_OPEN = ("overdue", "extended_missed")
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Shift a date by whole months, clamping the day to the target month's length."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
-
-
-def month_count(period: tuple[dt.date, dt.date]) -> int:
-    """Number of calendar months of an inclusive month range."""
-    start, end = period
-    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 def _last_month(as_of: dt.date, filters: Filters) -> dt.date:

@@ -20,6 +20,7 @@ import pandas as pd
 from dashboard import metrics, records
 from dashboard.config import Config
 from dashboard.metrics import Filters
+from dashboard.months import add_months, month_start
 from dashboard.rules import BREACHES
 from dashboard.storage import registered_frame
 
@@ -47,16 +48,10 @@ class InvalidConversation(ValueError):
     """A conversation record that cannot be stored; the message is German, for the page."""
 
 
-def month_start(day: dt.date) -> dt.date:
-    """The first day of the month of `day`."""
-    return day.replace(day=1)
-
-
 def last_months(as_of: dt.date, n: int = LAST_MONTHS) -> tuple[dt.date, dt.date]:
     """The first days of the n-th last month and of the month of `as_of` (inclusive range)."""
     end = month_start(as_of)
-    total = end.year * 12 + end.month - 1 - (n - 1)
-    return dt.date(total // 12, total % 12 + 1, 1), end
+    return add_months(end, -(n - 1)), end
 
 
 def scope(filters: Filters, as_of: dt.date, last12: bool = False) -> Filters:

@@ -30,31 +30,16 @@ import pandas as pd
 from dashboard import format, metrics, overview, records
 from dashboard.config import AREAS, Config
 from dashboard.metrics import Filters, _in, _params, _scoped
+from dashboard.months import MONTHS_DE, add_months, month_count, month_label, month_start
 from dashboard.quality import KIND_LABELS
 from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
+from dashboard.style import AREA_COLORS, STATUS_COLORS
 from dashboard.viewer import EVERYONE, Viewer, restrict
 
 ALL = Filters()  # no restriction
 TOTAL = "Gesamt"
 TREND_MONTHS = 12
 EXTENDED = ("extended_kept", "extended_missed", "open_extended")
-
-# The same colours as dashboard.ui (which imports Streamlit and so cannot be imported here);
-# tests/test_report.py checks that they stay equal.
-STATUS_COLORS = {
-    "on_time": "#2e7d32",
-    "extended_kept": "#81c784",
-    "late": "#c62828",
-    "extended_missed": "#ef6c00",
-    "overdue": "#8e0000",
-    "open": "#90a4ae",
-    "open_extended": "#cfd8dc",
-}
-AREA_COLORS = {"Leistung": "#1565c0", "Integration": "#6a1b9a"}
-MONTHS_DE = (
-    "Januar", "Februar", "März", "April", "Mai", "Juni",
-    "Juli", "August", "September", "Oktober", "November", "Dezember",
-)  # fmt: skip
 
 
 class ReportError(Exception):
@@ -63,16 +48,6 @@ class ReportError(Exception):
 
 # ---------------------------------------------------------------------------------------
 # Months
-
-
-def month_start(day: dt.date) -> dt.date:
-    """The first day of the month of `day`."""
-    return day.replace(day=1)
-
-
-def month_label(month: dt.date) -> str:
-    """date(2026, 3, 1) -> 'März 2026' (as dashboard.ui.month_label)."""
-    return f"{MONTHS_DE[month.month - 1]} {month.year}"
 
 
 def parse_month(text: str) -> dt.date:
@@ -85,15 +60,15 @@ def parse_month(text: str) -> dt.date:
 
 def default_month(as_of: dt.date) -> dt.date:
     """The month a report is usually made for: the one before the Stichtag's month."""
-    return overview.add_months(month_start(as_of), -1)
+    return add_months(month_start(as_of), -1)
 
 
 def month_options(first_receipt: dt.date | None, as_of: dt.date) -> list[dt.date]:
     """The months a report can be made for, newest first: from the first receipt to the Stichtag."""
     last = month_start(as_of)
     first = min(month_start(first_receipt) if first_receipt else last, default_month(as_of))
-    count = overview.month_count((first, last))
-    return [overview.add_months(last, -i) for i in range(count)]
+    count = month_count((first, last))
+    return [add_months(last, -i) for i in range(count)]
 
 
 def scope_filters(filters: Filters) -> Filters:
@@ -155,10 +130,10 @@ def trend(
     Every month and Bereich of the window has a row; rates are NaN where nothing was decided.
     """
     last = month_start(month)
-    first = overview.add_months(last, -(TREND_MONTHS - 1))
+    first = add_months(last, -(TREND_MONTHS - 1))
     scope = replace(filters, period=(first, last), month_of="due")
     frame = metrics.rates(con, as_of, scope, by=("month", "area"))
-    months = [overview.add_months(first, i) for i in range(TREND_MONTHS)]
+    months = [add_months(first, i) for i in range(TREND_MONTHS)]
     grid = pd.MultiIndex.from_product(
         [pd.to_datetime(months), _areas(filters)], names=["month", "area"]
     ).to_frame(index=False)
@@ -333,7 +308,7 @@ def loads(
           AND l.started_at::DATE <= $as_of::DATE
         ORDER BY l.load_id
         """,
-        {"start": start, "next": overview.add_months(start, 1), "as_of": as_of},
+        {"start": start, "next": add_months(start, 1), "as_of": as_of},
     ).df()
     return frame.assign(kind_label=frame["kind"].map(KIND_LABELS))
 
@@ -397,7 +372,7 @@ def samples(
     and draws without any of them are left out.
     """
     start = month_start(month)
-    end = overview.add_months(start, 1) - dt.timedelta(days=1)
+    end = add_months(start, 1) - dt.timedelta(days=1)
     in_scope = not filters.areas or "Integration" in filters.areas
     return _records(
         config,

@@ -18,47 +18,16 @@ import streamlit as st
 
 from dashboard import data, metrics
 from dashboard.metrics import Filters
+from dashboard.months import month_label, month_start, months_between
 from dashboard.rules import STATUS_LABELS, STATUSES
+from dashboard.style import STATUS_COLORS
 
 log = logging.getLogger(__name__)
 
-MONTHS_DE = (
-    "Januar", "Februar", "März", "April", "Mai", "Juni",
-    "Juli", "August", "September", "Oktober", "November", "Dezember",
-)  # fmt: skip
-
-# One colour per status on every chart: breaches red-ish, compliant green-ish, open neutral.
-STATUS_COLORS = {
-    "on_time": "#2e7d32",
-    "extended_kept": "#81c784",
-    "late": "#c62828",
-    "extended_missed": "#ef6c00",
-    "overdue": "#8e0000",
-    "open": "#90a4ae",
-    "open_extended": "#cfd8dc",
-}
 STATUS_ORDER = [STATUS_LABELS[s] for s in STATUSES]
 LABEL_COLORS = {STATUS_LABELS[s]: c for s, c in STATUS_COLORS.items()}
-AREA_COLORS = {"Leistung": "#1565c0", "Integration": "#6a1b9a"}
 AREA_OPTIONS = ("Alle", "Leistung", "Integration")
 MONTH_OF = {"Fälligkeit": "due", "Eingang": "receipt"}
-
-
-def month_label(month: dt.date) -> str:
-    """date(2026, 3, 1) -> 'März 2026'."""
-    return f"{MONTHS_DE[month.month - 1]} {month.year}"
-
-
-def _month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def _months(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], _month_start(first)
-    while month <= last:
-        months.append(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return months
 
 
 def _param(name: str, default: str) -> str:
@@ -87,7 +56,7 @@ def sidebar() -> data.Selection:
     dims = data.fetch(metrics.dimensions, data.Selection(as_of))
     first = dims["first_receipt"].min() if not dims.empty else None
     first = first.date() if isinstance(first, pd.Timestamp) else as_of
-    months = _months(min(first, as_of), as_of)
+    months = months_between(min(first, as_of), as_of)
     by_label = {m.strftime("%Y-%m"): m for m in months}
     current = as_of.strftime("%Y-%m")
     keys = list(by_label)
@@ -154,11 +123,11 @@ def sidebar() -> data.Selection:
 def previous_period(selection: data.Selection) -> data.Selection:
     """The same number of months just before the selected period."""
     start, end = selection.filters.period
-    n = len(_months(start, end))
-    prev_end = _month_start(start - dt.timedelta(days=1))
+    n = len(months_between(start, end))
+    prev_end = month_start(start - dt.timedelta(days=1))
     prev_start = prev_end
     for _ in range(n - 1):
-        prev_start = _month_start(prev_start - dt.timedelta(days=1))
+        prev_start = month_start(prev_start - dt.timedelta(days=1))
     filters = Filters(
         areas=selection.filters.areas,
         teams=selection.filters.teams,

@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, overview, ui
+from dashboard import data, format, overview, style, ui
 
 EMPTY_TEAMS = "Für die gewählte Auswahl gibt es keine Teams mit Tickets."
 EMPTY_SELECTION = "Dieses Team hat im gewählten Zeitraum keine Tickets."
@@ -57,7 +57,7 @@ def _histogram(frame, deadlines: dict[str, int]) -> go.Figure:
                 x=part["working_days"],
                 y=part["tickets"],
                 name=area,
-                marker_color=ui.AREA_COLORS.get(area),
+                marker_color=style.AREA_COLORS.get(area),
                 hovertemplate="%{x} Arbeitstage: %{y:,} Tickets<extra></extra>",
             )
         )

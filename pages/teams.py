@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, overview, ui
+from dashboard import data, format, overview, style, ui
 from dashboard.rules import STATUS_LABELS, STATUSES
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
@@ -53,7 +53,7 @@ def _ranking(frame) -> go.Figure:
                 y=part["team"],
                 orientation="h",
                 name=area,
-                marker_color=ui.AREA_COLORS.get(area),
+                marker_color=style.AREA_COLORS.get(area),
                 text=[format.percent(v) for v in part["compliant_rate"]],
                 textposition="auto",
                 customdata=part[["decided", "breaches"]].to_numpy(),

@@ -6,7 +6,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, metrics, overview, ui
+from dashboard import data, format, metrics, overview, style, ui
 
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
@@ -64,7 +64,7 @@ def _trend_chart(frame) -> go.Figure:
                     mode="lines+markers",
                     name=f"{area}: {label}",
                     line={
-                        "color": ui.AREA_COLORS.get(area),
+                        "color": style.AREA_COLORS.get(area),
                         "dash": "solid" if column == "on_time_rate" else "dot",
                     },
                     customdata=part["decided"],

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data, records, repeats, ui
 from dashboard.format import date, number
+from dashboard.months import MONTHS_DE
 from dashboard.rules import STATUS_LABELS
 
 SAVED_KEY = "rep_saved_message"
@@ -84,7 +85,7 @@ def _overview(status: pd.DataFrame) -> None:
 def _chart(status: pd.DataFrame) -> None:
     months = repeats.per_month(status)
     # short month names: twelve of them fit side by side at 1366 px
-    labels = [f"{ui.MONTHS_DE[m.month - 1][:3]} {m.year}" for m in months["month"]]
+    labels = [f"{MONTHS_DE[m.month - 1][:3]} {m.year}" for m in months["month"]]
     fig = go.Figure()
     for column, name in (("pending", "Gespräch ausstehend"), ("held", "Gespräch geführt")):
         fig.add_bar(
