@@ -136,24 +136,20 @@ def summary(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row: open tickets per light, and the next working day after `as_of`."""
-    frame = followup_list(con, as_of, filters)
-    with registered_frame(con, frame) as name:
-        return con.execute(
-            f"""
-            SELECT $as_of::DATE AS as_of,
-                   (SELECT n.day FROM calendar c JOIN workdays n ON n.wd_index = c.wd_index + 1
-                    WHERE c.day = $as_of::DATE) AS next_workday,
-                   count(ticket_id) AS tickets,
-                   count(ticket_id) FILTER (light = 'overdue') AS overdue,
-                   count(ticket_id) FILTER (light = 'today') AS today,
-                   count(ticket_id) FILTER (light = 'next_workday') AS next_workday_due,
-                   count(ticket_id) FILTER (light = 'extended') AS extended,
-                   count(ticket_id) FILTER (light = 'later') AS later,
-                   count(substitute_for) AS as_substitute
-            FROM {name}
-            """,
-            {"as_of": as_of},
-        ).df()
+    people = by_responsible(con, as_of, filters)
+    counts = ["tickets", "overdue", "today", "next_workday", "extended", "later", "as_substitute"]
+    totals = {c: int(people[c].sum()) for c in counts}
+    next_workday = con.execute(
+        "SELECT n.day FROM calendar c JOIN workdays n ON n.wd_index = c.wd_index + 1 "
+        "WHERE c.day = $as_of::DATE",
+        {"as_of": as_of},
+    ).fetchall()[0][0]
+    # next_workday is the date; the count of tickets due then is next_workday_due
+    totals["next_workday_due"] = totals.pop("next_workday")
+    # same column types as a DuckDB result: dates as datetime64
+    return pd.DataFrame(
+        [{"as_of": pd.Timestamp(as_of), "next_workday": pd.Timestamp(next_workday), **totals}]
+    )
 
 
 def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
