@@ -15,7 +15,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def file_hash(path: Path) -> str:
 
 
 def map_header(
-    header: Iterable[str],
+    header: Sequence[str],
     fields: dict[str, list[str]],
     required: Iterable[str],
     labels: dict[str, str] | None = None,
@@ -53,7 +53,7 @@ def map_header(
     for field, accepted in fields.items():
         hits = [i for i, name in enumerate(names) if name in accepted]
         if len(hits) > 1:
-            cols = ", ".join(f"'{header_at(header, i)}'" for i in hits)
+            cols = ", ".join(f"'{str(header[i]).strip()}'" for i in hits)
             raise FileRefused(f"Die Spalten {cols} meinen dasselbe Feld; bitte eine entfernen.")
         if hits:
             positions[field] = hits[0]
@@ -67,11 +67,6 @@ def map_header(
             + f". Gefundene Spalten: {found or '(keine)'}."
         )
     return positions
-
-
-def header_at(header: Iterable[str], i: int) -> str:
-    """The header name at position i, as written in the file."""
-    return str(list(header)[i]).strip()
 
 
 @dataclass(frozen=True)

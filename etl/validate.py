@@ -23,8 +23,6 @@ from dashboard.config import (
 # covers exactly this range (dashboard.calendar).
 FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 
-# One format per shape instead of a list of formats: try_strptime with a list tries
-# each in turn, which made date parsing the most expensive step of a load.
 # `clean`: text without surrounding white space (spaces, tabs, line breaks, no-break
 # spaces), NULL when empty. Most values have none, and testing the first and last
 # character is cheaper than trimming every value.
