@@ -179,14 +179,19 @@ def writable_copy(config: Config, *, fresh: bool = False) -> Iterator[WritableDa
     With `fresh`, the copy starts empty: the swap then replaces all loaded data at once.
     """
     path = config.database
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = _load_lock(path)
-        lock.__enter__()
-    except OSError as exc:
-        raise StorageError(
-            f"Das Datenverzeichnis {path.parent} ist nicht beschreibbar: {exc.strerror}."
-        ) from exc
+    with contextlib.ExitStack() as stack:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_load_lock(path))
+        except OSError as exc:
+            raise StorageError(
+                f"Das Datenverzeichnis {path.parent} ist nicht beschreibbar: {exc.strerror}."
+            ) from exc
+        yield from _swap_in(path, fresh)
+
+
+def _swap_in(path: Path, fresh: bool) -> Iterator[WritableDatabase]:
+    # Runs under the load lock: copy, let the caller write, then replace atomically.
     tmp: Path | None = None
     try:
         # Leftovers of a killed load are never read; remove them.
@@ -221,7 +226,6 @@ def writable_copy(config: Config, *, fresh: bool = False) -> Iterator[WritableDa
         if tmp is not None:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        lock.__exit__(None, None, None)
 
 
 def _fsync(path: Path) -> None:
