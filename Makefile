@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR := data/demo
 
-.PHONY: install run test lint format bench lock demo clean
+.PHONY: install run test lint format bench bench-scale lock demo clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Issue 6 "Scale" (docs/performance.md): 10 M and 1 M tickets, about 6 min on 2 cores.
+bench-scale: install
+	$(BIN)/python bench/scale.py --tickets 10000000 --repeat 1
+	$(BIN)/python bench/scale.py --tickets 1000000 --repeat 3
 
 # Re-pin every dependency to what is installed now (after changing pyproject.toml).
 lock: install

@@ -19,48 +19,24 @@ Prints a Markdown table with medians and ratios and writes bench/results/load.js
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import RESULTS, UNTIL, median_time, raw_read_csv  # noqa: E402
 from dashboard.config import load_config  # noqa: E402
 from dashboard.storage import connect_readonly  # noqa: E402
 from etl.demo import write_demo_export  # noqa: E402
 from etl.load import load_files  # noqa: E402
 
-UNTIL = dt.date(2026, 11, 27)
 CLI = [sys.executable, "-m", "dashboard.cli"]
-
-
-def _median_time(fn, repeat: int, *args, **kwargs) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn(*args, **kwargs)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _raw_read_csv(path: Path, db: Path, encoding: str) -> None:
-    db.unlink(missing_ok=True)
-    con = duckdb.connect(str(db))
-    con.execute(
-        "CREATE TABLE raw AS SELECT * FROM read_csv(?, delim=';', header=true, encoding=?, "
-        "ignore_errors=true)",
-        [str(path), "latin-1" if encoding == "cp1252" else "utf-8"],
-    )
-    con.close()
 
 
 def _verdicts_cli(export: Path, out: Path) -> None:
@@ -81,12 +57,12 @@ def measure(config, work: Path, encoding: str, tickets: int, repeat: int) -> dic
     files = write_demo_export(work / encoding, tickets=tickets, seed=7, until=UNTIL,
                               encoding=encoding)  # fmt: skip
     generated = time.perf_counter() - start
-    raw = _median_time(_raw_read_csv, repeat, files.tickets, work / "raw.duckdb", encoding)
-    load = _median_time(load_files, repeat, config, [files.tickets], fresh=True)
+    raw = median_time(raw_read_csv, repeat, files.tickets, work / "raw.duckdb", encoding)
+    load = median_time(load_files, repeat, config, [files.tickets], fresh=True)
     [result] = load_files(config, [files.tickets], fresh=True)
-    verdicts = _median_time(_verdicts_cli, repeat, files.tickets, work / "verdicts.csv")
+    verdicts = median_time(_verdicts_cli, repeat, files.tickets, work / "verdicts.csv")
     con = connect_readonly(config)
-    query = _median_time(_verdict_query, repeat, con)
+    query = median_time(_verdict_query, repeat, con)
     con.close()
     return {
         "encoding": encoding,
@@ -127,9 +103,8 @@ def main() -> None:
             f"| {r['load_ratio']}x | {r['verdicts_cli_s']} | {r['verdict_query_s']} "
             f"| {r['rows_loaded']} | {r['rows_rejected']} | {r['rows_duplicate']} |"
         )
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(exist_ok=True)
-    (results_dir / "load.json").write_text(json.dumps(rows, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def headline(
 def trend(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
     """On-time and compliant rate per month and Bereich over the 12-month trend window."""
     window = replace(filters, period=trend_window(as_of, filters))
-    frame = metrics.rates(con, as_of, by=("month", "area"), filters=window)
+    frame = metrics.rates(con, as_of, by=("month", "area"), filters=window, working_days=False)
     return frame[
         ["month", "area", "tickets", "decided", "on_time", "compliant", "on_time_rate",
          "compliant_rate"]
@@ -199,7 +199,9 @@ def team_months(
 ) -> pd.DataFrame:
     """Compliant rate per team and month over `heatmap_window`."""
     window = replace(filters, period=heatmap_window(as_of, filters))
-    frame = metrics.rates(con, as_of, by=("month", "area", "team"), filters=window)
+    frame = metrics.rates(
+        con, as_of, by=("month", "area", "team"), filters=window, working_days=False
+    )
     return frame[["month", "area", "team", "tickets", "decided", "compliant", "compliant_rate"]]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -75,6 +77,7 @@ def load_files(
     jobs = [(Path(p), TICKETS) for p in tickets] + [(Path(p), ABSENCES) for p in absences]
     results: list[LoadResult] = []
     with writable_copy(config, fresh=fresh) as db:
+        _limit_memory(db.con, config.database)
         for i, (path, spec) in enumerate(jobs):
 
             def step(label: str, fraction: float, i=i, path=path) -> None:
@@ -86,6 +89,23 @@ def load_files(
             db.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [name, value])
         db.changed = fresh or any(r.load_id is not None for r in results)
     return results
+
+
+# A load's temp tables (the file's text, then its typed values) grow with the file; above
+# this limit DuckDB moves them to its temp directory, so a 10-million-ticket export loads
+# within a 4 GiB budget. Smaller machines keep DuckDB's own default (80 % of the memory).
+LOAD_MEMORY_MIB = 3072
+
+
+def _limit_memory(con, database: Path) -> None:
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1 << 20)
+    con.execute(f"SET memory_limit = '{min(LOAD_MEMORY_MIB, physical * 8 // 10)}MiB'")
+    # DuckDB's default spill directory sits beside the temp copy ("<copy>.tmp"), where the
+    # clean-up of a killed load's leftovers expects files, not a directory. A fixed one of
+    # our own instead, emptied first: loads take turns (the load lock), so none is in use.
+    spill = database.with_name(f".{database.name}.spill")
+    shutil.rmtree(spill, ignore_errors=True)
+    con.execute("SET temp_directory = ?", [str(spill)])
 
 
 def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, step) -> LoadResult:
@@ -136,14 +156,15 @@ def _write(
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
     counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
     if spec is TICKETS:
-        replaced = con.execute(
-            "SELECT count(*) FROM staged s SEMI JOIN tickets t USING (ticket_id) "
-            "WHERE s.outcome = 'load'"
-        ).fetchall()[0][0]
-        con.execute(
-            "DELETE FROM tickets WHERE ticket_id IN "
-            "(SELECT ticket_id FROM staged WHERE outcome = 'load')"
-        )
+        # Ticket-IDs are unique in the table and among the loaded records, so the rows
+        # deleted are the records replaced (one scan of the table instead of two). Into an
+        # empty table (a first or fresh load) nothing is replaced: no need to hash every ID.
+        replaced = 0
+        if con.execute("SELECT EXISTS (SELECT 1 FROM tickets)").fetchall()[0][0]:
+            replaced = con.execute(
+                "DELETE FROM tickets WHERE ticket_id IN "
+                "(SELECT ticket_id FROM staged WHERE outcome = 'load')"
+            ).fetchall()[0][0]
         inner, outer = hmac_pads(key)
         # Customers come back: the keyed hash is computed once per distinct number.
         con.execute(

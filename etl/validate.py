@@ -215,8 +215,12 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         """
     )
     # Pass 3: records sharing a key. Identical ones count once, differing ones are all
-    # rejected; content is compared on the raw text, for the repeated keys only.
+    # rejected; content is compared on the raw text, for the repeated keys only. Keys are
+    # first grouped by a 64-bit hash: millions of numbers need a fraction of the memory of
+    # millions of texts, and the exact grouping then runs on the few candidates (a hash
+    # collision only makes a record a candidate, never a duplicate).
     key = ", ".join(spec.key)
+    t_key = ", ".join(f"t.{f}" for f in spec.key)
     keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
         f"t.{f} IS NOT NULL" for f in spec.key
     )
@@ -224,15 +228,19 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE repeated AS
-        WITH keys AS (
-            SELECT {key} FROM typed t WHERE {keyed} GROUP BY {key} HAVING count(*) > 1
+        WITH hashed AS (
+            SELECT hash({t_key}) AS h FROM typed t WHERE {keyed} GROUP BY h HAVING count(*) > 1
+        ),
+        candidates AS (
+            SELECT * FROM typed t WHERE {keyed} AND hash({t_key}) IN (SELECT h FROM hashed)
+        ),
+        keys AS (
+            SELECT {key} FROM candidates GROUP BY {key} HAVING count(*) > 1
         ),
         copies AS (
-            SELECT t.record, {", ".join(f"t.{f}" for f in spec.key)},
-                   md5(concat_ws(chr(31), {content})) AS content
-            FROM typed t SEMI JOIN keys USING ({key})
+            SELECT t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
+            FROM candidates t SEMI JOIN keys USING ({key})
             JOIN raw r ON r.record = t.record
-            WHERE {keyed}
         ),
         summary AS (
             SELECT {key}, count(DISTINCT content) AS variants, min(record) AS first_record,
