@@ -9,6 +9,7 @@ load touches. This module is the only place that opens either.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import itertools
 import os
@@ -87,6 +88,42 @@ class StorageError(Exception):
     """The database cannot be opened or written; the message says why in German."""
 
 
+# What the operating system or DuckDB says, and what the person at the console reads.
+_REASONS = (
+    (errno.ENOSPC, "no space left on device", "kein Speicherplatz mehr frei"),
+    (errno.EDQUOT, "disk quota exceeded", "das Speicherkontingent ist erschöpft"),
+    (errno.EFBIG, "file too large", "die Datei überschreitet die erlaubte Dateigröße"),
+    (errno.EROFS, "read-only file system", "das Dateisystem ist schreibgeschützt"),
+    (errno.EACCES, "permission denied", "keine Berechtigung"),
+    (errno.EPERM, "operation not permitted", "keine Berechtigung"),
+    (errno.ENOTDIR, "not a directory", "ein Teil des Pfads ist kein Verzeichnis"),
+    (errno.ENOENT, "no such file or directory", "ein Verzeichnis des Pfads fehlt"),
+    (errno.EIO, "input/output error", "Ein-/Ausgabefehler des Datenträgers"),
+)
+# DuckDB reports a failed write as one of these; anything else is a bug, not the disk.
+_DUCKDB_IO_MARKERS = ("io error", "could not write", "could not read", "could not open",
+                      "could not truncate", "could not sync", "could not fsync")  # fmt: skip
+
+
+def io_reason(exc: BaseException) -> str | None:
+    """The German reason when `exc` (or what it interrupted) is a file-system failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        number = getattr(seen, "errno", None)
+        for code, english, german in _REASONS:
+            if number == code or english in text:
+                return german
+        if isinstance(seen, OSError | duckdb.IOException) or any(
+            marker in text for marker in _DUCKDB_IO_MARKERS
+        ):
+            first_line = (getattr(seen, "strerror", None) or str(seen)).splitlines()[0]
+            return f"Ein-/Ausgabefehler ({first_line})"
+        # A failed ROLLBACK after a failed COMMIT hides the write error it follows.
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the tables of the loaded-data database where they are missing."""
     con.execute(SCHEMA)
@@ -120,7 +157,8 @@ def connect_readonly(config: Config, *, snapshots: bool = False) -> duckdb.DuckD
         con.execute("ATTACH ? AS store (READ_ONLY)", [str(path)])
     except duckdb.Error as exc:
         con.close()
-        raise StorageError(f"Die Datenbank {path} kann nicht geöffnet werden: {exc}") from exc
+        reason = io_reason(exc) or str(exc).splitlines()[0]
+        raise StorageError(f"Die Datenbank {path} kann nicht geöffnet werden: {reason}.") from exc
     for table in LOADED_TABLES:
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM store.{table}")
     rules.install(con, config, snapshots=snapshots)
@@ -185,7 +223,7 @@ def writable_copy(config: Config, *, fresh: bool = False) -> Iterator[WritableDa
             stack.enter_context(_load_lock(path))
         except OSError as exc:
             raise StorageError(
-                f"Das Datenverzeichnis {path.parent} ist nicht beschreibbar: {exc.strerror}."
+                f"Das Datenverzeichnis {path.parent} ist nicht beschreibbar: {io_reason(exc)}."
             ) from exc
         yield from _swap_in(path, fresh)
 
@@ -194,9 +232,13 @@ def _swap_in(path: Path, fresh: bool) -> Iterator[WritableDatabase]:
     # Runs under the load lock: copy, let the caller write, then replace atomically.
     tmp: Path | None = None
     try:
-        # Leftovers of a killed load are never read; remove them.
+        # Leftovers of a killed load are never read; remove them. A load that spilled to
+        # disk also leaves DuckDB's temp directory (`<copy>.tmp/`).
         for stale in path.parent.glob(f".{path.name}.*.tmp*"):
-            stale.unlink(missing_ok=True)
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         tmp = Path(name)
@@ -216,8 +258,10 @@ def _swap_in(path: Path, fresh: bool) -> Iterator[WritableDatabase]:
             os.replace(tmp, path)
             tmp = None
             _fsync(path.parent)
-    except (OSError, duckdb.IOException) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+    except (OSError, duckdb.Error) as exc:
+        reason = io_reason(exc)
+        if reason is None:
+            raise
         raise StorageError(
             f"Die Datenbank {path} konnte nicht geschrieben werden: {reason}. "
             "Der bisherige Stand ist unverändert."
