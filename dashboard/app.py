@@ -1,34 +1,52 @@
-"""Entry point of the dashboard: page config and navigation, nothing else."""
+"""Entry point of the dashboard: page config, sign-in and the viewer's navigation, nothing else."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from dashboard import auth
+from dashboard.viewer import pages_for
+
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-
-def _page(file: str, title: str, icon: str, **kwargs) -> st.Page:
-    return st.Page(PAGES / file, title=title, icon=icon, url_path=Path(file).stem, **kwargs)
-
+# Section -> (file stem, title, icon); each viewer gets only the pages of their role.
+SECTIONS = {
+    "Controlling": [
+        ("uebersicht", "Übersicht", ":material/dashboard:"),
+        ("teams", "Teams", ":material/groups:"),
+        ("mitarbeitende", "Mitarbeitende", ":material/person:"),
+        ("wiedervorlage", "Wiedervorlage", ":material/event_note:"),
+    ],
+    "Werkzeuge": [
+        ("wiederholungen", "Wiederholte Fristüberschreitungen", ":material/repeat:"),
+        ("stichproben", "Stichproben", ":material/fact_check:"),
+        ("monatsbericht", "Monatsbericht", ":material/summarize:"),
+    ],
+    "Daten": [
+        ("ticket", "Ticket", ":material/search:"),
+        ("daten", "Daten", ":material/database:"),
+    ],
+}
 
 st.set_page_config(page_title="Ticket-Controlling", page_icon=":material/checklist:", layout="wide")
+viewer = auth.signed_in()
+allowed = pages_for(viewer)
 navigation = st.navigation(
     {
-        "Controlling": [
-            _page("uebersicht.py", "Übersicht", ":material/dashboard:", default=True),
-            _page("teams.py", "Teams", ":material/groups:"),
-            _page("mitarbeitende.py", "Mitarbeitende", ":material/person:"),
-            _page("wiedervorlage.py", "Wiedervorlage", ":material/event_note:"),
-        ],
-        "Werkzeuge": [
-            _page("wiederholungen.py", "Wiederholte Fristüberschreitungen", ":material/repeat:"),
-            _page("stichproben.py", "Stichproben", ":material/fact_check:"),
-            _page("monatsbericht.py", "Monatsbericht", ":material/summarize:"),
-        ],
-        "Daten": [
-            _page("ticket.py", "Ticket", ":material/search:"),
-            _page("daten.py", "Daten", ":material/database:"),
-        ],
+        section: [
+            st.Page(
+                PAGES / f"{stem}.py",
+                title=title,
+                icon=icon,
+                url_path=stem,
+                default=stem == allowed[0],
+            )
+            for stem, title, icon in pages
+            if stem in allowed
+        ]
+        for section, pages in SECTIONS.items()
+        if any(stem in allowed for stem, _, _ in pages)
     }
 )
+st.sidebar.caption(f"Angemeldet: {viewer.label}")
 navigation.run()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboard import cli_report, cli_sample
+from dashboard import cli_ops, cli_purge, cli_report, cli_sample
+from dashboard.cli_args import iso_date
 from dashboard.config import Config, ConfigError, load_config
 from dashboard.storage import StorageError, connect_readonly
 from etl.pseudonym import KeyFileError
@@ -19,13 +19,6 @@ VERDICT_COLUMNS = (
     "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
     "callback_ok, walkin_note_ok, tl_informed_ok"
 )
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
     verdicts = sub.add_parser("verdicts", parents=[common], help="Bewertung je Ticket als CSV")
     verdicts.add_argument("files", nargs="+", type=Path)
-    verdicts.add_argument("--as-of", type=_date, required=True, help="Stichtag JJJJ-MM-TT")
+    verdicts.add_argument("--as-of", type=iso_date, required=True, help="Stichtag JJJJ-MM-TT")
     verdicts.add_argument("--out", type=Path, required=True)
     verdicts.add_argument("--rejects", type=Path)
     verdicts.add_argument("--absences", action="append", type=Path, default=[])
@@ -57,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--tickets", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--until", type=_date, default=None, help="letzter Eingangstag (heute)")
+    demo.add_argument("--until", type=iso_date, default=None, help="letzter Eingangstag (heute)")
     demo.add_argument("--encoding", choices=["utf-8", "cp1252"], default="utf-8")
     demo.add_argument(
         "--build-db",
@@ -69,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     cli_sample.add_parser(sub, parents=[common])
     cli_report.add_parser(sub, parents=[common])
+    cli_purge.add_parser(sub, parents=[common])
+    cli_ops.add_parsers(sub, parents=[common])
     return parser
 
 
@@ -83,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo-data": _demo,
             "sample": cli_sample.run,
             "report": cli_report.run,
+            "purge": cli_purge.run,
+            "backup": cli_ops.run_backup,
+            "restore": cli_ops.run_restore,
         }
         return commands[args.command](config, args)
     except ConfigError as exc:
@@ -111,7 +109,22 @@ def _load(config: Config, args) -> int:
     results = load_files(config, args.files, args.absences, progress=_progress())
     for result in results:
         print(result.summary())
+    _audit_loads(config, results)
     return 1 if any(r.refused for r in results) else 0
+
+
+def _audit_loads(config: Config, results) -> None:
+    # Who loaded which file is on record like every other access (docs/access.md).
+    import getpass
+
+    from dashboard import records
+
+    try:
+        with records.transaction(config) as con:
+            for result in results:
+                records.audit(con, getpass.getuser(), "Ladevorgang", f"CLI: {result.summary()}")
+    except records.RecordsBusy as exc:
+        print(f"Warnung: Ladevorgang nicht protokolliert – {exc}", file=sys.stderr)
 
 
 def _verdicts(config: Config, args) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import format, report, rules
+from dashboard.cli_args import iso_date
 from dashboard.config import Config
 from dashboard.records import RecordsBusy
 from dashboard.storage import connect_readonly
@@ -19,13 +20,6 @@ def _month(text: str) -> dt.date:
         return report.parse_month(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
 
 
 def add_parser(
@@ -45,7 +39,7 @@ def add_parser(
     parser.add_argument("--month", type=_month, required=True, help="Berichtsmonat JJJJ-MM")
     parser.add_argument(
         "--as-of",
-        type=_date,
+        type=iso_date,
         default=None,
         help="Stichtag JJJJ-MM-TT (Standard: der konfigurierte Stichtag)",
     )

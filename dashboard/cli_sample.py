@@ -7,22 +7,15 @@ The lead wires this into `dashboard/cli.py`: `add_parser(subparsers)` adds the s
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import records, samples
+from dashboard.cli_args import iso_date
 from dashboard.metrics import Filters
 from dashboard.storage import connect_readonly
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
 
 
 def _default_who() -> str:
@@ -46,10 +39,10 @@ def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> N
     ):
         parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
     parser.add_argument(
-        "--from", dest="period_from", type=_date, required=True, help="erledigt ab JJJJ-MM-TT"
+        "--from", dest="period_from", type=iso_date, required=True, help="erledigt ab JJJJ-MM-TT"
     )
     parser.add_argument(
-        "--to", dest="period_to", type=_date, required=True, help="erledigt bis JJJJ-MM-TT"
+        "--to", dest="period_to", type=iso_date, required=True, help="erledigt bis JJJJ-MM-TT"
     )
     parser.add_argument(
         "--team",
@@ -67,7 +60,9 @@ def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> N
     amount.add_argument("--size", type=int, help="Tickets insgesamt")
     amount.add_argument("--percent", type=float, help="Prozent der erledigten Tickets")
     parser.add_argument("--seed", type=int, help="Seed zum Wiederholen einer Ziehung")
-    parser.add_argument("--as-of", type=_date, help="Stichtag JJJJ-MM-TT (Standard: Konfiguration)")
+    parser.add_argument(
+        "--as-of", type=iso_date, help="Stichtag JJJJ-MM-TT (Standard: Konfiguration)"
+    )
     parser.add_argument("--by", help="wer zieht (Standard: Benutzername)")
     parser.add_argument("--out", type=Path, required=True, help="CSV-Datei der Stichprobe")
 

@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_CONFIG = "TICKET_CONTROLLING_CONFIG"
 ENV_DB = "TICKET_CONTROLLING_DB"
 ENV_KEY_FILE = "TICKET_CONTROLLING_KEY_FILE"
+ENV_USERS = "TICKET_CONTROLLING_USERS"
 
 AREAS = ("Leistung", "Integration")
 
@@ -164,6 +165,26 @@ class ExportConfig(_Strict):
         return mapping
 
 
+class AuthConfig(_Strict):
+    """How people sign in and where their roles are configured (docs/access.md)."""
+
+    # demo: the visitor picks a demo user (only on a database built by `demo-data`);
+    # proxy: a trusted reverse proxy names the user in `proxy_header`;
+    # oidc: Streamlit's built-in sign-in (`st.login`, configured in secrets.toml).
+    mode: Literal["demo", "proxy", "oidc"] = "demo"
+    users_file: Path | None = None  # TOML list of users with role and teams
+    proxy_header: str = "X-Remote-User"
+    # Shown to a signed-in person without a role: whom to ask for access.
+    contact: str = "die Teamleitung Controlling"
+
+    @field_validator("proxy_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9-]+", value):
+            raise ValueError(f"{value!r} ist kein gültiger HTTP-Headername")
+        return value
+
+
 def _check_keys(value: dict, allowed: dict) -> dict:
     unknown = sorted(set(value) - set(allowed))
     if unknown:
@@ -179,6 +200,7 @@ class Config(_Strict):
     rules: RulesConfig = RulesConfig()
     storage: StorageConfig = StorageConfig()
     export: ExportConfig = ExportConfig()
+    auth: AuthConfig = AuthConfig()
 
     @property
     def database(self) -> Path:
@@ -236,7 +258,11 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
             Path(env[ENV_KEY_FILE]) if env.get(ENV_KEY_FILE) else storage.key_file, base
         ),
     }
-    return config.model_copy(update={"storage": storage.model_copy(update=updates)})
+    auth = config.auth
+    users_file = Path(env[ENV_USERS]) if env.get(ENV_USERS) else auth.users_file
+    if users_file is not None:
+        auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
+    return config.model_copy(update={"storage": storage.model_copy(update=updates), "auth": auth})
 
 
 def _resolve(path: Path, base: Path) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import random
 import threading
 import time
@@ -21,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.config import Config
+from dashboard.storage import io_reason
 
 SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS record_ids;
@@ -76,6 +78,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
     action VARCHAR NOT NULL,
     detail VARCHAR
 );
+-- Each entry's SHA-256 over the previous entry's chain and its own fields: an entry changed
+-- or deleted afterwards breaks the chain of every later one (`verify_audit`).
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS chain VARCHAR;
 """
 
 RETRY_SECONDS = 15.0
@@ -112,7 +117,12 @@ def _transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
             con = duckdb.connect(str(path))
             break
         except duckdb.IOException as exc:  # another process has the file open for writing
-            if not _is_lock_error(exc) or time.monotonic() > deadline:
+            if not _is_lock_error(exc):  # a full disk, a read-only path: no use waiting
+                reason = io_reason(exc) or str(exc).splitlines()[0]
+                raise RecordsBusy(
+                    f"Die Aufzeichnungen {path} können nicht geöffnet werden: {reason}."
+                ) from exc
+            if time.monotonic() > deadline:
                 raise RecordsBusy(
                     "Die Aufzeichnungen sind gerade gesperrt; bitte gleich noch einmal versuchen."
                 ) from exc
@@ -126,9 +136,17 @@ def _transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                if (reason := io_reason(exc)) is None:
+                    raise
+                raise RecordsBusy(
+                    f"Die Aufzeichnungen {path} konnten nicht gespeichert werden: {reason}."
+                ) from exc
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT already ended it
+                con.execute("ROLLBACK")
             raise
     finally:
         con.close()
@@ -140,9 +158,51 @@ def query(config: Config, sql: str, params: list | dict | None = None) -> pd.Dat
         return con.execute(sql, params or []).df()
 
 
+def _chain(previous: str, logged_at: dt.datetime, who: str, action: str, detail: str) -> str:
+    fields = [previous, logged_at.isoformat(), who, action, detail or ""]
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+
 def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:
-    """Append one audit entry inside the caller's transaction."""
+    """Append one audit entry inside the caller's transaction, chained to the previous one."""
+    # Writers are serialised (process lock, DuckDB's file lock), so "previous" is stable.
+    last = con.execute("SELECT chain FROM audit_log ORDER BY id DESC LIMIT 1").fetchall()
+    previous = (last[0][0] or "") if last else ""
+    logged_at = dt.datetime.now()
     con.execute(
-        "INSERT INTO audit_log (logged_at, who, action, detail) VALUES (?, ?, ?, ?)",
-        [dt.datetime.now(), who, action, detail],
+        "INSERT INTO audit_log (logged_at, who, action, detail, chain) VALUES (?, ?, ?, ?, ?)",
+        [logged_at, who, action, detail, _chain(previous, logged_at, who, action, detail)],
+    )
+
+
+def verify_audit(config: Config) -> int | None:
+    """The id of the first audit entry whose chain does not match (changed), or None."""
+    entries = query(
+        config, "SELECT id, logged_at, who, action, detail, chain FROM audit_log ORDER BY id"
+    )
+    previous = ""
+    # A plain loop over the log (not over tickets): each link depends on the one before.
+    for row in entries.itertuples(index=False):
+        if row.chain is None and previous == "":
+            continue  # written before the chain existed
+        detail = row.detail if isinstance(row.detail, str) else ""
+        expected = _chain(previous, row.logged_at.to_pydatetime(), row.who, row.action, detail)
+        if row.chain != expected:
+            return int(row.id)
+        previous = row.chain
+    return None
+
+
+def log(config: Config, who: str, action: str, detail: str = "") -> None:
+    """Append one audit entry in its own short transaction."""
+    with transaction(config) as con:
+        audit(con, who, action, detail)
+
+
+def audit_entries(config: Config, limit: int = 5000) -> pd.DataFrame:
+    """The newest audit entries first (for the administration only)."""
+    return query(
+        config,
+        "SELECT logged_at, who, action, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+        [limit],
     )

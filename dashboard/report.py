@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,8 +33,9 @@ from dashboard.metrics import Filters, _in, _params, _scoped
 from dashboard.months import MONTHS_DE, add_months, month_count, month_label, month_start
 from dashboard.quality import KIND_LABELS
 from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
+from dashboard.scope import Scope
 from dashboard.style import AREA_COLORS, STATUS_COLORS
-from dashboard.viewer import EVERYONE, Viewer, restrict
+from dashboard.viewer import Viewer, restrict, sees_workers
 
 ALL = Filters()  # no restriction
 TOTAL = "Gesamt"
@@ -352,10 +353,17 @@ def repeat_conversations(
     filters: Filters = ALL,
     *,
     month: dt.date,
+    limits: Scope | None = None,
 ) -> pd.DataFrame:
-    """Repeat cases of the month with the date of the conversation held, or 'ausstehend'."""
+    """Repeat cases of the month with the date of the conversation held, or 'ausstehend'.
+
+    `limits` narrows the recorded conversations to a viewer's scope (names as stored, like
+    the cases; `build` turns all names into what the viewer sees at the end).
+    """
     cases = repeat_cases(con, as_of, filters, month=month, threshold=config.rules.repeat_threshold)
     held = conversations(config, as_of, month=month)
+    if limits is not None:
+        held = limits.rows(held)
     held["held_on"] = pd.to_datetime(held["held_on"]).astype("datetime64[us]")
     frame = cases.merge(held, on="worker", how="left")
     frame["conversation"] = frame["held_on"].dt.strftime("%d.%m.%Y").fillna("ausstehend")
@@ -454,12 +462,12 @@ class Report:
     summary: pd.DataFrame
     trend: pd.DataFrame
     teams: pd.DataFrame
-    workers: pd.DataFrame
-    breaches: pd.DataFrame
+    workers: pd.DataFrame | None  # None: not for this viewer (no worker-level figures)
+    breaches: pd.DataFrame | None
     extensions: pd.DataFrame
-    extended_tickets: pd.DataFrame
+    extended_tickets: pd.DataFrame | None
     checks: pd.DataFrame
-    repeat_cases: pd.DataFrame
+    repeat_cases: pd.DataFrame | None
     samples: pd.DataFrame
     loads: pd.DataFrame
     status_mix: pd.DataFrame
@@ -541,14 +549,21 @@ def build(
     month: dt.date,
     as_of: dt.date,
     filters: Filters = ALL,
-    viewer: Viewer = EVERYONE,
+    viewer: Viewer | None = None,
+    limits: Scope | None = None,
 ) -> Report:
-    """Compute every figure of the report of `month` as of `as_of` for the viewer."""
+    """Compute every figure of the report of `month` as of `as_of` for the viewer.
+
+    Without a viewer (the CLI: whoever runs it can read the database file anyway) the
+    report covers everything. A viewer who sees no worker-level figures (management)
+    gets the report without the sheets per person and per ticket.
+    """
     month = month_start(month)
     # Only the Bereich/team/worker scope applies: the month decides the period.
     scope = restrict(scope_filters(filters), viewer)
+    personal = viewer is None or sees_workers(viewer)
     args = (con, as_of, scope)
-    return Report(
+    report = Report(
         month=month,
         as_of=as_of,
         filters=scope,
@@ -556,15 +571,28 @@ def build(
         summary=summary(*args, month=month),
         trend=trend(*args, month=month),
         teams=teams(*args, month=month),
-        workers=workers(*args, month=month),
-        breaches=breaches(*args, month=month),
+        workers=workers(*args, month=month) if personal else None,
+        breaches=breaches(*args, month=month) if personal else None,
         extensions=extensions(*args, month=month),
-        extended_tickets=extended_tickets(*args, month=month),
+        extended_tickets=extended_tickets(*args, month=month) if personal else None,
         checks=checks(*args, month=month),
-        repeat_cases=repeat_conversations(con, config, as_of, scope, month=month),
+        repeat_cases=repeat_conversations(con, config, as_of, scope, month=month, limits=limits)
+        if personal
+        else None,
         samples=samples(config, as_of, scope, month=month),
         loads=loads(*args, month=month),
         status_mix=status_mix(*args, month=month),
+    )
+    if limits is None:
+        return report
+    # Worker names as the viewer sees them (pseudonyms for controlling), in every table.
+    return replace(
+        report,
+        **{
+            f.name: limits.names(getattr(report, f.name))
+            for f in fields(report)
+            if isinstance(getattr(report, f.name), pd.DataFrame)
+        },
     )
 
 
@@ -622,6 +650,11 @@ HEADER_ROW = 3  # title, subtitle/note, blank line, then the header
 
 
 def _sheets(report: Report) -> list[Sheet]:
+    # Sheets whose frame is None are not for this viewer and are left out entirely.
+    return [sheet for sheet in _all_sheets(report) if sheet.frame is not None]
+
+
+def _all_sheets(report: Report) -> list[Sheet]:
     month = month_label(report.month)
     return [
         Sheet("Übersicht", f"Übersicht je Bereich · {month}", report.summary, [AREA, *COUNTS],
@@ -1008,11 +1041,15 @@ def _title_page(fig, report: Report, generated_at: dt.datetime) -> None:
         elif cells[r - 1][0] == TOTAL:
             cell.set_text_props(fontweight="bold")
     cases = report.repeat_cases
-    pending = int((cases["conversation"] == "ausstehend").sum()) if len(cases) else 0
     smp = report.samples
-    facts = [
-        f"Wiederholungsfälle (A10): {format.number(len(cases))}, davon Gespräch ausstehend: "
-        f"{format.number(pending)}",
+    facts = []
+    if cases is not None:
+        pending = int((cases["conversation"] == "ausstehend").sum()) if len(cases) else 0
+        facts.append(
+            f"Wiederholungsfälle (A10): {format.number(len(cases))}, davon Gespräch "
+            f"ausstehend: {format.number(pending)}"
+        )
+    facts += [
         f"Stichproben (B3): {format.number(len(smp))} Ziehungen, "
         f"{format.number(smp['checked'].sum() if len(smp) else 0)} geprüft, "
         f"{format.number(smp['confirmed'].sum() if len(smp) else 0)} bestätigt, "

@@ -25,6 +25,8 @@ STATUSES = (
 COMPLIANT = ("on_time", "extended_kept")
 BREACHES = ("late", "extended_missed", "overdue")
 UNDECIDED = ("open", "open_extended")
+# The worker of a ticket whose personal fields the retention purge (A9) removed: no person.
+ANONYMOUS_WORKER = "(anonymisiert)"
 
 STATUS_LABELS = {
     "on_time": "fristgerecht",
@@ -39,7 +41,7 @@ STATUS_LABELS = {
 # Events dated after the reference date have not happened yet (RULES.md "Stichtag"),
 # so every event is first cut at as_of; only then are the rules applied.
 VERDICTS_MACRO = """
-CREATE OR REPLACE MACRO compute_verdicts(as_of) AS TABLE
+CREATE OR REPLACE MACRO {name}(as_of) AS TABLE
 WITH cut AS (
     SELECT t.*,
            CASE WHEN t.completed <= as_of THEN t.completed END AS c,
@@ -51,7 +53,7 @@ WITH cut AS (
            d.days AS deadline_days
     FROM tickets t
     JOIN calendar r ON r.day = t.received
-    JOIN deadlines d ON d.area = t.area
+    JOIN {deadlines} d ON d.area = t.area
     WHERE t.received <= as_of
 ),
 dated AS (
@@ -128,11 +130,21 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
     )
     con.execute("CREATE OR REPLACE TABLE deadlines (area VARCHAR, days INTEGER)")
     con.executemany("INSERT INTO deadlines VALUES (?, ?)", [[a, config.deadline(a)] for a in AREAS])
-    con.execute(VERDICTS_MACRO)
+    con.execute(VERDICTS_MACRO.format(name="compute_verdicts", deadlines="deadlines"))
     if snapshots:
         con.execute(
             "CREATE OR REPLACE TABLE verdict_snapshots AS "
             "SELECT NULL::DATE AS snapshot, * FROM compute_verdicts(DATE '2000-01-01') LIMIT 0"
+        )
+        # The on-the-fly branch of `verdicts` must cost nothing when a snapshot exists. A
+        # filter after the computation would still scan every ticket; an empty deadlines
+        # table makes the first join empty, and DuckDB then skips the ticket scan.
+        con.execute(
+            VERDICTS_MACRO.format(
+                name="computed_without_snapshot",
+                deadlines="(SELECT * FROM deadlines WHERE NOT EXISTS "
+                "(SELECT 1 FROM verdict_snapshots WHERE snapshot = as_of))",
+            )
         )
         # A date without a snapshot is computed on the fly: never an empty answer.
         con.execute(
@@ -140,8 +152,7 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
             CREATE OR REPLACE MACRO verdicts(as_of) AS TABLE
             SELECT * EXCLUDE (snapshot) FROM verdict_snapshots WHERE snapshot = as_of
             UNION ALL
-            SELECT * FROM compute_verdicts(as_of)
-            WHERE NOT EXISTS (SELECT 1 FROM verdict_snapshots WHERE snapshot = as_of)
+            SELECT * FROM computed_without_snapshot(as_of)
             """
         )
     else:

@@ -11,12 +11,12 @@ import datetime as dt
 import functools
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, metrics
+from dashboard import auth, data, metrics, records
 from dashboard.metrics import Filters
 from dashboard.months import month_label, month_start, months_between
 from dashboard.rules import STATUS_LABELS, STATUSES
@@ -44,6 +44,7 @@ def _parse_date(text: str, default: dt.date) -> dt.date:
 def sidebar() -> data.Selection:
     """The shared filters (Stichtag, period, Bereich, teams), kept in the URL."""
     cfg = data.config()
+    viewer = auth.current()
     default_as_of = cfg.reference_date()
     st.sidebar.header("Auswahl")
     as_of = st.sidebar.date_input(
@@ -53,7 +54,7 @@ def sidebar() -> data.Selection:
         key="f_stichtag",
         help="Bewertet wird der Stand an diesem Tag; spätere Ereignisse zählen noch nicht.",
     )
-    dims = data.fetch(metrics.dimensions, data.Selection(as_of))
+    dims = data.fetch(metrics.dimensions, data.Selection(as_of, viewer=viewer))
     first = dims["first_receipt"].min() if not dims.empty else None
     first = first.date() if isinstance(first, pd.Timestamp) else as_of
     months = months_between(min(first, as_of), as_of)
@@ -117,7 +118,7 @@ def sidebar() -> data.Selection:
         period=(by_label[von], by_label[bis]),
         month_of=MONTH_OF[month_of],
     )
-    return data.Selection(as_of=as_of, filters=filters)
+    return data.Selection(as_of=as_of, filters=filters, viewer=viewer)
 
 
 def previous_period(selection: data.Selection) -> data.Selection:
@@ -201,12 +202,44 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     )
 
 
+def audited(producer: Callable[[], bytes], file_name: str) -> Callable[[], bytes]:
+    """A download's file maker that first writes who downloaded which file to the audit log.
+
+    Streamlit calls it only when the button is clicked, so the entry marks a real download.
+    """
+    viewer = auth.current()
+    cfg = data.config()
+
+    def make() -> bytes:
+        records.log(cfg, viewer.who, "Download", file_name)
+        return producer()
+
+    return make
+
+
+def audit_view(what: str, selection: data.Selection, **details) -> None:
+    """Record once per session and selection that the viewer looked at personal figures."""
+    viewer = selection.viewer
+    start, end = selection.filters.period or (None, None)
+    detail = ", ".join(
+        [f"{what}: Stichtag {selection.as_of:%d.%m.%Y}"]
+        + ([f"Zeitraum {start:%m.%Y}–{end:%m.%Y}"] if start else [])
+        + ([f"Teams {'|'.join(selection.filters.teams)}"] if selection.filters.teams else [])
+        + [f"{k} {v}" for k, v in details.items()]
+    )
+    seen = st.session_state.setdefault("_audited_views", set())
+    if detail in seen:
+        return
+    records.log(data.config(), viewer.who, "Ansicht", detail)
+    seen.add(detail)
+
+
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table; the files are made only when clicked."""
     left, right = st.columns(2)
     left.download_button(
         "CSV herunterladen",
-        functools.partial(csv_bytes, frame),
+        audited(functools.partial(csv_bytes, frame), f"{name}.csv"),
         f"{name}.csv",
         "text/csv",
         key=f"{key}_csv",
@@ -214,7 +247,7 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     )
     right.download_button(
         "Excel herunterladen",
-        functools.partial(xlsx_bytes, frame),
+        audited(functools.partial(xlsx_bytes, frame), f"{name}.xlsx"),
         f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",

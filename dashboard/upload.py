@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from dashboard import records
 from dashboard.config import REQUIRED_ABSENCE_FIELDS, Config
 from dashboard.storage import StorageError
+from dashboard.viewer import Viewer, may
 from etl.load import LoadResult, Progress, load_files
 from etl.pseudonym import KeyFileError
 
@@ -42,15 +44,24 @@ def safe_name(name: str) -> str:
     return base if base not in ("", ".", "..") else "upload"
 
 
-def check_upload(name: str, size: int) -> str | None:
-    """Why an upload is not even handed to the loader (German), or None when it may be."""
-    if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
+def check_upload(name: str, size: int, head: bytes = b"") -> str | None:
+    """Why an upload is not even handed to the loader (German), or None when it may be.
+
+    `head` is the start of the file: its content must fit its extension (an .xlsx is a
+    ZIP archive, a .csv is text without NUL bytes), whatever the browser claimed.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
         return (
             f"{name} hat keine erlaubte Endung; bitte eine CSV- (.csv) oder Excel-Datei "
             "(.xlsx) hochladen."
         )
     if size > MAX_UPLOAD_BYTES:
         return f"{name} ist größer als {MAX_UPLOAD_MB} MB und wird nicht geladen."
+    if suffix == ".xlsx" and not head.startswith(XLSX_MAGIC):
+        return f"{name} ist keine Excel-Datei (.xlsx), obwohl die Endung es sagt."
+    if suffix == ".csv" and (head.startswith(XLSX_MAGIC) or b"\x00" in head):
+        return f"{name} ist keine Textdatei; eine CSV-Datei muss Text sein."
     return None
 
 
@@ -115,23 +126,30 @@ def load_uploads(
     uploads: Sequence[Upload],
     kind: str = "auto",
     progress: Progress | None = None,
+    *,
+    who: Viewer,
 ) -> list[LoadResult]:
     """Load uploaded files as tickets or absences ('auto': recognised by the header).
 
     One result per upload, in upload order: files with a wrong extension or too large are
     refused here (`refused` holds the German reason), the others go through
     `etl.load.load_files` in one call (so they become visible together). A failure of the
-    whole load raises `UploadFailed`.
+    whole load raises `UploadFailed`, as does an uploader whose role may not load data.
+    Every loaded file is written to the audit log.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind: {kind}")
+    if not may(who, "upload"):
+        raise UploadFailed("Nur die Administration darf Exporte laden.")
     results: list[LoadResult | None] = [None] * len(uploads)
     with tempfile.TemporaryDirectory(prefix="tc-upload-") as tmp:  # mode 0700
         jobs: dict[str, list[tuple[int, Path]]] = {"tickets": [], "absences": []}
         for i, (name, content) in enumerate(uploads):
             name = safe_name(name)
             path = _save(Path(tmp) / str(i), name, content)
-            refused = check_upload(name, path.stat().st_size)
+            with open(path, "rb") as fh:
+                head = fh.read(HEADER_BYTES)
+            refused = check_upload(name, path.stat().st_size, head)
             file_kind = detect_kind(path, config) if kind == "auto" else kind
             if refused:
                 results[i] = LoadResult(name, file_kind, refused=refused)
@@ -150,6 +168,9 @@ def load_uploads(
             # load_files returns the tickets first, then the absences, each in given order.
             for (i, _), result in zip(jobs["tickets"] + jobs["absences"], loaded, strict=True):
                 results[i] = result
+            with records.transaction(config) as con:
+                for result in loaded:
+                    records.audit(con, who.who, "Ladevorgang", f"Upload: {result.summary()}")
     if progress:
         progress("Fertig", 1.0)
     return [r for r in results if r is not None]

@@ -1,31 +1,162 @@
-"""Who is looking: the one place where row-level restriction will be enforced."""
+"""Who is looking and what their role lets them see: the one place that decides access.
+
+A `Viewer` is a signed-in person with one role. From the role follow the pages they get
+(`pages_for`), what they may do (`may`), and the scope of the data every query of theirs
+runs on (`dashboard.scope` builds it as views over the loaded data, from `Viewer`).
+Nothing here imports Streamlit: the rules are tested from case tables.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass, replace
 
 from dashboard.metrics import Filters
 
+ROLES = ("teamleitung", "controlling", "management", "mitarbeitende", "admin")
+ROLE_LABELS = {
+    "teamleitung": "Teamleitung",
+    "controlling": "Controlling",
+    "management": "Management",
+    "mitarbeitende": "Mitarbeitende",
+    "admin": "Administration",
+}
+
+# Page file stems (pages/*.py) per role. A page not listed is not in the role's navigation,
+# so neither a link nor a typed URL reaches it.
+PAGES: dict[str, tuple[str, ...]] = {
+    "teamleitung": (
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
+        "stichproben", "monatsbericht", "ticket",
+    ),
+    "controlling": (
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
+        "stichproben", "monatsbericht", "ticket",
+    ),
+    "management": ("uebersicht", "teams", "monatsbericht"),
+    "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "ticket"),
+    "admin": ("daten",),
+}  # fmt: skip
+
+# What a role may do beyond looking.
+ACTIONS: dict[str, frozenset[str]] = {
+    "teamleitung": frozenset({"draw_sample", "check_sample", "record_conversation"}),
+    "controlling": frozenset({"draw_sample", "check_sample"}),
+    "management": frozenset(),
+    "mitarbeitende": frozenset(),
+    "admin": frozenset({"upload", "read_audit"}),
+}
+
+# How worker names reach a role: as they are, as stable pseudonyms, or not at all.
+WORKER_NAMES = {
+    "teamleitung": "names",
+    "controlling": "pseudonyms",
+    "management": "hidden",
+    "mitarbeitende": "names",
+    "admin": "names",  # data checks need the names as exported; no figure pages
+}
+
+# Management sees groups of fewer workers only inside a larger total (docs/access.md).
+MIN_GROUP_WORKERS = 5
+PSEUDONYM_PREFIX = "MA-"
+HIDDEN_WORKER = "–"
+
 
 @dataclass(frozen=True)
 class Viewer:
-    """The person a query runs for. Until sign-in exists, everyone sees everything."""
+    """The signed-in person a query runs for."""
 
-    name: str = "alle"
-    role: str = "alle"
-    teams: tuple[str, ...] = ()  # empty: all teams
-    worker: str | None = None  # set: only this worker's tickets
+    login: str
+    name: str
+    role: str
+    teams: tuple[str, ...] = ()  # teamleitung: the own teams (never empty for that role)
+    worker: str | None = None  # mitarbeitende: the own name as the exports spell it
+
+    @property
+    def label(self) -> str:
+        """'Anna Schmidt (Teamleitung)'."""
+        return f"{self.name} ({ROLE_LABELS[self.role]})"
+
+    @property
+    def who(self) -> str:
+        """How records and the audit log name the viewer: 'Anna Schmidt (a.schmidt)'."""
+        return self.login if self.name == self.login else f"{self.name} ({self.login})"
+
+    def scope_key(self) -> tuple:
+        """What decides the data this viewer sees: equal keys share one data scope."""
+        teams = self.teams if self.role == "teamleitung" else ()
+        worker = self.worker if self.role == "mitarbeitende" else None
+        return (self.role, tuple(sorted(teams)), worker)
 
 
-EVERYONE = Viewer()
+def pages_for(viewer: Viewer) -> tuple[str, ...]:
+    """The pages (file stems) the viewer's role may open."""
+    return PAGES[viewer.role]
 
 
-def restrict(filters: Filters, viewer: Viewer) -> Filters:
-    """Narrow filters to what the viewer may see (teams, own worker); never widen them."""
+def may(viewer: Viewer, action: str) -> bool:
+    """Whether the viewer's role allows an action such as 'upload' or 'draw_sample'."""
+    return action in ACTIONS[viewer.role]
+
+
+def worker_names(viewer: Viewer) -> str:
+    """'names', 'pseudonyms' or 'hidden': how worker names appear to the viewer."""
+    return WORKER_NAMES[viewer.role]
+
+
+def sees_workers(viewer: Viewer) -> bool:
+    """Whether figures per worker (named or pseudonymous) are shown to the viewer at all."""
+    return worker_names(viewer) != "hidden" and viewer.role != "admin"
+
+
+def restrict(filters: Filters, viewer: Viewer | None) -> Filters:
+    """Narrow filters to what the viewer may see (teams, own worker); never widen them.
+
+    The data scope (`dashboard.scope`) already holds only the viewer's rows; this keeps
+    the filters themselves honest, e.g. for the selection named in a report.
+    """
+    if viewer is None:
+        return filters
     teams = filters.teams
-    if viewer.teams:
+    if viewer.role == "teamleitung":
         teams = tuple(t for t in (teams or viewer.teams) if t in viewer.teams) or ("\x00none",)
     workers = filters.workers
-    if viewer.worker is not None:
-        workers = (viewer.worker,)
+    if viewer.role == "mitarbeitende":
+        workers = (viewer.worker or "\x00none",)
+    elif worker_names(viewer) == "hidden":
+        workers = ()
     return replace(filters, teams=teams, workers=workers)
+
+
+def pseudonym(worker: str, key: bytes) -> str:
+    """A stable keyed pseudonym of a worker name, e.g. 'MA-7KQ2M4XD' (40 bits)."""
+    digest = hmac.new(key, b"worker\x00" + worker.encode("utf-8"), hashlib.sha256).digest()
+    return PSEUDONYM_PREFIX + base64.b32encode(digest[:5]).decode("ascii")
+
+
+def merged_groups(workers_by_team: dict[tuple[str, str], set[str]]) -> dict[tuple[str, str], str]:
+    """(Bereich, team) -> shown group for management, for teams with fewer than 5 workers.
+
+    Small teams of a Bereich are merged into one group 'Übrige Teams'; while that group
+    itself has fewer than 5 distinct workers, the next smallest team of the Bereich joins
+    it. So no group shown is smaller than 5 workers unless the whole Bereich is (a total).
+    """
+    groups: dict[tuple[str, str], str] = {}
+    for area in sorted({a for a, _ in workers_by_team}):
+        teams = sorted(
+            (k for k in workers_by_team if k[0] == area),
+            key=lambda k: (len(workers_by_team[k]), k[1]),
+        )
+        merged = [k for k in teams if len(workers_by_team[k]) < MIN_GROUP_WORKERS]
+        if not merged:
+            continue
+        rest = [k for k in teams if k not in merged]
+        while len(set().union(*(workers_by_team[k] for k in merged))) < MIN_GROUP_WORKERS and rest:
+            merged.append(rest.pop(0))
+        groups.update({k: OTHER_TEAMS for k in merged})
+    return groups
+
+
+OTHER_TEAMS = "Übrige Teams (zusammengefasst)"

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, quality, ui, upload
+from dashboard import data, quality, records, ui, upload
 from dashboard.format import number
 from dashboard.rules import STATUS_LABELS
+from dashboard.viewer import may
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
 ALL_FILES = "Alle Dateien"
@@ -55,6 +56,7 @@ def _upload_section() -> None:
                     [(f.name, f) for f in files],
                     kind=KIND_CHOICES[kind_label],
                     progress=show,
+                    who=selection.viewer,
                 )
             except upload.UploadFailed as exc:
                 st.error(f"Nichts geladen: {exc}")
@@ -286,15 +288,53 @@ def _checks_section() -> None:
     )
 
 
-with ui.guard():
-    tab_upload, tab_history, tab_rejects, tab_checks = st.tabs(
-        ["Laden", "Ladeprotokoll", "Abgewiesene Zeilen", "Datenprüfungen"]
+def _audit_section() -> None:
+    frame = records.audit_entries(data.config())
+    if frame.empty:
+        st.info("Das Protokoll ist noch leer.")
+        return
+    broken = records.verify_audit(data.config())
+    if broken is None:
+        st.success("Prüfkette in Ordnung: kein Eintrag wurde nachträglich geändert oder entfernt.")
+    else:
+        st.error(
+            f"Prüfkette unterbrochen bei Eintrag Nr. {broken}: dieser Eintrag oder einer davor "
+            "wurde außerhalb des Dashboards geändert oder gelöscht. Bitte die IT-Sicherheit "
+            "informieren."
+        )
+    st.caption(
+        "Wer wann personenbezogene Auswertungen angesehen, Dateien heruntergeladen, "
+        "Stichproben gezogen oder geprüft, Gespräche erfasst oder Daten geladen hat; "
+        "neueste zuerst. Einträge werden nur angefügt, nie geändert oder gelöscht."
     )
-    with tab_upload:
-        _upload_section()
-    with tab_history:
-        _history_section()
-    with tab_rejects:
-        _rejects_section()
-    with tab_checks:
-        _checks_section()
+    shown = pd.DataFrame(
+        {
+            "Zeitpunkt": frame["logged_at"],
+            "Wer": frame["who"],
+            "Aktion": frame["action"],
+            "Einzelheiten": frame["detail"],
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="audit_table",
+        column_config={
+            "Zeitpunkt": st.column_config.DatetimeColumn("Zeitpunkt", format="DD.MM.YYYY HH:mm:ss")
+        },
+    )
+    ui.downloads(shown, "protokoll", key="audit_download")
+
+
+with ui.guard():
+    tabs = {
+        "Laden": _upload_section if may(selection.viewer, "upload") else None,
+        "Ladeprotokoll": _history_section,
+        "Abgewiesene Zeilen": _rejects_section,
+        "Datenprüfungen": _checks_section,
+        "Zugriffsprotokoll": _audit_section if may(selection.viewer, "read_audit") else None,
+    }
+    tabs = {label: section for label, section in tabs.items() if section is not None}
+    for tab, section in zip(st.tabs(list(tabs)), tabs.values(), strict=True):
+        with tab:
+            section()

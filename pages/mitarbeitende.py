@@ -102,6 +102,7 @@ with ui.guard():
             f"Stichtag {format.date(selection.as_of)}"
         )
         workers = data.fetch(overview.worker_table, selection, team=team)
+        ui.audit_view("Mitarbeitende", selection, Team=team)
         if workers.empty or workers["tickets"].sum() == 0:
             st.info(EMPTY_SELECTION)
         else:

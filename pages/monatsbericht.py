@@ -38,14 +38,16 @@ def _report_file(
     viewer: Viewer,
 ) -> bytes:
     # The versions are cache keys only: a load or a new record makes a fresh file.
-    built = report.build(data.connection(as_of=as_of), data.config(), month, as_of, filters, viewer)
+    con = data.connection(viewer, as_of)
+    limits = data.data_scope(viewer)
+    built = report.build(con, data.config(), month, as_of, filters, viewer, limits)
     return report.file_bytes(built, suffix, dt.datetime.now().replace(microsecond=0))
 
 
 selection = ui.sidebar()
 st.title("Monatsbericht")
 with ui.guard():
-    dims = data.fetch(metrics.dimensions, data.Selection(selection.as_of))
+    dims = data.fetch(metrics.dimensions, data.Selection(selection.as_of, viewer=selection.viewer))
     first = dims["first_receipt"].min() if not dims.empty else None
     first = first.date() if isinstance(first, pd.Timestamp) else None
     by_key = {m.strftime("%Y-%m"): m for m in report.month_options(first, selection.as_of)}
@@ -89,14 +91,17 @@ with ui.guard():
     for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
         column.download_button(
             label,
-            functools.partial(
-                _report_file,
-                suffix,
-                *versions,
-                month,
-                selection.as_of,
-                scope.filters,
-                selection.viewer,
+            ui.audited(
+                functools.partial(
+                    _report_file,
+                    suffix,
+                    *versions,
+                    month,
+                    selection.as_of,
+                    scope.filters,
+                    selection.viewer,
+                ),
+                report.file_name(month, suffix),
             ),
             report.file_name(month, suffix),
             report.MIME_TYPES[suffix],

@@ -9,12 +9,13 @@ import streamlit as st
 from dashboard import data, records, samples, ui
 from dashboard.format import date, number
 from dashboard.rules import STATUS_LABELS
+from dashboard.viewer import may
 
 log = logging.getLogger(__name__)
 CHANGED = "geändert seit Ziehung"
 
 
-def _save_result(cfg, draw_id: int) -> None:
+def _save_result(cfg, draw_id: int, who: str) -> None:
     # A callback runs before the page is drawn again, so progress shows the new result.
     state = st.session_state
     try:
@@ -24,7 +25,7 @@ def _save_result(cfg, draw_id: int) -> None:
             state.get("sp_ticket"),
             state.get("sp_ergebnis"),
             state.get("sp_kommentar"),
-            state.get("sp_geprueft_von"),
+            who,
         )
         state["sp_meldung"] = (
             "success",
@@ -75,7 +76,7 @@ with ui.guard():
         key="sp_teams",
         placeholder="Alle Integration-Teams",
     )
-    c_method, c_amount, c_seed, c_who = st.columns([1.3, 1, 1, 1.2])
+    c_method, c_amount, c_seed = st.columns([1.3, 1, 1])
     method = samples.METHOD_CHOICES[
         c_method.radio("Umfang", list(samples.METHOD_CHOICES), key="sp_methode")
     ]
@@ -103,9 +104,10 @@ with ui.guard():
         help="Leer lassen für eine neue Zufallsziehung; den Seed einer früheren Ziehung "
         "eintragen, um sie mit denselben Angaben zu wiederholen.",
     )
-    who = c_who.text_input("Gezogen von", key="sp_gezogen_von")
-
-    request = dict(period_from=period_from, period_to=period_to, teams=tuple(teams))
+    who = selection.viewer.who
+    # A team leader's draw without a team choice covers their own teams: record them.
+    chosen = tuple(teams) or (tuple(team_options) if selection.viewer.teams else ())
+    request = dict(period_from=period_from, period_to=period_to, teams=chosen)
     try:
         samples.check_request(method, float(amount), period_from, period_to)
         per_worker = data.fetch(
@@ -127,7 +129,9 @@ with ui.guard():
             f"{number(len(per_worker))} Mitarbeiter/innen; die Stichprobe umfasst "
             f"{number(per_worker['quota'].sum())} Tickets."
         )
-        if st.button("Stichprobe ziehen", key="sp_ziehen", type="primary"):
+        if may(selection.viewer, "draw_sample") and st.button(
+            "Stichprobe ziehen", key="sp_ziehen", type="primary"
+        ):
             try:
                 seed = samples.parse_seed(seed_text)
                 seed = samples.new_seed() if seed is None else seed
@@ -160,7 +164,7 @@ with ui.guard():
                     )
 
     st.subheader("Gezogene Stichproben")
-    history = samples.draws(cfg)
+    history = data.records(samples.draws, selection.viewer)
     if history.empty:
         st.info("Noch keine Stichprobe gezogen.")
     else:
@@ -185,11 +189,12 @@ with ui.guard():
             f" (bestätigt {number(row['confirmed'])}, "
             f"nicht bestätigt {number(row['not_confirmed'])})",
         )
-        cursor = data.connection()
+        cursor = data.connection(selection.viewer)
         try:
-            items = samples.draw_items(cfg, draw_id, con=cursor)
+            items = data.records(samples.draw_items, selection.viewer, draw_id, con=cursor)
         finally:
             cursor.close()
+        ui.audit_view("Stichprobe", selection, Ziehung=draw_id)
         changed = items["changed_since_draw"].fillna(False).astype(bool)
         if changed.any():
             st.warning(
@@ -229,34 +234,33 @@ with ui.guard():
             key="sp_tabelle",
         )
 
-        with st.container(border=True):
-            st.markdown("**Ergebnis erfassen**")
-            shown = dict(zip(items["ticket_id"], items.itertuples(), strict=True))
-            if st.session_state.get("sp_ticket") not in shown:
-                st.session_state.pop("sp_ticket", None)
-            c_ticket, c_result = st.columns([2, 1])
-            c_ticket.selectbox(
-                "Ticket",
-                list(shown),
-                format_func=lambda t: (
-                    f"{shown[t].position}. {t} – {shown[t].worker} "
-                    f"({shown[t].result if isinstance(shown[t].result, str) else 'offen'})"
-                ),
-                key="sp_ticket",
-            )
-            c_result.selectbox("Ergebnis", samples.RESULTS, key="sp_ergebnis")
-            c_comment, c_checker = st.columns([2, 1])
-            c_comment.text_input("Kommentar (optional)", key="sp_kommentar")
-            c_checker.text_input("Geprüft von", key="sp_geprueft_von")
-            st.button(
-                "Ergebnis speichern",
-                key="sp_speichern",
-                on_click=_save_result,
-                args=(cfg, draw_id),
-            )
-            message = st.session_state.pop("sp_meldung", None)
-            if message:
-                (st.success if message[0] == "success" else st.error)(message[1])
+        if may(selection.viewer, "check_sample") and len(items):
+            with st.container(border=True):
+                st.markdown("**Ergebnis erfassen**")
+                shown = dict(zip(items["ticket_id"], items.itertuples(), strict=True))
+                if st.session_state.get("sp_ticket") not in shown:
+                    st.session_state.pop("sp_ticket", None)
+                c_ticket, c_result = st.columns([2, 1])
+                c_ticket.selectbox(
+                    "Ticket",
+                    list(shown),
+                    format_func=lambda t: (
+                        f"{shown[t].position}. {t} – {shown[t].worker} "
+                        f"({shown[t].result if isinstance(shown[t].result, str) else 'offen'})"
+                    ),
+                    key="sp_ticket",
+                )
+                c_result.selectbox("Ergebnis", samples.RESULTS, key="sp_ergebnis")
+                st.text_input("Kommentar (optional)", key="sp_kommentar")
+                st.button(
+                    "Ergebnis speichern",
+                    key="sp_speichern",
+                    on_click=_save_result,
+                    args=(cfg, draw_id, who),
+                )
+                message = st.session_state.pop("sp_meldung", None)
+                if message:
+                    (st.success if message[0] == "success" else st.error)(message[1])
 
         ui.downloads(
             samples.export_frame(items, seed=int(row["seed"])),

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import data, format, overview, style, ui
 from dashboard.rules import STATUS_LABELS, STATUSES
+from dashboard.viewer import sees_workers
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
@@ -130,16 +131,18 @@ with ui.guard():
         )
         ui.downloads(counts, "tickets-je-status-und-team", key="teams_status")
 
-        st.subheader("Mitarbeitende eines Teams")
-        team = st.selectbox("Team", sorted(table["team"]), key="teams_drill")
-        workers = data.fetch(overview.worker_table, selection, team=team)
-        workers = workers[workers["tickets"] > 0]
-        if workers.empty:
-            st.info("Dieses Team hat im Zeitraum keine Tickets.")
-        else:
-            st.dataframe(
-                workers[list(RATE_CONFIG)],
-                hide_index=True,
-                column_config=RATE_CONFIG,
-                placeholder="–",
-            )
+        if sees_workers(selection.viewer):
+            st.subheader("Mitarbeitende eines Teams")
+            team = st.selectbox("Team", sorted(table["team"]), key="teams_drill")
+            workers = data.fetch(overview.worker_table, selection, team=team)
+            ui.audit_view("Teams, Mitarbeitende", selection, Team=team)
+            workers = workers[workers["tickets"] > 0]
+            if workers.empty:
+                st.info("Dieses Team hat im Zeitraum keine Tickets.")
+            else:
+                st.dataframe(
+                    workers[list(RATE_CONFIG)],
+                    hide_index=True,
+                    column_config=RATE_CONFIG,
+                    placeholder="–",
+                )

@@ -49,6 +49,7 @@ with ui.guard():
                 "berücksichtigt. Für eine Bewertung einen späteren Stichtag wählen."
             )
         else:
+            ui.audit_view("Ticket", selection, Ticket=facts["ticket_id"])
             status = facts["status"]
             color = ui.STATUS_COLORS[status]
             header.markdown(

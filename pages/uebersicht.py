@@ -143,7 +143,8 @@ with ui.guard():
     )
     current = data.fetch(overview.headline, selection).iloc[0]
     if current["tickets"] == 0:
-        loaded = data.fetch(metrics.dimensions, data.Selection(selection.as_of))
+        everything = data.Selection(selection.as_of, viewer=selection.viewer)
+        loaded = data.fetch(metrics.dimensions, everything)
         st.info(EMPTY_DATABASE if loaded.empty else EMPTY_SELECTION)
     else:
         before = ui.previous_period(selection)

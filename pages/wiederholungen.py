@@ -10,6 +10,7 @@ from dashboard import data, records, repeats, ui
 from dashboard.format import date, number
 from dashboard.months import MONTHS_DE
 from dashboard.rules import STATUS_LABELS
+from dashboard.viewer import Viewer, may
 
 SAVED_KEY = "rep_saved_message"
 STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
@@ -146,7 +147,7 @@ def _breaches(scoped: data.Selection, case: pd.Series) -> None:
     )
 
 
-def _record_form(cfg, case: pd.Series, history: pd.DataFrame) -> None:
+def _record_form(cfg, case: pd.Series, history: pd.DataFrame, viewer: Viewer) -> None:
     month = _month(case["month"])
     st.subheader("Gespräch erfassen")
     st.caption(
@@ -154,12 +155,12 @@ def _record_form(cfg, case: pd.Series, history: pd.DataFrame) -> None:
         "keine Angaben zur Person oder zum Inhalt."
     )
     with st.form("rep_form", border=True):
-        left, middle, right = st.columns([1, 2, 1], vertical_alignment="bottom")
+        left, right = st.columns([1, 1], vertical_alignment="bottom")
         held_on = left.date_input(
             "Gespräch geführt am", value=dt.date.today(), format="DD.MM.YYYY", key="rep_held_on"
         )
-        who = middle.text_input("Erfasst von", max_chars=100, key="rep_recorded_by")
         submitted = right.form_submit_button("Gespräch speichern", type="primary", key="rep_save")
+    who = viewer.who
     if submitted:
         try:
             repeats.record_conversation(cfg, case["worker"], month, held_on, who)
@@ -228,7 +229,7 @@ with ui.guard():
             "niemand erreicht in einem Monat die Schwelle."
         )
     else:
-        history = repeats.conversations(cfg)
+        history = data.records(repeats.conversations, selection.viewer)
         status = repeats.merge_status(cases, history)
         cols = st.columns(4)
         cols[0].metric("Wiederholungsfälle", number(len(status)), icon=":material/warning:")
@@ -263,4 +264,6 @@ with ui.guard():
         )
         case = status.iloc[options[chosen]]
         _breaches(scoped, case)
-        _record_form(cfg, case, history)
+        ui.audit_view("Wiederholte Fristüberschreitungen", scoped, Person=case["worker"])
+        if may(selection.viewer, "record_conversation"):
+            _record_form(cfg, case, history, selection.viewer)

@@ -82,6 +82,7 @@ with ui.guard():
 
         people = data.fetch(followup.by_responsible, selection)
         listing = data.fetch(followup.followup_list, selection)
+        ui.audit_view("Wiedervorlage", selection)
         tab_list, tab_people = st.tabs(["Liste", "Je Zuständige/r"])
         with tab_list:
             counts = dict(zip(people["responsible"], people["tickets"], strict=True))

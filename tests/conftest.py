@@ -95,6 +95,28 @@ def d(text: str) -> dt.date:
 
 
 DEMO_AS_OF = dt.date(2026, 11, 27)
+# The first demo user (dashboard.users.demo_users) as records name them.
+DEMO_WHO = "Bereichsleitung, alle Teams (demo-bereichsleitung)"
+
+
+def users_file(directory: Path, *users: dict) -> Path:
+    """Write a users file (dashboard.users) of the given users into `directory`."""
+    lines = []
+    for user in users:
+        lines.append("[[user]]")
+        for key, value in user.items():
+            shown = (
+                "[" + ", ".join(f'"{v}"' for v in value) + "]"
+                if isinstance(value, list | tuple)
+                else f'"{value}"'
+            )
+            lines.append(f"{key} = {shown}")
+    path = directory / "users.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+ADMIN = {"login": "admin@jc.example", "name": "Ada Admin", "role": "admin"}
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +147,89 @@ def app_env(demo_db: Config, monkeypatch) -> Config:
     monkeypatch.delenv("TICKET_CONTROLLING_DB", raising=False)
     monkeypatch.delenv("TICKET_CONTROLLING_KEY_FILE", raising=False)
     return demo_db
+
+
+# Distinctive surnames per team: a name outside a viewer's scope is found by plain search.
+ACCESS_TEAMS = {
+    ("Leistung", "Leistung Nord"): "Nordberg",
+    ("Leistung", "Leistung Sued"): "Suedfeld",
+    ("Integration", "Integration Ost"): "Ostwald",  # 3 workers: below management's minimum
+    ("Integration", "Integration West"): "Westhoff",
+}
+FIRST_NAMES = ("Anja", "Bernd", "Carla", "Dirk", "Emil", "Frida")
+ACCESS_AS_OF = dt.date(2026, 11, 27)
+ACCESS_USERS = (
+    {"login": "tl.nord@jc.example", "name": "Tom Lehmann", "role": "teamleitung",
+     "teams": ["Leistung Nord"]},
+    {"login": "tl.west@jc.example", "name": "Wiebke Lenz", "role": "teamleitung",
+     "teams": ["Integration West"]},
+    {"login": "controlling@jc.example", "name": "Conny Roth", "role": "controlling"},
+    {"login": "management@jc.example", "name": "Mia Grund", "role": "management"},
+    {"login": "anja@jc.example", "name": "Anja Nordberg", "role": "mitarbeitende",
+     "worker": "Nordberg Anja"},
+    ADMIN,
+)  # fmt: skip
+
+
+def access_workers() -> dict[str, list[str]]:
+    """Team -> its workers' names in the access database."""
+    return {
+        team: [f"{surname} {first}" for first in FIRST_NAMES[: 3 if "Ost" in team else 6]]
+        for (_, team), surname in ACCESS_TEAMS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def access_db(tmp_path_factory) -> Path:
+    """A small database of four teams with distinctive worker names, behind OIDC sign-in.
+
+    Returns the config file (auth.mode = "oidc", users file with one user per role).
+    """
+    import random
+
+    tmp = tmp_path_factory.mktemp("access")
+    users_file(tmp, *ACCESS_USERS)
+    config_path = tmp / "config.toml"
+    config_path.write_text(
+        f"[rules]\nreference_date = {ACCESS_AS_OF.isoformat()}\n"
+        '[storage]\ndatabase = "db/tickets.duckdb"\nkey_file = "secret/key"\n'
+        'app_database = "db/app.duckdb"\n'
+        '[auth]\nmode = "oidc"\nusers_file = "users.toml"\n',
+        encoding="utf-8",
+    )
+    config = load_config(config_path, environ={})
+    rng = random.Random(7)
+    rows, absences = [], []
+    workers = access_workers()
+    for (area, team), _ in ACCESS_TEAMS.items():
+        for worker in workers[team]:
+            for month in range(6, 12):
+                for n in range(4):
+                    received = dt.date(2026, month, 2 + 6 * n)
+                    late = rng.random() < 0.35
+                    completed = received + dt.timedelta(
+                        days=rng.choice((9, 12) if late else (1, 2))
+                    )
+                    open_ = completed > ACCESS_AS_OF or (month == 11 and n == 3)
+                    rows.append(
+                        ticket_row(**{
+                            "Ticket-ID": f"{team[:1]}{team.split()[1][:2]}-{worker.split()[1]}-"
+                                         f"{month:02d}{n}",
+                            "Bereich": area, "Team": team, "Bearbeiter": worker,
+                            "Eingang": received.strftime("%d.%m.%Y"),
+                            "Erledigt": "" if open_ else completed.strftime("%d.%m.%Y"),
+                            "Anliegen": "Rückruf" if n == 1 else "Allgemein",
+                            "Rückruf erfolgt": received.strftime("%d.%m.%Y") if n == 1 else "",
+                        })
+                    )  # fmt: skip
+        first = workers[team][0]
+        absences.append([first, "09.11.2026", "20.11.2026", workers[team][1]])
+    export = tmp / "tickets.csv"
+    export.write_bytes(csv_text([HEADER] + [[r.get(h, "") for h in HEADER] for r in rows]).encode())
+    absence_file = tmp / "abwesenheiten.csv"
+    absence_file.write_bytes(
+        csv_text([["Bearbeiter", "Von", "Bis", "Vertretung"], *absences]).encode()
+    )
+    results = load_files(config, [export], [absence_file], fresh=True)
+    assert all(r.reconciled and not r.refused for r in results)
+    return config_path

@@ -13,14 +13,29 @@ PAGES = [
 
 @pytest.fixture
 def empty_env(tmp_path, monkeypatch):
+    """An empty database behind OIDC sign-in, with a team leader and an administrator."""
+    (tmp_path / "users.toml").write_text(
+        '[[user]]\nlogin = "tl@jc.example"\nrole = "teamleitung"\nteams = ["Leistung 1"]\n'
+        '[[user]]\nlogin = "admin@jc.example"\nrole = "admin"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "config.toml").write_text(
+        '[auth]\nmode = "oidc"\nusers_file = "users.toml"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("TICKET_CONTROLLING_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("TICKET_CONTROLLING_DB", str(tmp_path / "db" / "tickets.duckdb"))
     monkeypatch.setenv("TICKET_CONTROLLING_KEY_FILE", str(tmp_path / "key"))
-    monkeypatch.delenv("TICKET_CONTROLLING_CONFIG", raising=False)
+
+
+def _signed_in(login: str) -> AppTest:
+    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at.user = {"is_logged_in": True, "email": login}
+    return at
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_on_an_empty_database(empty_env, page):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = _signed_in("admin@jc.example" if page == "daten" else "tl@jc.example")
     at.switch_page(f"../pages/{page}.py")
     at.run()
     assert not at.exception
@@ -30,7 +45,7 @@ def test_every_page_runs_on_an_empty_database(empty_env, page):
 
 
 def test_default_page_is_the_overview(empty_env):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60).run()
+    at = _signed_in("tl@jc.example").run()
     assert not at.exception
     assert at.title[0].value == "Übersicht"
 

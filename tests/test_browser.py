@@ -26,9 +26,10 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
 ]
 
+# The pages of the first demo user (a team leader of all teams); Daten is the admin's.
 PAGES = [
     "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Wiederholte Fristüberschreitungen",
-    "Stichproben", "Monatsbericht", "Ticket", "Daten",
+    "Stichproben", "Monatsbericht", "Ticket",
 ]  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -47,30 +48,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
-    """The dashboard served by `streamlit run` on the demo database.
-
-    Its own records database, so what the browser records stays out of other tests.
-    """
+def _serve(config: Path, tmp: Path):
+    """Run `streamlit run` with the configuration on a free port; yields its URL."""
     port = _free_port()
-    config = tmp_path_factory.mktemp("browser") / "config.toml"
-    config.write_text(
-        "[rules]\nreference_date = 2026-11-27\n[storage]\n"
-        f'database = "{demo_db.database}"\n'
-        f'app_database = "{config.parent / "app.duckdb"}"\n'
-        f'key_file = "{demo_db.storage.key_file}"\n',
-        encoding="utf-8",
-    )
     env = os.environ | {"TICKET_CONTROLLING_CONFIG": str(config)}
-    env.pop("TICKET_CONTROLLING_DB", None)
+    for name in (
+        "TICKET_CONTROLLING_DB",
+        "TICKET_CONTROLLING_KEY_FILE",
+        "TICKET_CONTROLLING_USERS",
+    ):
+        env.pop(name, None)
+    log = open(tmp / "streamlit.log", "wb")  # noqa: SIM115 - open while the server runs
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -83,10 +78,44 @@ def server(demo_db, tmp_path_factory):
             time.sleep(0.3)
     else:
         process.kill()
-        pytest.fail("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+        log.close()
+        pytest.fail("streamlit did not start: " + (tmp / "streamlit.log").read_text()[-2000:])
     yield url
     process.terminate()
     process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    """The dashboard served by `streamlit run` on the demo database (demo mode).
+
+    Its own records database, so what the browser records stays out of other tests.
+    """
+    tmp = tmp_path_factory.mktemp("browser")
+    config = tmp / "config.toml"
+    config.write_text(
+        "[rules]\nreference_date = 2026-11-27\n[storage]\n"
+        f'database = "{demo_db.database}"\n'
+        f'app_database = "{tmp / "app.duckdb"}"\n'
+        f'key_file = "{demo_db.storage.key_file}"\n',
+        encoding="utf-8",
+    )
+    yield from _serve(config, tmp)
+
+
+@pytest.fixture(scope="module")
+def proxy_server(access_db, tmp_path_factory):
+    """The dashboard behind a (simulated) single sign-on proxy: users named by a header."""
+    tmp = tmp_path_factory.mktemp("proxy")
+    config = access_db.parent / "proxy.toml"
+    config.write_text(
+        access_db.read_text(encoding="utf-8")
+        .replace('mode = "oidc"', 'mode = "proxy"\nproxy_header = "X-Remote-User"')
+        .replace('"db/app.duckdb"', '"db/app-proxy.duckdb"'),
+        encoding="utf-8",
+    )
+    yield from _serve(config, tmp)
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +176,8 @@ def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp
 
     page.goto(f"{server}/stichproben")
     _settled(page, "Stichproben")
-    page.get_by_label("Gezogen von").fill("Browser-Test")
     page.get_by_role("button", name="Stichprobe ziehen").click()
     page.get_by_text("geprüft 0 von").first.wait_for()
-    page.get_by_label("Geprüft von").fill("Browser-Test")
     page.get_by_role("button", name="Ergebnis speichern").click()
     page.get_by_text("geprüft 1 von").first.wait_for()
     _settled(page, "Stichproben")
@@ -163,3 +190,65 @@ def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp
     info.value.save_as(target)
     names = load_workbook(target).sheetnames
     assert "Übersicht" in names and "Regeln" in names
+
+
+def _page_with_header(browser, login: str | None):
+    headers = {"X-Remote-User": login} if login else {}
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, extra_http_headers=headers
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    return context, page
+
+
+def test_a_team_leader_signed_in_by_the_proxy_header_sees_only_their_team(proxy_server, browser):
+    from dashboard.viewer import PAGES as ROLE_PAGES
+    from tests.conftest import access_workers
+
+    others = [w for t, names in access_workers().items() if t != "Leistung Nord" for w in names]
+    titles = {
+        "uebersicht": "Übersicht",
+        "teams": "Teams",
+        "mitarbeitende": "Mitarbeitende",
+        "wiedervorlage": "Wiedervorlage",
+        "wiederholungen": "Wiederholte",
+        "stichproben": "Stichproben",
+        "monatsbericht": "Monatsbericht",
+        "ticket": "Ticket",
+    }
+    context, page = _page_with_header(browser, "tl.nord@jc.example")
+    try:
+        for stem in ROLE_PAGES["teamleitung"]:
+            page.goto(f"{proxy_server}/{stem}")
+            page.get_by_role("heading", name=re.compile(titles[stem])).first.wait_for()
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                timeout=60_000,
+            )
+            # the whole DOM, including table cells drawn on the canvas grid
+            text = page.content()
+            assert "Tom Lehmann (Teamleitung)" in text
+            assert not [w for w in others if w in text], stem
+        # the team leader's own people are there (the page shows names, not nothing)
+        page.goto(f"{proxy_server}/mitarbeitende")
+        page.get_by_text("Nordberg Anja").first.wait_for(state="attached")
+        # Daten is not this role's page: the URL falls back to the default page
+        page.goto(f"{proxy_server}/daten")
+        page.get_by_role("heading", name="Übersicht").first.wait_for()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("login", "message"),
+    [(None, "Keine Anmeldung erkannt"), ("stranger@jc.example", "keine Freigabe")],
+)
+def test_without_a_known_proxy_user_there_is_no_data(proxy_server, browser, login, message):
+    context, page = _page_with_header(browser, login)
+    try:
+        page.goto(proxy_server)
+        page.get_by_text(message).first.wait_for()
+        assert "Nordberg" not in page.inner_text("body")
+    finally:
+        context.close()

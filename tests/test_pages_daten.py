@@ -15,7 +15,10 @@ from dashboard.config import load_config
 from dashboard.format import number
 from dashboard.metrics import Filters
 from dashboard.storage import connect_readonly
-from tests.conftest import DEMO_AS_OF
+from dashboard.viewer import Viewer
+from tests.conftest import ADMIN, DEMO_AS_OF, users_file
+
+UPLOADER = Viewer("admin@jc.example", "Ada Admin", "admin")
 
 TICKETS = (
     b"Ticket-ID;Bereich;Team;Bearbeiter;Eingang;Erledigt\n"
@@ -33,8 +36,13 @@ CHECKS = {
 }
 
 
-def _open() -> AppTest:
+def _open(login: str | None = None) -> AppTest:
+    """The Daten page as the administration (demo user, or signed in as `login`)."""
     at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    if login:
+        at.user = {"is_logged_in": True, "email": login}
+    else:
+        at.session_state["demo_user"] = "demo-admin"
     at.run()
     at.switch_page("../pages/daten.py").run()
     assert not at.exception
@@ -63,7 +71,8 @@ def con(app_env):
 def test_load_history_equals_the_domain_function(app_env, con):
     at = _open()
     assert [t.label for t in at.tabs] == [
-        "Laden", "Ladeprotokoll", "Abgewiesene Zeilen", "Datenprüfungen"
+        "Laden", "Ladeprotokoll", "Abgewiesene Zeilen", "Datenprüfungen",
+        "Zugriffsprotokoll",
     ]  # fmt: skip
     shown = _table(at, "Abgleich")
     expected = quality.load_history(con, DEMO_AS_OF)
@@ -140,14 +149,16 @@ def test_a_stichtag_before_all_data_leaves_the_checks_empty(app_env):
 @pytest.fixture
 def upload_env(tmp_path, monkeypatch):
     """The dashboard on an empty database of its own (never the shared demo database)."""
+    users_file(tmp_path, ADMIN)
+    (tmp_path / "config.toml").write_text('[auth]\nmode = "oidc"\nusers_file = "users.toml"\n')
+    monkeypatch.setenv("TICKET_CONTROLLING_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("TICKET_CONTROLLING_DB", str(tmp_path / "db" / "tickets.duckdb"))
     monkeypatch.setenv("TICKET_CONTROLLING_KEY_FILE", str(tmp_path / "secret" / "key"))
-    monkeypatch.delenv("TICKET_CONTROLLING_CONFIG", raising=False)
     return load_config()
 
 
 def test_upload_through_the_page(upload_env):
-    at = _open()
+    at = _open(ADMIN["login"])
     assert "Noch keine Daten geladen." in at.info[0].value
     at.button(key="upload_go").click().run()
     assert at.warning[0].value == "Bitte zuerst mindestens eine Datei auswählen."
@@ -208,6 +219,7 @@ def test_load_uploads_saves_under_original_names_and_loads(config, private_tmp, 
             ("../../anderswo/mehr.csv", TICKETS.replace(b"U1", b"U3")),
         ],
         progress=lambda label, fraction: steps.append((label, fraction)),
+        who=UPLOADER,
     )
     assert [(r.file_name, r.kind, r.load_id) for r in results] == [
         ("März Tickets.csv", "tickets", 1),
@@ -240,7 +252,9 @@ def test_load_uploads_saves_under_original_names_and_loads(config, private_tmp, 
 
 def test_same_name_twice_keeps_both_names(config, private_tmp):
     results = upload.load_uploads(
-        config, [("export.csv", TICKETS), ("export.csv", TICKETS.replace(b"U1", b"U9"))]
+        config,
+        [("export.csv", TICKETS), ("export.csv", TICKETS.replace(b"U1", b"U9"))],
+        who=UPLOADER,
     )
     assert [(r.file_name, r.records_new, r.refused) for r in results] == [
         ("export.csv", 1, None),
@@ -257,7 +271,7 @@ def test_same_name_twice_keeps_both_names(config, private_tmp):
     ],
 )
 def test_kind_given_explicitly_overrides_detection(config, private_tmp, kind, loaded_as, refused):
-    [result] = upload.load_uploads(config, [("a.csv", ABSENCES)], kind=kind)
+    [result] = upload.load_uploads(config, [("a.csv", ABSENCES)], kind=kind, who=UPLOADER)
     assert result.kind == loaded_as
     assert (result.refused or "").split(" Gefundene")[0] == (refused or "")
 
@@ -315,6 +329,8 @@ def test_safe_name(name, expected):
     [
         ("a.csv", 10, None),
         ("A.XLSX", 10, None),
+        ("b.xlsx", 10, "b.xlsx ist keine Excel-Datei"),
+        ("b.csv", 10, "b.csv ist keine Textdatei"),
         ("a.xls", 10, "a.xls hat keine erlaubte Endung"),
         ("a", 10, "a hat keine erlaubte Endung"),
         ("a.csv", upload.MAX_UPLOAD_BYTES, None),
@@ -322,7 +338,10 @@ def test_safe_name(name, expected):
     ],
 )
 def test_check_upload(name, size, message):
-    result = upload.check_upload(name, size)
+    # the first bytes as a real file of its extension has them, except for the "b" cases
+    head = b"PK\x03\x04" if name.lower().endswith(".xlsx") else b"Ticket-ID;Bereich\n"
+    head = {"b.xlsx": b"Ticket-ID;", "b.csv": b"PK\x03\x04"}.get(name, head)
+    result = upload.check_upload(name, size, head)
     assert (result is None) if message is None else result.startswith(message)
 
 
@@ -330,5 +349,5 @@ def test_a_broken_key_file_fails_the_whole_upload(config, private_tmp, db):
     config.storage.key_file.parent.mkdir(parents=True)
     config.storage.key_file.write_text("kein schlüssel")
     with pytest.raises(upload.UploadFailed, match="Schlüsseldatei"):
-        upload.load_uploads(config, [("t.csv", TICKETS)])
+        upload.load_uploads(config, [("t.csv", TICKETS)], who=UPLOADER)
     assert db().execute("SELECT count(*) FROM load_log").fetchall() == [(0,)]

@@ -387,7 +387,7 @@ def test_loads_of_the_month(con):
 
 
 def test_viewer_restriction_narrows_every_table(con, sampled):
-    viewer = Viewer(name="TL", role="TL", teams=("Integration 1",))
+    viewer = Viewer("tl", "TL", "teamleitung", teams=("Integration 1",))
     built = report.build(con, sampled, MARCH, S, viewer=viewer)
     assert list(built.summary["area"]) == ["Leistung", "Integration", "Gesamt"]
     assert list(built.summary["tickets"]) == [0, 5, 5]

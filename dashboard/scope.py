@@ -1,0 +1,201 @@
+"""A viewer's data scope: the loaded data as the viewer's role may see it.
+
+`install(con, viewer, key)` replaces the views `tickets`, `absences` and `rejects` of a
+read-only connection (`dashboard.storage.connect_readonly`) by views that hold only the
+viewer's rows and, for management, no worker names and small teams merged. Every rule,
+metric, report and download reads these views, so no query of the domain can see more
+rows than the role allows.
+
+The returned `Scope` does the rest in Python: `names` turns the worker names of every
+result into what the role shows (pseudonyms for controlling), and `frame` also limits the
+rows of the dashboard's own records (conversations, samples), which live in another
+database. Pseudonyms are applied to results, not in the views, so that computations that
+order or group by worker (a sample's strata) are the same for every role.
+Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from dashboard.rules import ANONYMOUS_WORKER
+from dashboard.viewer import (
+    HIDDEN_WORKER,
+    Viewer,
+    merged_groups,
+    pseudonym,
+    worker_names,
+)
+
+# Columns that hold a worker's name, in any frame the dashboard shows or exports.
+WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
+
+# Per role: (row filter, team expression, worker expression) of the tickets view. Only
+# SQL text chosen here; every value (teams, names, pseudonyms) sits in a scope_* table.
+_TICKETS = {
+    "teamleitung": ("t.team IN (SELECT team FROM scope_teams)", "t.team", "t.worker"),
+    "mitarbeitende": ("t.worker IN (SELECT worker FROM scope_workers)", "t.team", "t.worker"),
+    "controlling": ("true", "t.team", "t.worker"),
+    "management": ("true", "coalesce(g.shown, t.team)", "$hidden"),
+    "admin": ("true", "t.team", "t.worker"),
+}
+_ABSENCES = {
+    "teamleitung": "x.worker IN (SELECT DISTINCT worker FROM store.tickets "
+    "WHERE team IN (SELECT team FROM scope_teams))",
+    "mitarbeitende": "x.worker IN (SELECT worker FROM scope_workers)",
+    "controlling": "true",
+    "management": "false",
+    "admin": "true",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The viewer's restriction, for frames that do not come from the scoped views."""
+
+    role: str
+    teams: frozenset[str] | None = None  # None: every team
+    workers: frozenset[str] | None = None  # real names; None: every worker
+    key: bytes = field(default=b"", repr=False, compare=False)
+    known: tuple[str, ...] = field(default=(), repr=False, compare=False)  # names in scope
+
+    def real(self, shown: str) -> str:
+        """The name behind a name as shown (a pseudonym back to the worker it stands for)."""
+        if _MODES[self.role] != "pseudonyms":
+            return shown
+        return _reverse(self).get(shown, shown)
+
+    def real_kwargs(self, kwargs: dict) -> dict:
+        """Query options with worker names as shown turned back into the stored names."""
+        return {k: self.real(v) if k in WORKER_COLUMNS and isinstance(v, str) else v
+                for k, v in kwargs.items()}  # fmt: skip
+
+    def shown(self, worker: str) -> str:
+        """A worker's name as this viewer sees it."""
+        mode = _MODES[self.role]
+        if mode == "hidden":
+            return HIDDEN_WORKER
+        if mode == "pseudonyms" and worker != ANONYMOUS_WORKER:
+            return pseudonym(worker, self.key)
+        return worker
+
+    def names(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame with every worker name as the viewer sees it (rows unchanged)."""
+        if _MODES[self.role] == "names" or not isinstance(frame, pd.DataFrame):
+            return frame
+        columns = [c for c in WORKER_COLUMNS if c in frame]
+        if not columns:
+            return frame
+        frame = frame.copy()
+        for column in columns:
+            # One pseudonym per distinct name, then a vectorised lookup.
+            values = frame[column].dropna().unique()
+            if len(values):  # an all-empty column keeps its type
+                frame[column] = frame[column].map({v: self.shown(v) for v in values})
+        return frame
+
+    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Only the scope's rows of a records frame, worker names as the viewer sees them."""
+        return self.names(self.rows(frame))
+
+    def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Only the scope's rows of a records frame (names still as stored)."""
+        if self.teams is not None and "team" in frame:
+            frame = frame[frame["team"].isin(self.teams)]
+        if self.teams is not None and "teams" in frame:
+            # A sample draw lists its teams; an empty list means every Integration team.
+            frame = frame[frame["teams"].map(lambda ts: _touches(ts, self.teams))]
+        if self.workers is not None and "worker" in frame:
+            frame = frame[frame["worker"].isin(self.workers)]
+        return frame.reset_index(drop=True)
+
+
+_reverse_cache: dict[int, dict[str, str]] = {}
+
+
+def _reverse(limits: Scope) -> dict[str, str]:
+    # Built once per scope object (one per database version and role).
+    found = _reverse_cache.get(id(limits))
+    if found is None:
+        found = {pseudonym(name, limits.key): name for name in limits.known}
+        _reverse_cache.clear()
+        _reverse_cache[id(limits)] = found
+    return found
+
+
+def _touches(teams, allowed: frozenset[str]) -> bool:
+    teams = list(teams) if teams is not None else []
+    return not teams or bool(set(teams) & allowed)
+
+
+_MODES = {role: worker_names(Viewer("", "", role)) for role in _TICKETS}
+
+
+def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope:
+    """Restrict the connection's views to the viewer; returns the same scope for records."""
+    role = viewer.role
+    _values(con, "scope_teams", "team", viewer.teams if role == "teamleitung" else ())
+    own = [viewer.worker or ""] if role == "mitarbeitende" else []
+    _values(con, "scope_workers", "worker", own)
+    groups = _groups(con) if role == "management" else {}
+    con.execute("CREATE OR REPLACE TABLE scope_groups (area VARCHAR, team VARCHAR, shown VARCHAR)")
+    if groups:
+        con.executemany(
+            "INSERT INTO scope_groups VALUES (?, ?, ?)", [[a, t, s] for (a, t), s in groups.items()]
+        )
+    con.execute(
+        "CREATE OR REPLACE TABLE scope_hidden AS SELECT ?::VARCHAR AS name", [HIDDEN_WORKER]
+    )
+
+    where, team, worker = _TICKETS[role]
+    worker = worker.replace("$hidden", "(SELECT name FROM scope_hidden)")
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW tickets AS
+        SELECT t.* REPLACE ({team} AS team, {worker} AS worker)
+        FROM store.tickets t
+        LEFT JOIN scope_groups g ON g.area = t.area AND g.team = t.team
+        WHERE {where}
+        """
+    )
+    con.execute(
+        f"CREATE OR REPLACE VIEW absences AS SELECT * FROM store.absences x WHERE {_ABSENCES[role]}"
+    )
+    # Rejected rows keep the raw text of a record (names): only for whoever fixes exports.
+    visible = "true" if role == "admin" else "false"
+    con.execute(f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM store.rejects WHERE {visible}")
+    return Scope(
+        role=role,
+        teams=frozenset(viewer.teams) if role == "teamleitung" else None,
+        workers=_visible_workers(con, role),
+        key=key,
+        known=tuple(w for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall())
+        if role == "controlling"
+        else (),
+    )
+
+
+def _values(con: duckdb.DuckDBPyConnection, table: str, column: str, values: Iterable) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({column} VARCHAR)")
+    rows = [[v] for v in values]
+    if rows:
+        con.executemany(f"INSERT INTO {table} VALUES (?)", rows)
+
+
+def _groups(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    rows = con.execute(
+        "SELECT area, team, list(DISTINCT worker) FROM store.tickets GROUP BY area, team"
+    ).fetchall()
+    return merged_groups({(area, team): set(workers) for area, team, workers in rows})
+
+
+def _visible_workers(con: duckdb.DuckDBPyConnection, role: str) -> frozenset[str] | None:
+    if role not in ("teamleitung", "mitarbeitende"):
+        return None
+    return frozenset(
+        w for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall()
+    ) | frozenset(w for (w,) in con.execute("SELECT worker FROM scope_workers").fetchall())

@@ -1,0 +1,118 @@
+"""The people who may use the dashboard: the users file, and the demo users of demo mode.
+
+The users file (config `auth.users_file`, TOML) lists every person with one role:
+
+    [[user]]
+    login = "a.schmidt@jobcenter.example"   # the sign-in name or e-mail
+    name = "Anna Schmidt"
+    role = "teamleitung"
+    teams = ["Leistung 1", "Leistung 2"]
+
+`teamleitung` needs `teams`, `mitarbeitende` needs `worker` (the name as the exports spell
+it). Logins match case-insensitively. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from dashboard.viewer import ROLES, Viewer
+
+
+class UsersError(Exception):
+    """The users file cannot be used; the message says why in German."""
+
+
+class _User(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: str
+    name: str | None = None
+    role: Literal[ROLES]  # type: ignore[valid-type]
+    teams: list[str] = []
+    worker: str | None = None
+
+    @model_validator(mode="after")
+    def _role_needs(self) -> _User:
+        if self.role == "teamleitung" and not self.teams:
+            raise ValueError("eine Teamleitung braucht mindestens ein Team (teams)")
+        if self.role == "mitarbeitende" and not self.worker:
+            raise ValueError("Mitarbeitende brauchen ihren Namen wie im Export (worker)")
+        return self
+
+
+class _UsersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: list[_User] = []
+
+
+def load_users(path: Path | None) -> dict[str, Viewer]:
+    """Login (lower case) -> Viewer, from the users file; empty without a file."""
+    if path is None:
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        users = _UsersFile.model_validate(raw).user
+    except FileNotFoundError as exc:
+        raise UsersError(f"Die Benutzerdatei {path} fehlt.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsersError(f"Die Benutzerdatei {path} ist kein gültiges TOML: {exc}") from exc
+    except ValidationError as exc:
+        where = "; ".join(
+            f"user[{e['loc'][1]}]: {e['msg'].removeprefix('Value error, ')}"
+            if len(e["loc"]) > 1
+            else e["msg"]
+            for e in exc.errors()
+        )
+        raise UsersError(f"Die Benutzerdatei {path} ist ungültig: {where}") from None
+    viewers: dict[str, Viewer] = {}
+    for user in users:
+        login = user.login.strip().lower()
+        if login in viewers:
+            raise UsersError(f"Die Benutzerdatei {path} nennt {user.login!r} zweimal.")
+        viewers[login] = Viewer(
+            login=login,
+            name=user.name or user.login,
+            role=user.role,
+            teams=tuple(user.teams),
+            worker=user.worker,
+        )
+    return viewers
+
+
+def lookup(users: dict[str, Viewer], login: str | None) -> Viewer | None:
+    """The configured user of a sign-in name, or None (unknown users get no data)."""
+    if not login:
+        return None
+    return users.get(login.strip().lower())
+
+
+def demo_users(con: duckdb.DuckDBPyConnection) -> list[Viewer]:
+    """One demo user per role (and per team) of a demo database, the first one seeing most."""
+    rows = con.execute("SELECT DISTINCT team FROM tickets ORDER BY team").fetchall()
+    teams = [t for (t,) in rows]
+    first = con.execute(
+        "SELECT min(worker) FROM tickets WHERE team = ?", [teams[0] if teams else ""]
+    ).fetchall()[0][0]
+    viewers = [
+        Viewer("demo-bereichsleitung", "Bereichsleitung, alle Teams", "teamleitung", tuple(teams))
+    ]
+    viewers += [
+        Viewer(f"demo-tl-{i}", f"Teamleitung {team}", "teamleitung", (team,))
+        for i, team in enumerate(teams, start=1)
+    ]
+    viewers += [
+        Viewer("demo-controlling", "Controlling", "controlling"),
+        Viewer("demo-management", "Management", "management"),
+    ]
+    if first is not None:
+        viewers.append(Viewer("demo-mitarbeitende", first, "mitarbeitende", worker=first))
+    viewers.append(Viewer("demo-admin", "Administration", "admin"))
+    # A teamleitung needs at least one team; an empty demo database has none.
+    return [v for v in viewers if v.role != "teamleitung" or v.teams]
