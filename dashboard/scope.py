@@ -61,13 +61,14 @@ class Scope:
     teams: frozenset[str] | None = None  # None: every team
     workers: frozenset[str] | None = None  # real names; None: every worker
     key: bytes = field(default=b"", repr=False, compare=False)
-    known: tuple[str, ...] = field(default=(), repr=False, compare=False)  # names in scope
+    # controlling: pseudonym -> stored name, for the names a page passes back
+    reverse: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def real(self, shown: str) -> str:
         """The name behind a name as shown (a pseudonym back to the worker it stands for)."""
         if _MODES[self.role] != "pseudonyms":
             return shown
-        return _reverse(self).get(shown, shown)
+        return self.reverse.get(shown, shown)
 
     def real_kwargs(self, kwargs: dict) -> dict:
         """Query options with worker names as shown turned back into the stored names."""
@@ -112,19 +113,6 @@ class Scope:
         if self.workers is not None and "worker" in frame:
             frame = frame[frame["worker"].isin(self.workers)]
         return frame.reset_index(drop=True)
-
-
-_reverse_cache: dict[int, dict[str, str]] = {}
-
-
-def _reverse(limits: Scope) -> dict[str, str]:
-    # Built once per scope object (one per database version and role).
-    found = _reverse_cache.get(id(limits))
-    if found is None:
-        found = {pseudonym(name, limits.key): name for name in limits.known}
-        _reverse_cache.clear()
-        _reverse_cache[id(limits)] = found
-    return found
 
 
 def _touches(teams, allowed: frozenset[str]) -> bool:
@@ -173,9 +161,13 @@ def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope
         teams=frozenset(viewer.teams) if role == "teamleitung" else None,
         workers=_visible_workers(con, role),
         key=key,
-        known=tuple(w for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall())
+        # one HMAC per distinct name (a few thousand at most), once per database version
+        reverse={
+            pseudonym(w, key): w
+            for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall()
+        }
         if role == "controlling"
-        else (),
+        else {},
     )
 
 
