@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import data, format, metrics, report, ui
 from dashboard.metrics import Filters
-from dashboard.viewer import Viewer
+from dashboard.viewer import Viewer, sees_workers
 
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
@@ -85,6 +85,11 @@ with ui.guard():
             "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams, "
             "Mitarbeitende, Fristverstöße, Verlängerungen, die Prüfungen A5–A7, "
             "Wiederholungsfälle mit Gesprächen, Stichproben, Ladevorgänge und die Regeln."
+            if sees_workers(selection.viewer)
+            else "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams "
+            "(Teams mit weniger als 5 Mitarbeitenden zusammengefasst), Verlängerungen, die "
+            "Prüfungen A5–A7, Stichproben, Ladevorgänge und die Regeln – ohne Angaben zu "
+            "einzelnen Personen oder Tickets."
         )
     st.subheader("Bericht herunterladen")
     versions = (data.version(), report.records_version(data.config()))

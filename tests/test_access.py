@@ -579,3 +579,28 @@ def test_the_data_layer_refuses_a_query_without_a_viewer(access_env):
 
     with pytest.raises(PermissionError):
         data.fetch(metrics.dimensions, data.Selection(dt.date(2026, 11, 27)))
+
+
+def test_management_report_has_no_sheet_per_person_or_ticket(access_env):
+    from openpyxl import load_workbook
+
+    from dashboard import report
+
+    viewer = _viewer("management@jc.example")
+    con = data.connection(viewer, dt.date(2026, 11, 27))
+    built = report.build(
+        con, access_env, dt.date(2026, 10, 1), dt.date(2026, 11, 27), Filters(), viewer,
+        data.data_scope(viewer),
+    )  # fmt: skip
+    content = report.file_bytes(built, ".xlsx", dt.datetime(2026, 11, 27, 8, 0))
+    sheets = load_workbook(io.BytesIO(content)).sheetnames
+    assert "Übersicht" in sheets and "Teams" in sheets
+    assert not {
+        "Mitarbeitende",
+        "Fristverstöße",
+        "Verlängerte Tickets",
+        "Wiederholungsfälle",
+    } & set(sheets)
+    assert set(built.teams["team"]) <= {"Leistung Nord", "Leistung Sued", OTHER_TEAMS}
+    # the PDF is drawn from the same report without the repeat cases line
+    assert report.file_bytes(built, ".pdf", dt.datetime(2026, 11, 27, 8, 0)).startswith(b"%PDF")
