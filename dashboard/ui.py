@@ -234,22 +234,23 @@ def audit_view(what: str, selection: data.Selection, **details) -> None:
     seen.add(detail)
 
 
+DOWNLOAD_FORMATS = (  # (suffix, button label, maker, MIME type)
+    ("csv", "CSV herunterladen", csv_bytes, "text/csv"),
+    ("xlsx", "Excel herunterladen", xlsx_bytes,
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+)  # fmt: skip
+
+
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table; the files are made only when clicked."""
-    left, right = st.columns(2)
-    left.download_button(
-        "CSV herunterladen",
-        audited(functools.partial(csv_bytes, frame), f"{name}.csv"),
-        f"{name}.csv",
-        "text/csv",
-        key=f"{key}_csv",
-        on_click="ignore",
-    )
-    right.download_button(
-        "Excel herunterladen",
-        audited(functools.partial(xlsx_bytes, frame), f"{name}.xlsx"),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx",
-        on_click="ignore",
-    )
+    for column, (suffix, label, maker, mime) in zip(
+        st.columns(len(DOWNLOAD_FORMATS)), DOWNLOAD_FORMATS, strict=True
+    ):
+        column.download_button(
+            label,
+            audited(functools.partial(maker, frame), f"{name}.{suffix}"),
+            f"{name}.{suffix}",
+            mime,
+            key=f"{key}_{suffix}",
+            on_click="ignore",
+        )
