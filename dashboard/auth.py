@@ -22,7 +22,7 @@ def signed_in() -> Viewer:
     """The signed-in viewer of this run; stops the run with a message when there is none."""
     cfg = data.config()
     try:
-        configured = users.load_users(cfg.auth.users_file)
+        configured = _users(cfg.auth.users_file, _mtime(cfg.auth.users_file))
     except users.UsersError as exc:
         _refuse(f"Die Anmeldung ist nicht eingerichtet: {exc}")
     if cfg.auth.mode == "demo":
@@ -48,6 +48,19 @@ def current() -> Viewer:
     """
     viewer = st.session_state.get(VIEWER_KEY)
     return viewer if isinstance(viewer, Viewer) else signed_in()
+
+
+def _mtime(path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns if path is not None else None
+    except OSError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _users(path, mtime) -> dict[str, Viewer]:
+    # Read again whenever the file changes (mtime is in the key): no restart needed.
+    return users.load_users(path)
 
 
 def _known(configured: dict[str, Viewer], login: str, contact: str) -> Viewer:

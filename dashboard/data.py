@@ -108,7 +108,9 @@ def fetch(
     # A page passes names as it shows them; the query needs the stored ones.
     kwargs = data_scope(selection.viewer).real_kwargs(kwargs)
     key = tuple(sorted(kwargs.items()))
-    return _cached(version(), selection.viewer, name, selection.as_of, filters, key, prepare)
+    # Cached per data scope, not per person: team leaders of the same teams share figures.
+    viewer = selection.viewer.in_scope()
+    return _cached(version(), viewer, name, selection.as_of, filters, key, prepare)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -90,6 +90,11 @@ class Viewer:
         worker = self.worker if self.role == "mitarbeitende" else None
         return (self.role, tuple(sorted(teams)), worker)
 
+    def in_scope(self) -> Viewer:
+        """The viewer reduced to their data scope: who sees the same, shares its figures."""
+        role, teams, worker = self.scope_key()
+        return Viewer("", "", role, teams, worker)
+
 
 def pages_for(viewer: Viewer) -> tuple[str, ...]:
     """The pages (file stems) the viewer's role may open."""
@@ -128,6 +133,14 @@ def restrict(filters: Filters, viewer: Viewer | None) -> Filters:
     elif worker_names(viewer) == "hidden":
         workers = ()
     return replace(filters, teams=teams, workers=workers)
+
+
+def draw_teams(
+    chosen: tuple[str, ...], offered: tuple[str, ...], viewer: Viewer
+) -> tuple[str, ...]:
+    """The teams a sample draw records: the chosen ones; none chosen by a team leader
+    means their own teams (for anyone else: every Integration team, recorded as empty)."""
+    return chosen or (offered if viewer.role == "teamleitung" else ())
 
 
 def pseudonym(worker: str, key: bytes) -> str:

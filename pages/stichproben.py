@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, records, samples, ui
 from dashboard.format import date, number
 from dashboard.rules import STATUS_LABELS
-from dashboard.viewer import may
+from dashboard.viewer import draw_teams, may
 
 log = logging.getLogger(__name__)
 CHANGED = "geändert seit Ziehung"
@@ -105,8 +105,7 @@ with ui.guard():
         "eintragen, um sie mit denselben Angaben zu wiederholen.",
     )
     who = selection.viewer.who
-    # A team leader's draw without a team choice covers their own teams: record them.
-    chosen = tuple(teams) or (tuple(team_options) if selection.viewer.teams else ())
+    chosen = draw_teams(tuple(teams), tuple(team_options), selection.viewer)
     request = dict(period_from=period_from, period_to=period_to, teams=chosen)
     try:
         samples.check_request(method, float(amount), period_from, period_to)

@@ -27,6 +27,7 @@ from dashboard.viewer import (
     OTHER_TEAMS,
     PSEUDONYM_PREFIX,
     Viewer,
+    draw_teams,
     may,
     merged_groups,
     pages_for,
@@ -87,6 +88,27 @@ def test_what_each_role_may(role, pages, actions, workers):
     assert sees_workers(viewer) is workers
     assert ("daten" in pages_for(viewer)) is (role == "admin")
     assert ("mitarbeitende" in pages_for(viewer)) is (role not in ("management", "admin"))
+
+
+@pytest.mark.parametrize(
+    ("viewer", "chosen", "expected"),
+    [
+        (TL, (), ("A", "B")),  # a team leader's empty choice: their own teams, recorded
+        (TL, ("B",), ("B",)),
+        (CONTROLLING, (), ()),  # everyone else: every Integration team
+        (CONTROLLING, ("C",), ("C",)),
+    ],
+)
+def test_teams_a_sample_draw_records(viewer, chosen, expected):
+    assert draw_teams(chosen, ("A", "B"), viewer) == expected
+
+
+def test_people_with_the_same_scope_share_it_and_others_do_not():
+    other_tl = Viewer("tl2", "Zweite TL", "teamleitung", teams=("B", "A"))
+    assert other_tl.in_scope() == TL.in_scope()
+    assert Viewer("tl3", "Dritte", "teamleitung", teams=("A",)).in_scope() != TL.in_scope()
+    assert CONTROLLING.in_scope() == Viewer("c2", "C2", "controlling").in_scope()
+    assert MA.in_scope() != Viewer("mb", "MB", "mitarbeitende", worker="Bert Bach").in_scope()
 
 
 def _team(n: int, tag: str) -> set[str]:
