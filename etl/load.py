@@ -141,9 +141,12 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         for statement in (
             "DROP VIEW IF EXISTS staged",
             "DROP VIEW IF EXISTS raw",
+            "DROP VIEW IF EXISTS raw_text",
             "DROP TABLE IF EXISTS outcomes",
             "DROP TABLE IF EXISTS typed",
             "DROP TABLE IF EXISTS scan",
+            "DROP TABLE IF EXISTS scan_steps",
+            "DROP TABLE IF EXISTS scan_bad",
         ):
             con.execute(statement)
     step("Fertig", 1.0)
@@ -185,7 +188,7 @@ def _write(
         )
         # A record with the wrong number of fields has its values in the wrong columns:
         # what stands under Ticket-ID could be the customer number, so it is not kept.
-        ticket_col = "CASE WHEN r.n_fields = r.expected_fields THEN s.ticket_id END"
+        ticket_col = "CASE WHEN s.n_fields = s.expected_fields THEN s.ticket_id END"
     else:
         replaced = con.execute(
             "SELECT count(*) FROM staged s SEMI JOIN absences a USING (worker, date_from) "
@@ -203,7 +206,7 @@ def _write(
         ticket_col = "NULL"
     con.execute(
         f"INSERT INTO rejects SELECT ?, ?, ?, s.record, {ticket_col}, s.reason, "
-        f"{raw_text_sql(spec)} FROM staged s JOIN raw r ON r.record = s.record "
+        f"{raw_text_sql(spec)} FROM staged s JOIN raw_text r ON r.pos = s.pos "
         "WHERE s.outcome = 'reject' ORDER BY s.record",
         [load_id, spec.kind, info.name],
     )
@@ -221,7 +224,7 @@ def _write(
         encoding=encoding,
         seconds=time.perf_counter() - start,
     )
-    raw_rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    raw_rows = con.execute("SELECT count(*) FROM raw_text").fetchall()[0][0]
     if raw_rows != result.rows_read or not result.reconciled:
         raise RuntimeError(f"Abgleich fehlgeschlagen für {info.name}: {result}")
     con.execute(

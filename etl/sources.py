@@ -8,6 +8,7 @@ the job of `etl.validate`.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import datetime as dt
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 CHUNK = 1 << 22  # 4 MiB: large enough to be fast, small enough to keep memory flat
@@ -78,6 +80,81 @@ class Layout:
     labels: dict[str, str]  # field -> name used in messages
 
 
+LINE_BLOCK = 1 << 16  # granularity of the line-break index: 64 KiB
+# Beyond this many quote characters (e.g. an export that quotes every field) finding the
+# line breaks inside quotes costs more than the parallel reader saves.
+MAX_QUOTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class TextLines:
+    """The line breaks of a text file: how many, where, and which ones lie inside quotes.
+
+    Learnt in the pass that hashes the file (memchr-fast counts), so the parallel reader
+    can number records exactly (`_scan_parallel`).
+    """
+
+    lines: int  # physical lines, a last line without a line break included
+    index: np.ndarray  # line breaks before each 64 KiB block
+    quoted: tuple[int, ...] | None  # byte positions of line breaks inside quotes; None: unknown
+
+    def record_at(self, fh, position: int) -> int:
+        """The record number (header = 0) of the record that starts at byte `position`."""
+        block = position // LINE_BLOCK
+        fh.seek(block * LINE_BLOCK)
+        line = int(self.index[block]) + fh.read(position - block * LINE_BLOCK).count(b"\n")
+        return line - bisect.bisect_left(self.quoted, position)
+
+
+class _LineCounter:
+    """Feeds chunks of a file; builds its TextLines."""
+
+    def __init__(self):
+        self.counts, self.quotes, self.offset, self.last = [0], [], 0, b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.counts += (
+            chunk.count(b"\n", i, i + LINE_BLOCK) for i in range(0, len(chunk), LINE_BLOCK)
+        )
+        if self.quotes is not None and b'"' in chunk:
+            start = chunk.find(b'"')
+            while start != -1 and len(self.quotes) <= MAX_QUOTES:
+                self.quotes.append(self.offset + start)
+                start = chunk.find(b'"', start + 1)
+            if len(self.quotes) > MAX_QUOTES:
+                self.quotes = None
+        self.offset += len(chunk)
+        self.last = chunk[-1:] or self.last
+
+    def result(self, path: Path) -> TextLines:
+        index = np.cumsum(self.counts)
+        lines = int(index[-1]) + (self.last not in (b"\n", b""))
+        quoted = None
+        if self.quotes is not None and len(self.quotes) % 2 == 0:
+            # A quote opens a field and the next closes it ("" inside a field is two of
+            # them, the same toggle), so line breaks between pairs lie inside quotes.
+            quoted = []
+            with open(path, "rb") as fh:
+                for opening, closing in zip(self.quotes[::2], self.quotes[1::2], strict=True):
+                    fh.seek(opening)
+                    inside = fh.read(closing - opening)
+                    at = inside.find(b"\n")
+                    while at != -1:
+                        quoted.append(opening + at)
+                        at = inside.find(b"\n", at + 1)
+            quoted = tuple(quoted)
+        return TextLines(lines, index, quoted)
+
+
+def text_lines(path: Path) -> TextLines:
+    """The TextLines of a file, in a pass of its own (for a transcoded copy)."""
+    counter = _LineCounter()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            counter.feed(chunk)
+    return counter.result(path)
+
+
 @dataclass(frozen=True)
 class FileInfo:
     """Format and content hash of an export, learnt in one pass over its bytes."""
@@ -85,6 +162,7 @@ class FileInfo:
     name: str
     format: str  # 'csv' or 'xlsx'
     content_hash: str
+    text: TextLines | None = None  # where the line breaks are, for a CSV file
 
 
 def inspect_file(path: Path) -> FileInfo:
@@ -105,12 +183,16 @@ def inspect_file(path: Path) -> FileInfo:
         )
     kind = "xlsx" if head.startswith(XLSX_MAGIC) else "csv"
     digest = hashlib.sha256()
+    counter = _LineCounter()
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
-            if kind == "csv" and b"\x00" in chunk:
-                raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
-    return FileInfo(path.name, kind, digest.hexdigest())
+            if kind == "csv":
+                if b"\x00" in chunk:
+                    raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
+                counter.feed(chunk)
+    text = counter.result(path) if kind == "csv" else None
+    return FileInfo(path.name, kind, digest.hexdigest(), text)
 
 
 def read_source(
@@ -123,19 +205,19 @@ def read_source(
     if info.format == "xlsx":
         _read_xlsx(con, Path(path), layout)
         return "xlsx"
-    return _read_csv(con, Path(path), layout)
+    return _read_csv(con, Path(path), layout, info.text)
 
 
 class _NotUtf8(Exception):
     pass
 
 
-def _read_csv(con, path: Path, layout: Layout) -> str:
+def _read_csv(con, path: Path, layout: Layout, text: TextLines | None = None) -> str:
     """Read as UTF-8 (with or without BOM); when that fails, as Windows-1252."""
     # DuckDB checks UTF-8 while it reads, so a UTF-8 file (the common case) is read once;
     # only a file that is not UTF-8 is checked and transcoded here.
     try:
-        _read_csv_as(con, path, "utf-8", layout)
+        _read_csv_as(con, path, "utf-8", layout, text)
         return "utf-8"
     except _NotUtf8:
         pass
@@ -149,7 +231,7 @@ def _read_csv(con, path: Path, layout: Layout) -> str:
                 raise FileRefused(
                     f"{path.name} ist weder UTF-8 noch Windows-1252 (Byte {chunk[exc.start]:#04x})."
                 ) from None
-    _read_csv_as(con, path, "cp1252", layout)
+    _read_csv_as(con, path, "cp1252", layout, None)
     return "cp1252"
 
 
@@ -165,7 +247,7 @@ def _first_record(path: Path, encoding: str) -> list[str]:
             raise FileRefused(f"{path.name}: Kopfzeile nicht lesbar ({exc}).") from None
 
 
-def _read_csv_as(con, path: Path, encoding: str, layout: Layout) -> None:
+def _read_csv_as(con, path: Path, encoding: str, layout: Layout, text: TextLines | None) -> None:
     header = _first_record(path, encoding)
     if len(header) < 2:
         raise FileRefused(
@@ -175,6 +257,11 @@ def _read_csv_as(con, path: Path, encoding: str, layout: Layout) -> None:
     positions = map_header(header, layout.fields, layout.required, layout.labels)
     with _utf8_copy(path, encoding) as utf8_path:
         try:
+            # A transcoded copy has its line breaks at other byte positions.
+            lines = text if utf8_path == path and text else text_lines(utf8_path)
+            read = _scan_parallel(con, utf8_path, len(header), lines)
+            if read is not None:
+                return _project(con, positions, len(header), layout.fields, read)
             _scan_with_duckdb(con, utf8_path, len(header))
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc):
@@ -210,6 +297,123 @@ class _utf8_copy:
     def __exit__(self, *exc) -> None:
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
+
+
+# The parallel reader sets aside records with the wrong number of fields; it accepts
+# nothing else it could not read exactly (any other error falls back to the serial reader).
+FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
+
+
+def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
+    """Read with DuckDB's parallel reader: "in order" when the row position is the record
+    number, "numbered" when `scan_numbers` holds them, None when only the serial reader
+    can be exact.
+
+    The parallel reader cannot pad short records when fields contain line breaks, so
+    records with the wrong field count go to its rejects table instead. Their record
+    numbers follow from their byte positions: line breaks before, minus those inside
+    quotes (`TextLines`). Every record number and field count is then kept in
+    `scan_numbers`, row by row with `scan`.
+    """
+    cols = [f"c{i}" for i in range(n)]
+    struct = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
+    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM read_csv(?, delim=';', "
+            "quote='\"', escape='\"', header=false, skip=1, auto_detect=false, "
+            f"strict_mode=true, nullstr='\x01', columns={struct}, parallel=true, "
+            "ignore_errors=true, store_rejects=true, rejects_table='scan_errors', "
+            "rejects_scan='scan_files')",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        if "Invalid unicode" in str(exc):
+            raise _NotUtf8 from None
+        return None
+    try:
+        errors = con.execute(
+            "SELECT line_byte_position, any_value(error_type), any_value(csv_line) "
+            "FROM scan_errors GROUP BY line_byte_position ORDER BY line_byte_position"
+        ).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+    if any(kind == "INVALID UNICODE" for _, kind, _ in errors):
+        raise _NotUtf8
+    if any(kind not in FIELD_COUNT_ERRORS for _, kind, _ in errors):
+        return None
+    good = con.execute("SELECT count(*) FROM scan").fetchall()[0][0]
+    if lines.quoted is None or good + len(errors) != lines.lines - len(lines.quoted) - 1:
+        # Records the reader skipped (blank lines) or quotes it read otherwise: it could
+        # not have numbered the records as the serial reader does.
+        return None
+    if not errors:
+        return "in order"  # the position is the record number
+    rejected = []  # (record number, field count)
+    with open(path, "rb") as fh:
+        for position, _, text in errors:
+            # The rejects table may show a record with the line break before it, and its
+            # byte position is off by one after a bare "\n": the record starts where its
+            # first line stands right after a line break, next to that position.
+            text = text.lstrip("\r\n").rstrip("\r\n")
+            first = text.encode().split(b"\n", 1)[0]
+            low = max(position - 3, 0)
+            fh.seek(low)
+            window = fh.read(position + 3 - low + len(first))
+            starts = [
+                low + i
+                for i in range(len(window) - len(first) + 1)
+                if window.startswith(first, i) and (low + i == 0 or window[i - 1 : i] == b"\n")
+            ]
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=False))
+            if len(starts) != 1 or len(records) != 1 or (low == 0 and starts[0] == 0):
+                return None  # not where the reader says it is
+            rejected.append((lines.record_at(fh, starts[0]), len(records[0])))
+    # The records set aside follow the others in `scan`, with no text: a record with the
+    # wrong number of fields is rejected for that alone, and its text is never shown.
+    con.execute(
+        f"INSERT INTO scan SELECT {', '.join('NULL' for _ in cols)} FROM range(?)",
+        [len(rejected)],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scan_bad AS SELECT ? + i - 1 AS pos, "
+        "(?::BIGINT[])[i] AS record, (?::BIGINT[])[i] AS n_fields FROM range(1, ? + 1) r(i)",
+        [good, [r for r, _ in rejected], [f for _, f in rejected], len(rejected)],
+    )
+    _record_steps(con, good, [r for r, _ in rejected])
+    return "numbered"
+
+
+STEP_BUCKET = 1 << 12  # rows per bucket of the record-number steps
+
+
+def _record_steps(con, good: int, bad: list[int]) -> None:
+    """`scan_steps`: how far the records read are shifted by the records set aside before them.
+
+    The record read at position k has number k + 1 + #{i: bad_i - i <= k} (i from 1). That
+    count is a step function of k, kept per bucket of 4,096 positions: the steps before
+    the bucket (`base`) and the few inside it (`inner`), so an equi-join finds it in
+    parallel (a positional join, or an ASOF join, would serialise or sort the table).
+    """
+    thresholds = [record - i for i, record in enumerate(bad, start=1)]
+    buckets, bases, inners = [], [], []
+    at = 0
+    for bucket in range(good // STEP_BUCKET + 1):
+        end = (bucket + 1) * STEP_BUCKET
+        inner = []
+        base = at
+        while at < len(thresholds) and thresholds[at] < end:
+            inner.append(thresholds[at])
+            at += 1
+        if base or inner:
+            buckets.append(bucket)
+            bases.append(base)
+            inners.append(inner or None)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE scan_steps AS SELECT unnest(?::BIGINT[]) AS bucket, "
+        "unnest(?::BIGINT[]) AS base, unnest(?::BIGINT[][]) AS inner",
+        [buckets, bases, inners],
+    )
 
 
 # Extra columns catch records with too many fields without failing the scan. Two are
@@ -268,27 +472,54 @@ def _records_to_scan(con, records: Iterator[list[str]], n: int) -> None:
     con.unregister("scan_records")
 
 
-def _project(con, positions: dict[str, int], n: int, fields: Iterable[str]) -> None:
-    """Define `raw` over `scan`: record numbers, field counts and the mapped fields."""
-    cols = _scan_columns(n)
-    regular, overflow = cols[:n], cols[n:]
-    # Field count of a record: the header's count, minus trailing fields DuckDB padded with
-    # NULL, plus fields that spilled into the overflow columns. Only a record whose last
-    # field is missing or whose first overflow field is present can be off, so the full
-    # count is computed for those alone.
-    present = " + ".join(f"({c} IS NOT NULL)::INT" for c in regular)
-    extra = " + ".join(
-        f"(CASE WHEN {c} IS NULL THEN 0 WHEN {c} LIKE '\x02%' THEN length({c}) ELSE 1 END)"
-        for c in overflow
-    )
+def _project(
+    con, positions: dict[str, int], n: int, fields: Iterable[str], read: str = "padded"
+) -> None:
+    """Define the views `raw` and `raw_text` over `scan`.
+
+    `raw`: the position in `scan` (`pos`), record number, field count and the mapped
+    fields, read once to type the values; `raw_text`: position and fields only, for the
+    few records whose text is needed later (joined by `pos`, nothing computed per row).
+    `read` says how `scan` was filled: "padded" (serial reader or Python: overflow
+    columns, NULL for missing fields), "in order" or "numbered" (`_scan_parallel`).
+    """
     selected = ", ".join(
-        f"c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}" for f in fields
+        f"s.c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}" for f in fields
+    )
+    source, record, n_fields = "scan s", "s.rowid + 1", str(n)
+    if read == "numbered":
+        source = (
+            f"scan s LEFT JOIN scan_steps k ON k.bucket = s.rowid // {STEP_BUCKET} "
+            "LEFT JOIN scan_bad b ON b.pos = s.rowid"
+        )
+        record = (
+            "coalesce(b.record, s.rowid + 1 + coalesce(k.base, 0) + CASE WHEN k.inner IS NULL "
+            "THEN 0 ELSE len(list_filter(k.inner, lambda x: x <= s.rowid)) END)"
+        )
+        n_fields = f"coalesce(b.n_fields, {n})"
+    elif read == "padded":
+        cols = _scan_columns(n)
+        regular, overflow = cols[:n], cols[n:]
+        # Field count of a record: the header's count, minus trailing fields DuckDB padded
+        # with NULL, plus fields that spilled into the overflow columns. Only a record whose
+        # last field is missing or whose first overflow field is present can be off, so the
+        # full count is computed for those alone.
+        present = " + ".join(f"(s.{c} IS NOT NULL)::INT" for c in regular)
+        extra = " + ".join(
+            f"(CASE WHEN s.{c} IS NULL THEN 0 WHEN s.{c} LIKE '\x02%' "
+            f"THEN length(s.{c}) ELSE 1 END)"
+            for c in overflow
+        )
+        n_fields = (
+            f"CASE WHEN s.{regular[-1]} IS NULL OR s.{overflow[0]} IS NOT NULL "
+            f"THEN ({present}) + ({extra}) ELSE {n} END"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT s.rowid AS pos, {record} AS record, "
+        f"{n_fields} AS n_fields, {n} AS expected_fields, {selected} FROM {source}"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 1 AS record, "
-        f"CASE WHEN {regular[-1]} IS NULL OR {overflow[0]} IS NOT NULL "
-        f"THEN ({present}) + ({extra}) ELSE {n} END AS n_fields, "
-        f"{n} AS expected_fields, {selected} FROM scan"
+        f"CREATE OR REPLACE TEMP VIEW raw_text AS SELECT s.rowid AS pos, {selected} FROM scan s"
     )
 
 

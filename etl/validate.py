@@ -1,6 +1,7 @@
 """Validation of raw export records in SQL: typed values, rejection reasons, duplicates.
 
-Input is the temp view `raw` (see `etl.sources`); output is the temp view `staged` with
+Input is the temp views `raw` and `raw_text` (see `etl.sources`); output is the temp view
+`staged` with
 one row per record: the typed fields, `reason` (NULL when the record is fine) and
 `outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
 "Bad input" section is one expression here, so the whole file is checked in one pass.
@@ -189,7 +190,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     # would otherwise be parsed again for each reference).
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE typed AS "
-        f"SELECT record, n_fields, expected_fields, {', '.join(typed)} FROM raw",
+        f"SELECT pos, record, n_fields, expected_fields, {', '.join(typed)} FROM raw",
         params,
     )
     # Pass 2: the few records with a problem, with their reasons; only these are joined
@@ -210,7 +211,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
                         ELSE nullif(array_to_string(
                             list_filter([{reason_list}], lambda x: x IS NOT NULL), '; '), '')
                    END AS reason
-            FROM bad t JOIN raw r ON r.record = t.record
+            FROM bad t JOIN raw_text r ON r.pos = t.pos
         ) WHERE reason IS NOT NULL  -- candidates the exact rules clear (spaces only) load
         """
     )
@@ -240,7 +241,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         copies AS (
             SELECT t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
             FROM candidates t SEMI JOIN keys USING ({key})
-            JOIN raw r ON r.record = t.record
+            JOIN raw_text r ON r.pos = t.pos
         ),
         summary AS (
             SELECT {key}, count(DISTINCT content) AS variants, min(record) AS first_record,
@@ -271,15 +272,15 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     )
     con.execute("DROP TABLE problems; DROP TABLE repeated")
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE (n_fields, expected_fields"
-        + "".join(f", has_{f}" for f in flagged)
+        "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE ("
+        + ", ".join(f"has_{f}" for f in flagged)
         + "), coalesce(o.outcome, 'load') AS outcome, o.reason "
         "FROM typed t LEFT JOIN outcomes o USING (record)"
     )
 
 
 def raw_text_sql(spec: RecordSpec) -> str:
-    """SQL (over `raw r` and `staged s`) for a rejected record's fields as a person reads them.
+    """SQL (over `raw_text r` and `staged s`) for a rejected record's fields as a person reads them.
 
     The secret fields are left out. A record with the wrong number of fields keeps no
     text at all: its values sit in the wrong columns, so a customer number could appear
@@ -288,4 +289,4 @@ def raw_text_sql(spec: RecordSpec) -> str:
     visible = ", ".join(
         f"{_q(h)} || ': ' || r.{f}" for f, h in spec.headers.items() if f not in spec.secret
     )
-    return f"CASE WHEN r.n_fields = r.expected_fields THEN concat_ws(' | ', {visible}) END"
+    return f"CASE WHEN s.n_fields = s.expected_fields THEN concat_ws(' | ', {visible}) END"
