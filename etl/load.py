@@ -128,11 +128,12 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
     except FileRefused as exc:
         return LoadResult(path.name, spec.kind, refused=str(exc))
     step("Prüfen", 0.4)
+    rows_in_file = con.execute("SELECT count(*) FROM raw_text").fetchall()[0][0]
     stage(con, spec, config.export)
     step("Schreiben", 0.7)
     con.execute("BEGIN TRANSACTION")
     try:
-        result = _write(con, spec, info, encoding, key, started_at, start)
+        result = _write(con, spec, info, encoding, key, started_at, start, rows_in_file)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -142,6 +143,7 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
             "DROP VIEW IF EXISTS staged",
             "DROP VIEW IF EXISTS raw",
             "DROP VIEW IF EXISTS raw_text",
+            "DROP TABLE IF EXISTS kept_text",
             "DROP TABLE IF EXISTS outcomes",
             "DROP TABLE IF EXISTS typed",
             "DROP TABLE IF EXISTS scan",
@@ -154,7 +156,14 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
 
 
 def _write(
-    con, spec: RecordSpec, info: FileInfo, encoding: str, key: bytes, started_at, start
+    con,
+    spec: RecordSpec,
+    info: FileInfo,
+    encoding: str,
+    key: bytes,
+    started_at,
+    start,
+    rows_in_file: int,
 ) -> LoadResult:
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
     counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
@@ -224,8 +233,7 @@ def _write(
         encoding=encoding,
         seconds=time.perf_counter() - start,
     )
-    raw_rows = con.execute("SELECT count(*) FROM raw_text").fetchall()[0][0]
-    if raw_rows != result.rows_read or not result.reconciled:
+    if rows_in_file != result.rows_read or not result.reconciled:
         raise RuntimeError(f"Abgleich fehlgeschlagen für {info.name}: {result}")
     con.execute(
         "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

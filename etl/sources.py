@@ -523,6 +523,26 @@ def _project(
     )
 
 
+def keep_text(con, positions_sql: str) -> None:
+    """Keep the text of the records at these positions only; free the rest of the file's.
+
+    After validation only rejected records are shown with their text; the whole file's
+    text (about 200 bytes a record) would otherwise stay in memory through the insert.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE kept_text AS "
+        f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
+    )
+    con.execute("CREATE OR REPLACE TEMP VIEW raw_text AS SELECT * FROM kept_text")
+    for statement in (
+        "DROP VIEW IF EXISTS raw",
+        "DROP TABLE IF EXISTS scan",
+        "DROP TABLE IF EXISTS scan_steps",
+        "DROP TABLE IF EXISTS scan_bad",
+    ):
+        con.execute(statement)
+
+
 def _read_xlsx(con, path: Path, layout: Layout) -> None:
     from openpyxl import load_workbook
 

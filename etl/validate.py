@@ -1,7 +1,7 @@
 """Validation of raw export records in SQL: typed values, rejection reasons, duplicates.
 
 Input is the temp views `raw` and `raw_text` (see `etl.sources`); output is the temp view
-`staged` with
+`staged`, and `raw_text` reduced to the rejected records (`etl.sources.keep_text`), with
 one row per record: the typed fields, `reason` (NULL when the record is fine) and
 `outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
 "Bad input" section is one expression here, so the whole file is checked in one pass.
@@ -19,6 +19,7 @@ from dashboard.config import (
     VALUE_DEFAULTS,
     ExportConfig,
 )
+from etl.sources import keep_text
 
 # Dates before or after this range are typing errors, and the working-day calendar
 # covers exactly this range (dashboard.calendar).
@@ -29,6 +30,9 @@ FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 # character is cheaper than trimming every value.
 # `parse_day`: one format per shape (length, separator) instead of try_strptime with a
 # list of formats, which tries each in turn; date parsing is the bulk of a load's work.
+# The shape is tested on the byte length (strlen, constant time; length() counts
+# characters): a date is ASCII, so anything else fails strptime whichever branch it takes.
+# Empty values, most of the optional dates, skip all of it.
 # Macros expand textually, so the argument of parse_day_text must stay a plain column:
 # trimming happens only in the rare fallback.
 DATE_MACRO = """
@@ -42,18 +46,18 @@ CREATE OR REPLACE TEMP MACRO clean(v) AS CASE
     ELSE v END;
 CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
     CASE
-        WHEN length(v) = 10 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y')
-        WHEN length(v) = 10 THEN try_strptime(v, '%Y-%m-%d')
-        WHEN length(v) = 16 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M')
-        WHEN length(v) = 16 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M')
-        WHEN length(v) = 16 THEN try_strptime(v, '%Y-%m-%d %H:%M')
-        WHEN length(v) = 19 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M:%S')
-        WHEN length(v) = 19 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M:%S')
-        WHEN length(v) = 19 THEN try_strptime(v, '%Y-%m-%d %H:%M:%S')
+        WHEN strlen(v) = 10 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y')
+        WHEN strlen(v) = 10 THEN try_strptime(v, '%Y-%m-%d')
+        WHEN strlen(v) = 16 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M')
+        WHEN strlen(v) = 16 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M')
+        WHEN strlen(v) = 16 THEN try_strptime(v, '%Y-%m-%d %H:%M')
+        WHEN strlen(v) = 19 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M:%S')
+        WHEN strlen(v) = 19 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M:%S')
+        WHEN strlen(v) = 19 THEN try_strptime(v, '%Y-%m-%d %H:%M:%S')
     END AS DATE);
-CREATE OR REPLACE TEMP MACRO parse_day(v) AS coalesce(
+CREATE OR REPLACE TEMP MACRO parse_day(v) AS CASE WHEN v = '' THEN NULL ELSE coalesce(
     parse_day_text(v),
-    CASE WHEN is_space(v[1]) OR is_space(v[-1]) THEN parse_day_text(strip(v)) END);
+    CASE WHEN is_space(v[1]) OR is_space(v[-1]) THEN parse_day_text(strip(v)) END) END;
 """
 
 
@@ -119,13 +123,18 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
             typed.append(f"parse_day({f}) AS {f}")
         elif f in spec.coded:
             mapping = export.value_map(f)
+            # Most values are written exactly as their canonical form: compared as they
+            # are first, before any trimming or lower-casing.
+            exact = sorted(c for c in set(mapping.values()) if mapping.get(c.lower()) == c)
+            params += exact
             whens = " ".join("WHEN ? THEN ?" for _ in mapping)
             for spelling, canonical in mapping.items():
                 params += [spelling, canonical]
             default = VALUE_DEFAULTS.get(f)
             empty = "NULL" if default is None else _q(default)
             typed.append(
-                f"CASE WHEN clean({f}) IS NULL THEN {empty} "
+                f"CASE WHEN {f} IN ({', '.join('?' for _ in exact)}) THEN {f} "
+                f"WHEN clean({f}) IS NULL THEN {empty} "
                 f"ELSE CASE lower(clean({f})) {whens} END END AS {f}"
             )
         else:
@@ -276,6 +285,9 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         + ", ".join(f"has_{f}" for f in flagged)
         + "), coalesce(o.outcome, 'load') AS outcome, o.reason "
         "FROM typed t LEFT JOIN outcomes o USING (record)"
+    )
+    keep_text(
+        con, "SELECT t.pos FROM typed t JOIN outcomes o USING (record) WHERE o.outcome = 'reject'"
     )
 
 
