@@ -116,6 +116,10 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     params: list[str] = []
     typed: list[str] = []
     problems: list[tuple[str, str, str]] = []
+    # Coded values are kept as their position in the list of canonical values (one byte
+    # instead of a string: at ten million records the typed table must stay in memory)
+    # and turn back into text in `staged`. Canonical values are constants of the code.
+    codes: dict[str, str] = {}
     label = {f: _q(h) for f, h in spec.headers.items()}
 
     for f in spec.headers:
@@ -132,10 +136,12 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
                 params += [spelling, canonical]
             default = VALUE_DEFAULTS.get(f)
             empty = "NULL" if default is None else _q(default)
+            canonical = sorted(set(mapping.values()) | ({default} if default else set()))
+            codes[f] = "[" + ", ".join(_q(c) for c in canonical) + "]"
             typed.append(
-                f"CASE WHEN {f} IN ({', '.join('?' for _ in exact)}) THEN {f} "
-                f"WHEN clean({f}) IS NULL THEN {empty} "
-                f"ELSE CASE lower(clean({f})) {whens} END END AS {f}"
+                f"list_position({codes[f]}, CASE WHEN {f} IN ({', '.join('?' for _ in exact)}) "
+                f"THEN {f} WHEN clean({f}) IS NULL THEN {empty} "
+                f"ELSE CASE lower(clean({f})) {whens} END END)::UTINYINT AS {f}"
             )
         else:
             typed.append(f"clean({f}) AS {f}")
@@ -282,8 +288,10 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute("DROP TABLE problems; DROP TABLE repeated")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE ("
-        + ", ".join(f"has_{f}" for f in flagged)
-        + "), coalesce(o.outcome, 'load') AS outcome, o.reason "
+        + ", ".join([f"has_{f}" for f in flagged] + list(codes))
+        + "), "
+        + "".join(f"{text}[t.{f}] AS {f}, " for f, text in codes.items())
+        + "coalesce(o.outcome, 'load') AS outcome, o.reason "
         "FROM typed t LEFT JOIN outcomes o USING (record)"
     )
     keep_text(
