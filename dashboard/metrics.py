@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.months import add_months, month_start
-from dashboard.rules import ANONYMOUS_WORKER, BREACHES, COMPLIANT, UNDECIDED
+from dashboard.rules import ANONYMOUS_WORKER, BREACHES, COMPLIANT, UNDECIDED, status_codes
 
 GROUPINGS = ("month", "area", "team", "worker")  # what `rates` can group by
 
@@ -37,8 +37,8 @@ class Filters:
         return "receipt_date" if self.month_of == "receipt" else "due_date"
 
     def month_expr(self) -> str:
-        """SQL for the month a ticket is counted in."""
-        return f"date_trunc('month', {self.date_column()})::DATE"
+        """SQL for the month a ticket is counted in (a precomputed column of the verdicts)."""
+        return "receipt_month" if self.month_of == "receipt" else "due_month"
 
 
 def _scoped(filters: Filters) -> str:
@@ -51,8 +51,8 @@ def _scoped(filters: Filters) -> str:
     if filters.period is not None:
         where.append(f"{filters.month_expr()} BETWEEN $p_from AND $p_to")
         # The same tickets as a range of the date itself (a superset of the month test):
-        # unlike the month expression, a range lets DuckDB skip whole row groups by their
-        # min/max, and tickets are stored roughly in date order.
+        # without a snapshot the receipt date's range reaches the scan of the stored
+        # tickets, which are stored roughly in date order, so whole row groups are skipped.
         column = filters.date_column()
         where.append(f"{column} >= $p_lo AND {column} < $p_hi")
     return (
@@ -80,6 +80,15 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def _is(statuses: Sequence[str]) -> str:
+    """SQL test that a verdict's status is one of `statuses`, on its integer code (fast)."""
+    return f"status_code IN {status_codes(statuses)}"
+
+
+# Columns of `verdicts` for the queries here, not part of a ticket's verdict.
+INTERNAL_COLUMNS = "due_month, receipt_month, status_code"
+
+
 def dimensions(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = Filters()
 ) -> pd.DataFrame:
@@ -102,35 +111,63 @@ def ticket_verdicts(
 ) -> pd.DataFrame:
     """One row per ticket received up to `as_of`: due date, working days, status, checks."""
     sql = _scoped(filters)
-    return con.execute(f"{sql} ORDER BY ticket_id", _params(as_of, filters)).df()
+    return con.execute(
+        f"SELECT * EXCLUDE ({INTERNAL_COLUMNS}) FROM ({sql}) ORDER BY ticket_id",
+        _params(as_of, filters),
+    ).df()
 
 
-RATE_COLUMNS = f"""
-    count(*) AS tickets,
-    count(*) FILTER (status NOT IN {_in(UNDECIDED)}) AS decided,
-    count(*) FILTER (status = 'on_time') AS on_time,
-    count(*) FILTER (status IN {_in(COMPLIANT)}) AS compliant,
-    count(*) FILTER (status IN {_in(BREACHES)}) AS breaches,
-    count(*) FILTER (status = 'late') AS late,
-    count(*) FILTER (status = 'extended_kept') AS extended_kept,
-    count(*) FILTER (status = 'extended_missed') AS extended_missed,
-    count(*) FILTER (status = 'overdue') AS overdue,
-    count(*) FILTER (status = 'open') AS open,
-    count(*) FILTER (status = 'open_extended') AS open_extended,
-    count(*) FILTER (notice_valid) AS extensions,
-    median(working_days) AS median_working_days,
-    quantile_cont(working_days, 0.9) AS p90_working_days,
-    count(callback_ok) AS callback_checked,
-    count(*) FILTER (callback_ok) AS callback_true,
-    count(walkin_note_ok) AS walkin_checked,
-    count(*) FILTER (walkin_note_ok) AS walkin_true,
-    count(tl_informed_ok) AS tl_informed_checked,
-    count(*) FILTER (tl_informed_ok) AS tl_informed_true
-"""
-# Median and 90th percentile keep every value of a group: the costly part of `rates`.
-RATE_COLUMNS_COUNTS_ONLY = RATE_COLUMNS.replace(
-    "median(working_days) AS median_working_days,", ""
-).replace("quantile_cont(working_days, 0.9) AS p90_working_days,", "")
+# What `rates` counts: (column, condition on a verdict; None counts every ticket).
+COUNTS = (
+    ("tickets", None),
+    ("decided", f"NOT {_is(UNDECIDED)}"),
+    ("on_time", _is(["on_time"])),
+    ("compliant", _is(COMPLIANT)),
+    ("breaches", _is(BREACHES)),
+    ("late", _is(["late"])),
+    ("extended_kept", _is(["extended_kept"])),
+    ("extended_missed", _is(["extended_missed"])),
+    ("overdue", _is(["overdue"])),
+    ("open", _is(["open"])),
+    ("open_extended", _is(["open_extended"])),
+    ("extensions", "notice_valid"),
+    ("callback_checked", "callback_ok IS NOT NULL"),
+    ("callback_true", "callback_ok"),
+    ("walkin_checked", "walkin_note_ok IS NOT NULL"),
+    ("walkin_true", "walkin_note_ok"),
+    ("tl_informed_checked", "tl_informed_ok IS NOT NULL"),
+    ("tl_informed_true", "tl_informed_ok"),
+)
+_EXTENSIONS = [name for name, _ in COUNTS].index("extensions") + 1
+# Over verdicts, one per ticket; the median and 90th percentile keep every value of a
+# group: the costly part of `rates`.
+RATE_COLUMNS = ",\n".join(
+    [f"count(*) FILTER ({cond or 'true'}) AS {name}" for name, cond in COUNTS[:_EXTENSIONS]]
+    + ["median(working_days) AS median_working_days",
+       "quantile_cont(working_days, 0.9) AS p90_working_days"]
+    + [f"count(*) FILTER ({cond or 'true'}) AS {name}" for name, cond in COUNTS[_EXTENSIONS:]]
+)  # fmt: skip
+# The same counts over `verdict_counts` (dashboard.rules), which has a row per group of
+# alike tickets and their number.
+SUMMED_COLUMNS = ",\n".join(
+    f"coalesce(sum(tickets) FILTER ({cond or 'true'}), 0)::BIGINT AS {name}"
+    for name, cond in COUNTS
+)
+
+
+def _counted(filters: Filters) -> str:
+    """The summary rows of the filter scope (`verdict_counts`), with their month."""
+    where = [
+        "(len($areas) = 0 OR list_contains($areas, area))",
+        "(len($teams) = 0 OR list_contains($teams, team))",
+        "(len($workers) = 0 OR list_contains($workers, worker))",
+    ]
+    if filters.period is not None:
+        where.append(f"{filters.month_expr()} BETWEEN $p_from AND $p_to")
+    return (
+        f"SELECT *, {filters.month_expr()} AS month FROM verdict_counts($as_of::DATE) "
+        f"WHERE {' AND '.join(where)}"
+    )
 
 
 def rates(
@@ -150,14 +187,17 @@ def rates(
     if unknown:
         raise ValueError(f"unknown grouping: {sorted(unknown)}")
     keys = ", ".join(by)
-    sql = _scoped(filters)
+    # Without the working days, the counts come from the Stichtag's summary: the same
+    # figures from a few ten thousand rows instead of every ticket.
+    sql, columns = (
+        (_scoped(filters), RATE_COLUMNS) if working_days else (_counted(filters), SUMMED_COLUMNS)
+    )
+    params = _params(as_of, filters)
+    if not working_days:  # the summary has months, not dates: no date range to test
+        params = {k: v for k, v in params.items() if k not in ("p_lo", "p_hi")}
     select_keys = f"{keys}, " if keys else ""
     group = f"GROUP BY {keys} ORDER BY {keys}" if keys else ""
-    frame = con.execute(
-        f"SELECT {select_keys}{RATE_COLUMNS if working_days else RATE_COLUMNS_COUNTS_ONLY} "
-        f"FROM ({sql}) {group}",
-        _params(as_of, filters),
-    ).df()
+    frame = con.execute(f"SELECT {select_keys}{columns} FROM ({sql}) {group}", params).df()
     decided = frame["decided"].where(frame["decided"] > 0)
     frame["on_time_rate"] = frame["on_time"] / decided
     frame["compliant_rate"] = frame["compliant"] / decided
@@ -229,14 +269,14 @@ def repeat_cases(
     params = _params(as_of, filters) | {"threshold": threshold, "anonymous": ANONYMOUS_WORKER}
     return con.execute(
         f"""
-        SELECT date_trunc('month', due_date)::DATE AS month, worker,
+        SELECT due_month AS month, worker,
                -- A10 counts a worker's breaches whatever team they were in that month.
                string_agg(DISTINCT team, ', ' ORDER BY team) AS team,
                count(*) AS breaches,
                list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
         FROM ({sql})
         -- anonymised tickets (A9) belong to nobody: no conversation to hold
-        WHERE status IN {_in(BREACHES)} AND worker <> $anonymous
+        WHERE {_is(BREACHES)} AND worker <> $anonymous
         GROUP BY ALL
         HAVING count(*) >= $threshold
         ORDER BY month, team, worker
@@ -257,7 +297,7 @@ def absence_breaches(
                any_value(a.substitute) AS substitute
         FROM ({sql}) v
         JOIN absences a ON a.worker = v.worker AND v.due_date BETWEEN a.date_from AND a.date_to
-        WHERE v.status IN {_in(BREACHES)}
+        WHERE v.{_is(BREACHES)}
         GROUP BY v.ticket_id, v.area, v.team, v.worker, v.due_date, v.status
         ORDER BY v.due_date, v.ticket_id
         """,

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import metrics
-from dashboard.metrics import Filters, _in, _params, _scoped
+from dashboard.metrics import Filters, _is, _params, _scoped
 from dashboard.months import add_months, month_count
 from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
 
@@ -62,7 +62,7 @@ def open_overdue(
     return con.execute(
         f"""
         SELECT count(*) AS open_overdue FROM ({_scoped(scope)})
-        WHERE completion_date IS NULL AND status IN {_in(OVERDUE_OPEN)}
+        WHERE completion_date IS NULL AND {_is(OVERDUE_OPEN)}
         """,
         _params(as_of, scope),
     ).df()
@@ -115,8 +115,8 @@ def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = A
 
     Both counts are running sums over days: open(E) = #(receipt <= E) - #(completion <= E)
     (completion >= receipt is guaranteed by the ETL) and past_due(E) = #(due + 1 <= E) -
-    #(max(due + 1, completion) <= E), so the tickets are scanned once and only the short
-    daily table is joined against the week ends.
+    #(max(due + 1, completion) <= E), so only the short daily table of these changes
+    (`verdict_days`, kept with the Stichtag's snapshot) is joined against the week ends.
     """
     first, last = trend_window(as_of, filters)
     window_from = first
@@ -129,23 +129,16 @@ def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = A
         "w_from": window_from,
         "w_to": window_to,
     }
+    # The daily changes come from the Stichtag's summary `verdict_days` (dashboard.rules).
     return con.execute(
-        f"""
-        WITH v AS (
-            SELECT receipt_date, completion_date, due_date FROM ({_scoped(scope)})
-        ),
-        events(day, d_open, d_past) AS (
-            SELECT receipt_date, 1, 0 FROM v
-            UNION ALL
-            SELECT completion_date, -1, 0 FROM v WHERE completion_date IS NOT NULL
-            UNION ALL
-            SELECT due_date + 1, 0, 1 FROM v
-            UNION ALL
-            SELECT greatest(due_date + 1, completion_date), 0, -1 FROM v
-            WHERE completion_date IS NOT NULL
-        ),
-        daily AS (
-            SELECT day, sum(d_open) AS d_open, sum(d_past) AS d_past FROM events GROUP BY day
+        """
+        WITH daily AS (
+            SELECT day, sum(d_open) AS d_open, sum(d_past) AS d_past
+            FROM verdict_days($as_of::DATE)
+            WHERE (len($areas) = 0 OR list_contains($areas, area))
+              AND (len($teams) = 0 OR list_contains($teams, team))
+              AND (len($workers) = 0 OR list_contains($workers, worker))
+            GROUP BY day
         ),
         ends AS (
             SELECT e::DATE AS week_end
@@ -170,7 +163,7 @@ def status_mix(
     """Tickets of the period per status (all seven, in rule order) with the German label."""
     counts = dict(
         con.execute(
-            f"SELECT status, count(*) FROM ({_scoped(filters)}) GROUP BY status",
+            f"SELECT status_code, count(*) FROM ({_scoped(filters)}) GROUP BY status_code",
             _params(as_of, filters),
         ).fetchall()
     )
@@ -178,7 +171,7 @@ def status_mix(
         {
             "status": list(STATUSES),
             "label": [STATUS_LABELS[s] for s in STATUSES],
-            "tickets": [int(counts.get(s, 0)) for s in STATUSES],
+            "tickets": [int(counts.get(code, 0)) for code in range(len(STATUSES))],
         }
     )
 
@@ -279,7 +272,7 @@ def working_days_distribution(
     return con.execute(
         f"""
         SELECT area, working_days, count(*) AS tickets,
-               count(*) FILTER (status IN {_in(BREACHES)}) AS breaches
+               count(*) FILTER ({_is(BREACHES)}) AS breaches
         FROM ({_scoped(scope)})
         WHERE completion_date IS NOT NULL
         GROUP BY area, working_days

@@ -92,7 +92,7 @@ with ui.guard():
             "einzelnen Personen oder Tickets."
         )
     st.subheader("Bericht herunterladen")
-    versions = (data.version(), report.records_version(data.config()))
+    versions = (data.version(viewer=selection.viewer), report.records_version(data.config()))
     for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
         column.download_button(
             label,

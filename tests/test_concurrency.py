@@ -162,7 +162,11 @@ def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
             load_id, new, rejected = json.loads(line)
             _, tickets, rejects, _ = max(committed)
             committed.add((load_id, tickets + new, rejects + rejected, True))
-        # Sessions go on until each has made a request after the last load.
+        # The first request after the last load starts the warm-up of the new version
+        # (sessions are served the previous one meanwhile); then each session must make a
+        # request after the new version is served.
+        data.connection(ADMIN, as_of=AS_OF)
+        assert data.wait_for_warmup(timeout=60)
         loaded_at = time.monotonic()
         while time.monotonic() < loaded_at + 60 and not errors:
             if all(reads and reads[-1][0] > loaded_at for reads in seen):
@@ -211,7 +215,9 @@ def test_a_read_in_progress_survives_another_session_opening_the_new_load(
     load(write_export([ticket_row(**{"Ticket-ID": "A"})]))
     reading = data.connection(ADMIN).execute("SELECT ticket_id FROM tickets")
     load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
-    # Another session's request after the load opens the new version ...
+    # Another session's request after the load (and its warm-up) gets the new version ...
+    data.connection(ADMIN)
+    assert data.wait_for_warmup(timeout=60)
     other = data.connection(ADMIN).execute("SELECT count(*) FROM tickets").fetchall()
     assert other == [(2,)]
     # ... and the first session's read still completes on the version it started with.

@@ -40,6 +40,9 @@ def test_dashboard_connection_follows_the_swapped_file(config, write_export, loa
     before = file_identity(config)
     load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
     assert file_identity(config) != before
+    # The request that notices the load is served the old version while the new one warms.
+    assert _count(data.connection(ADMIN_VIEWER)) == 1
+    assert data.wait_for_warmup(timeout=60)
     assert _count(data.connection(ADMIN_VIEWER)) == 2
 
 
