@@ -1,7 +1,7 @@
 """Validation of raw export records in SQL: typed values, rejection reasons, duplicates.
 
 Input is the temp views `raw` and `raw_text` (see `etl.sources`); output is the temp view
-`staged`, and `raw_text` reduced to the rejected records (`etl.sources.keep_text`), with
+`staged`, and `raw_text` reduced to the records that may be rejected (`keep_text`), with
 one row per record: the typed fields, `reason` (NULL when the record is fine) and
 `outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
 "Bad input" section is one expression here, so the whole file is checked in one pass.
@@ -208,16 +208,37 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         f"SELECT pos, record, n_fields, expected_fields, {', '.join(typed)} FROM raw",
         params,
     )
-    # Pass 2: the few records with a problem, with their reasons; only these are joined
-    # back to their raw text.
+    # Pass 2: the few records that may be rejected or repeated, found on the typed table
+    # alone: those with a problem, and those whose key comes again. Keys are grouped by
+    # a 64-bit hash: millions of numbers need a fraction of the memory of millions of
+    # texts, and the exact grouping then runs on the few candidates (a hash collision
+    # only makes a record a candidate, never a duplicate). Only these records keep their
+    # text: the file's text is read once more, then freed (`keep_text`).
     any_problem = " OR ".join(f"coalesce({cheap}, false)" for cheap, _, _ in problems)
     reason_list = ", ".join(f"CASE WHEN {exact} THEN {text} END" for _, exact, text in problems)
+    key = ", ".join(spec.key)
+    t_key = ", ".join(f"t.{f}" for f in spec.key)
+    keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
+        f"t.{f} IS NOT NULL" for f in spec.key
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed t "
+        f"WHERE t.n_fields <> t.expected_fields OR {any_problem}"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE candidates AS
+        WITH hashed AS (
+            SELECT hash({t_key}) AS h FROM typed t WHERE {keyed} GROUP BY h HAVING count(*) > 1
+        )
+        SELECT * FROM typed t WHERE {keyed} AND hash({t_key}) IN (SELECT h FROM hashed)
+        """
+    )
+    keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
+    # Pass 3: the reasons of the records with a problem.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE problems AS
-        WITH bad AS (
-            SELECT * FROM typed t WHERE t.n_fields <> t.expected_fields OR {any_problem}
-        )
         SELECT * FROM (
             SELECT t.record,
                    CASE WHEN t.n_fields <> t.expected_fields THEN
@@ -230,27 +251,13 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         ) WHERE reason IS NOT NULL  -- candidates the exact rules clear (spaces only) load
         """
     )
-    # Pass 3: records sharing a key. Identical ones count once, differing ones are all
-    # rejected; content is compared on the raw text, for the repeated keys only. Keys are
-    # first grouped by a 64-bit hash: millions of numbers need a fraction of the memory of
-    # millions of texts, and the exact grouping then runs on the few candidates (a hash
-    # collision only makes a record a candidate, never a duplicate).
-    key = ", ".join(spec.key)
-    t_key = ", ".join(f"t.{f}" for f in spec.key)
-    keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
-        f"t.{f} IS NOT NULL" for f in spec.key
-    )
+    # Pass 4: records sharing a key. Identical ones count once, differing ones are all
+    # rejected; content is compared on the raw text.
     content = ", ".join(f"coalesce(r.{f}, chr(30))" for f in spec.headers)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE repeated AS
-        WITH hashed AS (
-            SELECT hash({t_key}) AS h FROM typed t WHERE {keyed} GROUP BY h HAVING count(*) > 1
-        ),
-        candidates AS (
-            SELECT * FROM typed t WHERE {keyed} AND hash({t_key}) IN (SELECT h FROM hashed)
-        ),
-        keys AS (
+        WITH keys AS (
             SELECT {key} FROM candidates GROUP BY {key} HAVING count(*) > 1
         ),
         copies AS (
@@ -285,7 +292,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         WHERE p.record IS NOT NULL OR d.variants > 1 OR d.record <> d.first_record
         """
     )
-    con.execute("DROP TABLE problems; DROP TABLE repeated")
+    con.execute("DROP TABLE problems; DROP TABLE repeated; DROP TABLE bad; DROP TABLE candidates")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE ("
         + ", ".join([f"has_{f}" for f in flagged] + list(codes))
@@ -293,9 +300,6 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         + "".join(f"{text}[t.{f}] AS {f}, " for f, text in codes.items())
         + "coalesce(o.outcome, 'load') AS outcome, o.reason "
         "FROM typed t LEFT JOIN outcomes o USING (record)"
-    )
-    keep_text(
-        con, "SELECT t.pos FROM typed t JOIN outcomes o USING (record) WHERE o.outcome = 'reject'"
     )
 
 
