@@ -98,6 +98,11 @@ def _open(cfg: Config, viewer: Viewer, identity, as_ofs: list[dt.date]) -> _Vers
     return _Version(identity, con, limits, list(as_ofs))
 
 
+def _key(cfg: Config, viewer: Viewer) -> tuple:
+    # A changed configuration (calendar, deadlines) needs new rules tables: part of the key.
+    return str(cfg.database), cfg.model_dump_json(), viewer.scope_key()
+
+
 def _served(cfg: Config, viewer: Viewer) -> _Version:
     """The version a request of this scope is served from; starts a warm-up after a load.
 
@@ -108,8 +113,7 @@ def _served(cfg: Config, viewer: Viewer) -> _Version:
     switched in by replacing one dict entry. Only without an old version (process start, a
     new scope or configuration) does the request itself open the file, as it must.
     """
-    # A changed configuration (calendar, deadlines) needs new rules tables: part of the key.
-    key = (str(cfg.database), cfg.model_dump_json(), viewer.scope_key())
+    key = _key(cfg, viewer)
     identity = file_identity(cfg)
     with _lock:
         current = _connections.get(key)
@@ -164,6 +168,25 @@ def _warm(key: tuple, cfg: Config, viewer: Viewer) -> None:
     finally:
         with _lock:
             _warming.pop(key, None)
+
+
+def refresh(viewer: Viewer, cfg: Config | None = None) -> None:
+    """Serve the viewer's scope from the newest database version now, without a warm-up.
+
+    For whoever just loaded data in this process (the upload on the Daten page): they
+    waited for the load and expect its result on the next run. Other scopes warm up in the
+    background on their next request, as after any load.
+    """
+    cfg = cfg or config()
+    key = _key(cfg, viewer)
+    identity = file_identity(cfg)
+    with _lock:
+        current = _connections.get(key)
+    if current is None or identity is None or current.identity == identity:
+        return  # nothing served yet (the next request opens the file), or already the newest
+    fresh = _open(cfg, viewer, identity, list(current.as_ofs))
+    with _lock:
+        _connections[key] = fresh
 
 
 def wait_for_warmup(timeout: float | None = None) -> bool:

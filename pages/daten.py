@@ -62,7 +62,9 @@ def _upload_section() -> None:
                 st.error(f"Nichts geladen: {exc}")
             else:
                 st.session_state[RESULTS_KEY] = (KIND_CHOICES[kind_label], results)
-                # Rerun so the sidebar and every figure already read the new database.
+                # Rerun so the sidebar and every figure already read the new database
+                # (switched now for this user, not after the background warm-up).
+                data.refresh(selection.viewer)
                 st.rerun()
     stored = st.session_state.get(RESULTS_KEY)
     if stored:

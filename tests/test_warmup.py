@@ -77,6 +77,19 @@ def test_old_version_is_served_until_the_new_one_is_warm(dashboard, write_export
     assert data.version(viewer=ADMIN) == data.version()
 
 
+def test_refresh_switches_the_uploaders_scope_at_once(dashboard, write_export, load):
+    """After an upload the uploader sees the new data on the next run, no warm-up between."""
+    load(write_export(_rows("A", 3)))
+    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
+    load(write_export(_rows("B", 2)))
+    with data._warm_turn:  # a background warm-up could not switch meanwhile
+        data.refresh(ADMIN)
+        assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 5
+        assert data.version(viewer=ADMIN) == data.version()
+        data.refresh(ADMIN)  # already the newest: nothing to do
+        assert _state(data.connection(ADMIN, AS_OF)) == (5, 5, 5, 5)
+
+
 def test_no_request_sees_a_mix_of_versions(dashboard, write_export, load):
     load(write_export(_rows("A", 2)))
     committed = [(2, 2, 2, 2)]
