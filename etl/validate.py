@@ -201,19 +201,6 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
             )
         )
 
-    # Pass 1: typed values, materialised once (a parsed date referenced by several rules
-    # would otherwise be parsed again for each reference).
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed AS "
-        f"SELECT pos, record, n_fields, expected_fields, {', '.join(typed)} FROM raw",
-        params,
-    )
-    # Pass 2: the few records that may be rejected or repeated, found on the typed table
-    # alone: those with a problem, and those whose key comes again. Keys are grouped by
-    # a 64-bit hash: millions of numbers need a fraction of the memory of millions of
-    # texts, and the exact grouping then runs on the few candidates (a hash collision
-    # only makes a record a candidate, never a duplicate). Only these records keep their
-    # text: the file's text is read once more, then freed (`keep_text`).
     any_problem = " OR ".join(f"coalesce({cheap}, false)" for cheap, _, _ in problems)
     reason_list = ", ".join(f"CASE WHEN {exact} THEN {text} END" for _, exact, text in problems)
     key = ", ".join(spec.key)
@@ -221,17 +208,31 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
         f"t.{f} IS NOT NULL" for f in spec.key
     )
+    # Pass 1: typed values, materialised once (a parsed date referenced by several rules
+    # would otherwise be parsed again for each reference), with what pass 2 needs of each
+    # record: whether a cheap rule finds a problem (`suspect`), and the 64-bit hash of its
+    # key. Keys are grouped by the hash: millions of numbers need a fraction of the memory
+    # of millions of texts, and the exact grouping then runs on the few candidates (a hash
+    # collision only makes a record a candidate, never a duplicate).
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed t "
-        f"WHERE t.n_fields <> t.expected_fields OR {any_problem}"
+        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT *, "
+        f"(t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
+        f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
+        f"SELECT pos, record, n_fields, expected_fields, {', '.join(typed)} FROM raw) t",
+        params,
     )
+    # Pass 2: the few records that may be rejected or repeated: those with a problem, and
+    # those whose key comes again. Only these records keep their text: the file's text
+    # is read once more, then freed (`keep_text`).
+    con.execute("CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed WHERE suspect")
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH hashed AS (
-            SELECT hash({t_key}) AS h FROM typed t WHERE {keyed} GROUP BY h HAVING count(*) > 1
+            SELECT key_hash FROM typed WHERE key_hash IS NOT NULL
+            GROUP BY key_hash HAVING count(*) > 1
         )
-        SELECT * FROM typed t WHERE {keyed} AND hash({t_key}) IN (SELECT h FROM hashed)
+        SELECT * FROM typed WHERE key_hash IN (SELECT key_hash FROM hashed)
         """
     )
     keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
@@ -295,7 +296,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute("DROP TABLE problems; DROP TABLE repeated; DROP TABLE bad; DROP TABLE candidates")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE ("
-        + ", ".join([f"has_{f}" for f in flagged] + list(codes))
+        + ", ".join([f"has_{f}" for f in flagged] + list(codes) + ["suspect", "key_hash"])
         + "), "
         + "".join(f"{text}[t.{f}] AS {f}, " for f, text in codes.items())
         + "coalesce(o.outcome, 'load') AS outcome, o.reason "
