@@ -41,8 +41,8 @@ class Filters:
         return "receipt_month" if self.month_of == "receipt" else "due_month"
 
 
-def _scoped(filters: Filters) -> str:
-    """The verdicts of the filter scope as a SQL subquery with its parameters."""
+def _in_filters(filters: Filters) -> list[str]:
+    """SQL conditions of the filter scope: Bereich, teams, workers and the counting month."""
     where = [
         "(len($areas) = 0 OR list_contains($areas, area))",
         "(len($teams) = 0 OR list_contains($teams, team))",
@@ -50,6 +50,13 @@ def _scoped(filters: Filters) -> str:
     ]
     if filters.period is not None:
         where.append(f"{filters.month_expr()} BETWEEN $p_from AND $p_to")
+    return where
+
+
+def _scoped(filters: Filters) -> str:
+    """The verdicts of the filter scope as a SQL subquery with its parameters."""
+    where = _in_filters(filters)
+    if filters.period is not None:
         # The same tickets as a range of the date itself (a superset of the month test):
         # without a snapshot the receipt date's range reaches the scan of the stored
         # tickets, which are stored roughly in date order, so whole row groups are skipped.
@@ -157,13 +164,7 @@ SUMMED_COLUMNS = ",\n".join(
 
 def _counted(filters: Filters) -> str:
     """The summary rows of the filter scope (`verdict_counts`), with their month."""
-    where = [
-        "(len($areas) = 0 OR list_contains($areas, area))",
-        "(len($teams) = 0 OR list_contains($teams, team))",
-        "(len($workers) = 0 OR list_contains($workers, worker))",
-    ]
-    if filters.period is not None:
-        where.append(f"{filters.month_expr()} BETWEEN $p_from AND $p_to")
+    where = _in_filters(filters)
     return (
         f"SELECT *, {filters.month_expr()} AS month FROM verdict_counts($as_of::DATE) "
         f"WHERE {' AND '.join(where)}"
