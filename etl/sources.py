@@ -306,14 +306,14 @@ FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
 
 def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
     """Read with DuckDB's parallel reader: "in order" when the row position is the record
-    number, "numbered" when `scan_numbers` holds them, None when only the serial reader
-    can be exact.
+    number, "numbered" when `scan_bad` and `scan_steps` give them, None when only the
+    serial reader can be exact.
 
     The parallel reader cannot pad short records when fields contain line breaks, so
     records with the wrong field count go to its rejects table instead. Their record
     numbers follow from their byte positions: line breaks before, minus those inside
-    quotes (`TextLines`). Every record number and field count is then kept in
-    `scan_numbers`, row by row with `scan`.
+    quotes (`TextLines`). They are appended to `scan` without text, with their numbers and
+    field counts in `scan_bad`; the others keep their order, shifted by `scan_steps`.
     """
     cols = [f"c{i}" for i in range(n)]
     struct = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
