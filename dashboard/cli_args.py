@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
 
 
 def iso_date(text: str) -> dt.date:
@@ -12,3 +14,13 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
+
+
+def add_config_option(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Add `--config` to a sub-command, unless a parent parser already brings it."""
+    if not any(
+        "--config" in action.option_strings for parent in parents for action in parent._actions
+    ):
+        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")

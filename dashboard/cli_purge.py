@@ -7,10 +7,9 @@ import datetime as dt
 import getpass
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from dashboard import format, records
-from dashboard.cli_args import iso_date
+from dashboard.cli_args import add_config_option, iso_date
 from dashboard.config import Config
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, PurgeResult, purge
 
@@ -28,10 +27,7 @@ def add_parser(
             "Aufbewahrungsfrist (rules.retention_months) erledigt wurden, durch Platzhalter."
         ),
     )
-    if not any(
-        "--config" in action.option_strings for parent in parents for action in parent._actions
-    ):
-        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    add_config_option(parser, parents)
     parser.add_argument("--dry-run", action="store_true", help="nur anzeigen, was geändert würde")
     parser.add_argument(
         "--today", type=iso_date, default=None, help="heutiges Datum JJJJ-MM-TT (Standard: heute)"

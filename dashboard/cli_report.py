@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import format, report, rules
-from dashboard.cli_args import iso_date
+from dashboard.cli_args import add_config_option, iso_date
 from dashboard.config import Config
 from dashboard.records import RecordsBusy
 from dashboard.storage import connect_readonly
@@ -32,10 +32,7 @@ def add_parser(
         help="Monatsbericht als Excel- oder PDF-Datei",
         description="Monatsbericht: Tickets, die im Monat fällig sind, bewertet zum Stichtag.",
     )
-    if not any(
-        "--config" in action.option_strings for parent in parents for action in parent._actions
-    ):
-        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    add_config_option(parser, parents)
     parser.add_argument("--month", type=_month, required=True, help="Berichtsmonat JJJJ-MM")
     parser.add_argument(
         "--as-of",

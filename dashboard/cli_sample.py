@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import records, samples
-from dashboard.cli_args import iso_date
+from dashboard.cli_args import add_config_option, iso_date
 from dashboard.metrics import Filters
 from dashboard.storage import connect_readonly
 
@@ -34,10 +34,7 @@ def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> N
         description="Zieht eine nach Mitarbeiter/in geschichtete Zufallsstichprobe erledigter "
         "Integration-Tickets, speichert sie wie die Seite Stichproben und schreibt sie als CSV.",
     )
-    if not any(
-        "--config" in action.option_strings for parent in parents for action in parent._actions
-    ):
-        parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+    add_config_option(parser, parents)
     parser.add_argument(
         "--from", dest="period_from", type=iso_date, required=True, help="erledigt ab JJJJ-MM-TT"
     )

@@ -101,15 +101,20 @@ def _records(config) -> list[list]:
     )
 
 
-@pytest.mark.timeout(240)
-def test_sigkill_during_load_leaves_old_or_new_state(tmp_path):
+def _environment(tmp_path):
+    """Environment of a `ticket-controlling` child process in tmp_path, and its config."""
     env = {
         **os.environ,
         "TICKET_CONTROLLING_DB": str(tmp_path / "db" / "tickets.duckdb"),
         "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "key"),
     }
     env.pop("TICKET_CONTROLLING_CONFIG", None)
-    config = load_config(environ=env)
+    return env, load_config(environ=env)
+
+
+@pytest.mark.timeout(240)
+def test_sigkill_during_load_leaves_old_or_new_state(tmp_path):
+    env, config = _environment(tmp_path)
     old = write_demo_export(tmp_path / "old", tickets=1000, seed=1, until=AS_OF)
     new = write_demo_export(tmp_path / "new", tickets=6000, seed=2, until=AS_OF)
     load_files(config, [old.tickets], [old.absences])
@@ -197,13 +202,7 @@ def test_sigkill_during_load_leaves_old_or_new_state(tmp_path):
 @pytest.fixture
 def loaded(tmp_path):
     """A database with one load, the environment to reach it and a second export."""
-    env = {
-        **os.environ,
-        "TICKET_CONTROLLING_DB": str(tmp_path / "db" / "tickets.duckdb"),
-        "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "key"),
-    }
-    env.pop("TICKET_CONTROLLING_CONFIG", None)
-    config = load_config(environ=env)
+    env, config = _environment(tmp_path)
     first = write_demo_export(tmp_path / "first", tickets=500, seed=3, until=AS_OF)
     load_files(config, [first.tickets])
     second = write_demo_export(tmp_path / "second", tickets=3000, seed=4, until=AS_OF)
