@@ -17,6 +17,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,43 +108,62 @@ class TextLines:
 
 
 class _LineCounter:
-    """Feeds chunks of a file; builds its TextLines."""
+    """Feeds chunks of a file; builds its TextLines (numpy: it runs beside the hashing)."""
 
     def __init__(self):
-        self.counts, self.quotes, self.offset, self.last = [0], [], 0, b""
+        self.blocks: list[np.ndarray] = []  # line breaks per 64 KiB block, chunk by chunk
+        self.quoted: list[np.ndarray] | None = []  # line breaks inside quotes, chunk by chunk
+        self.quotes, self.offset, self.last = 0, 0, b""
 
     def feed(self, chunk: bytes) -> None:
-        self.counts += (
-            chunk.count(b"\n", i, i + LINE_BLOCK) for i in range(0, len(chunk), LINE_BLOCK)
-        )
-        if self.quotes is not None and b'"' in chunk:
-            start = chunk.find(b'"')
-            while start != -1 and len(self.quotes) <= MAX_QUOTES:
-                self.quotes.append(self.offset + start)
-                start = chunk.find(b'"', start + 1)
-            if len(self.quotes) > MAX_QUOTES:
-                self.quotes = None
+        data = np.frombuffer(chunk, np.uint8)
+        breaks = np.flatnonzero(data == ord("\n"))
+        # Chunks are whole blocks (CHUNK is a multiple of LINE_BLOCK) except the last.
+        self.blocks.append(np.bincount(breaks // LINE_BLOCK, minlength=-(-len(data) // LINE_BLOCK)))
+        if self.quoted is not None:
+            quotes = np.flatnonzero(data == ord('"'))
+            if len(quotes):
+                # A quote opens a field and the next closes it ("" inside a field is two of
+                # them, the same toggle): a line break lies inside quotes when an odd
+                # number of quotes comes before it.
+                before = np.searchsorted(quotes, breaks) + self.quotes
+                self.quoted.append(breaks[before % 2 == 1] + self.offset)
+            elif self.quotes % 2:
+                self.quoted.append(breaks + self.offset)
+            self.quotes += len(quotes)
+            if self.quotes > MAX_QUOTES:
+                self.quoted = None
         self.offset += len(chunk)
         self.last = chunk[-1:] or self.last
 
-    def result(self, path: Path) -> TextLines:
-        index = np.cumsum(self.counts)
+    def result(self) -> TextLines:
+        counts = np.concatenate([[0], *self.blocks]).astype(np.int64)
+        index = np.cumsum(counts)
         lines = int(index[-1]) + (self.last not in (b"\n", b""))
         quoted = None
-        if self.quotes is not None and len(self.quotes) % 2 == 0:
-            # A quote opens a field and the next closes it ("" inside a field is two of
-            # them, the same toggle), so line breaks between pairs lie inside quotes.
-            quoted = []
-            with open(path, "rb") as fh:
-                for opening, closing in zip(self.quotes[::2], self.quotes[1::2], strict=True):
-                    fh.seek(opening)
-                    inside = fh.read(closing - opening)
-                    at = inside.find(b"\n")
-                    while at != -1:
-                        quoted.append(opening + at)
-                        at = inside.find(b"\n", at + 1)
-            quoted = tuple(quoted)
+        if self.quoted is not None and self.quotes % 2 == 0:
+            quoted = tuple(np.concatenate([np.empty(0, np.int64), *self.quoted]).tolist())
         return TextLines(lines, index, quoted)
+
+
+def _scan_bytes(fh, digest, counter: _LineCounter | None, name: str) -> None:
+    """Hash the file (and index its line breaks); the hash runs in a thread of its own.
+
+    hashlib and numpy release the GIL on large buffers, so the two passes share the read
+    and take the time of the slower one on two cores.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = None
+        while chunk := fh.read(CHUNK):
+            if hashing is not None:
+                hashing.result()  # the digest needs the chunks in order
+            hashing = pool.submit(digest.update, chunk)
+            if counter is not None:
+                if b"\x00" in chunk:
+                    raise FileRefused(f"{name} ist keine Textdatei (enthält Binärdaten).")
+                counter.feed(chunk)
+        if hashing is not None:
+            hashing.result()
 
 
 def text_lines(path: Path) -> TextLines:
@@ -152,7 +172,7 @@ def text_lines(path: Path) -> TextLines:
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             counter.feed(chunk)
-    return counter.result(path)
+    return counter.result()
 
 
 @dataclass(frozen=True)
@@ -183,15 +203,10 @@ def inspect_file(path: Path) -> FileInfo:
         )
     kind = "xlsx" if head.startswith(XLSX_MAGIC) else "csv"
     digest = hashlib.sha256()
-    counter = _LineCounter()
+    counter = _LineCounter() if kind == "csv" else None
     with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            if kind == "csv":
-                if b"\x00" in chunk:
-                    raise FileRefused(f"{path.name} ist keine Textdatei (enthält Binärdaten).")
-                counter.feed(chunk)
-    text = counter.result(path) if kind == "csv" else None
+        _scan_bytes(fh, digest, counter, path.name)
+    text = counter.result() if counter is not None else None
     return FileInfo(path.name, kind, digest.hexdigest(), text)
 
 

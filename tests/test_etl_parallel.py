@@ -7,6 +7,7 @@ text as the serial reader (`_scan_with_duckdb`, padded).
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import duckdb
@@ -100,3 +101,42 @@ def test_many_records_between_bad_ones_cross_step_buckets(tmp_path):
     assert read == "numbered"
     assert parallel == serial
     assert [r[0] for r in parallel if r[1] != 3] == sorted(bad)
+
+
+def _line_index_by_definition(data: bytes) -> tuple[int, list[int], tuple[int, ...] | None]:
+    """Lines, line breaks before each 64 KiB block, and quoted line breaks, byte by byte."""
+    index, quoted, breaks, inside = [], [], 0, False
+    for i, byte in enumerate(data):
+        if i % sources.LINE_BLOCK == 0:
+            index.append(breaks)
+        if byte == ord('"'):
+            inside = not inside
+        elif byte == ord("\n"):
+            breaks += 1
+            if inside:
+                quoted.append(i)
+    index.append(breaks)
+    lines = breaks + (len(data) > 0 and not data.endswith(b"\n"))
+    return lines, index, None if inside else tuple(quoted)
+
+
+@pytest.mark.parametrize(
+    ("seed", "size", "chunk"),
+    [
+        (1, 300_000, 1 << 16),  # several chunks, each one block
+        (2, 200_001, 1 << 17),  # a short last chunk
+        (3, 70_000, 1 << 22),  # one chunk
+        (4, 1 << 17, 1 << 16),  # ends exactly on a chunk boundary
+    ],
+)
+def test_line_index_equals_its_definition(tmp_path, monkeypatch, seed, size, chunk):
+    # Few quotes and many line breaks, so quoted line breaks span chunk boundaries.
+    rng = random.Random(seed)
+    data = bytes(rng.choices(b'a;\n"', weights=[60, 10, 8, 1], k=size))
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(sources, "CHUNK", chunk)
+    found = sources.text_lines(path)
+    lines, index, quoted = _line_index_by_definition(data)
+    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    assert quoted is None or len(quoted) > 0
