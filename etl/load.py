@@ -14,7 +14,7 @@ from dashboard.config import Config
 from dashboard.storage import writable_copy
 from etl.pseudonym import HMAC_SQL, hmac_pads, load_or_create_key
 from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source
-from etl.validate import ABSENCES, TICKETS, RecordSpec, raw_text_sql, stage
+from etl.validate import ABSENCES, TICKETS, RecordSpec, raw_text_sql, stage, typing
 
 Progress = Callable[[str, float], None]
 
@@ -124,12 +124,15 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         step("Lesen", 0.1)
         absence = spec is ABSENCES
         fields = {f: config.export.header_names(f, absence=absence) for f in spec.headers}
-        encoding = read_source(con, path, info, Layout(fields, spec.required, spec.headers))
+        layout = Layout(fields, spec.required, spec.headers)
+        select, params = typing(con, spec, config.export)
+        reading = read_source(con, path, info, layout, select, params)
     except FileRefused as exc:
         return LoadResult(path.name, spec.kind, refused=str(exc))
     step("Prüfen", 0.4)
-    rows_in_file = con.execute("SELECT count(*) FROM raw_text").fetchall()[0][0]
-    stage(con, spec, config.export)
+    encoding = reading.encoding
+    rows_in_file = con.execute("SELECT count(*) FROM typed_rows").fetchall()[0][0]
+    stage(con, spec, config.export, reading)
     step("Schreiben", 0.7)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -145,7 +148,8 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
             "DROP VIEW IF EXISTS raw_text",
             "DROP TABLE IF EXISTS kept_text",
             "DROP TABLE IF EXISTS outcomes",
-            "DROP TABLE IF EXISTS typed",
+            "DROP VIEW IF EXISTS typed",
+            "DROP TABLE IF EXISTS typed_rows",
             "DROP TABLE IF EXISTS scan",
             "DROP TABLE IF EXISTS scan_steps",
             "DROP TABLE IF EXISTS scan_bad",
@@ -166,7 +170,9 @@ def _write(
     rows_in_file: int,
 ) -> LoadResult:
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
-    counts = dict(con.execute("SELECT outcome, count(*) FROM staged GROUP BY outcome").fetchall())
+    # The loaded count is what the insert wrote, so the reconciliation below checks the
+    # rows written against the records read (no extra pass over `staged` for counts).
+    counts = dict(con.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall())
     if spec is TICKETS:
         # Ticket-IDs are unique in the table and among the loaded records, so the rows
         # deleted are the records replaced (one scan of the table instead of two). Into an
@@ -179,7 +185,7 @@ def _write(
             ).fetchall()[0][0]
         inner, outer = hmac_pads(key)
         # Customers come back: the keyed hash is computed once per distinct number.
-        con.execute(
+        counts["load"] = con.execute(
             f"""
             INSERT INTO tickets
             SELECT s.ticket_id, s.area, s.team, s.worker, s.received, s.completed, s.channel,
@@ -194,7 +200,7 @@ def _write(
             WHERE s.outcome = 'load'
             """,
             [load_id, outer, inner],
-        )
+        ).fetchall()[0][0]
         # A record with the wrong number of fields has its values in the wrong columns:
         # what stands under Ticket-ID could be the customer number, so it is not kept.
         ticket_col = "CASE WHEN s.n_fields = s.expected_fields THEN s.ticket_id END"
@@ -207,11 +213,11 @@ def _write(
             "DELETE FROM absences WHERE (worker, date_from) IN "
             "(SELECT (worker, date_from) FROM staged WHERE outcome = 'load')"
         )
-        con.execute(
+        counts["load"] = con.execute(
             "INSERT INTO absences SELECT worker, date_from, date_to, substitute, ?, record "
             "FROM staged WHERE outcome = 'load'",
             [load_id],
-        )
+        ).fetchall()[0][0]
         ticket_col = "NULL"
     con.execute(
         f"INSERT INTO rejects SELECT ?, ?, ?, s.record, {ticket_col}, s.reason, "

@@ -99,6 +99,32 @@ class TextLines:
     index: np.ndarray  # line breaks before each 64 KiB block
     quoted: tuple[int, ...] | None  # byte positions of line breaks inside quotes; None: unknown
 
+    @property
+    def records(self) -> int:
+        """Data records (the header not counted), when no line lies between records."""
+        return self.lines - len(self.quoted or ()) - 1
+
+    def record_end(self, fh, record: int, blocks: dict) -> int:
+        """The byte position of the line break that ends data record `record` (header = 0).
+
+        It is the (record + 1)-th line break outside quotes; `blocks` caches the line
+        breaks of the 64 KiB blocks read so far.
+        """
+        # The k-th line break overall ends the record once k = record + 1 + (quoted line
+        # breaks before it); k only grows towards that, so this ends in a few rounds.
+        k = record + 1
+        while True:
+            block = int(np.searchsorted(self.index, k, side="left")) - 1
+            if block not in blocks:
+                fh.seek(block * LINE_BLOCK)
+                data = np.frombuffer(fh.read(LINE_BLOCK), np.uint8)
+                blocks[block] = np.flatnonzero(data == ord("\n")) + block * LINE_BLOCK
+            position = int(blocks[block][k - int(self.index[block]) - 1])
+            after = record + 1 + bisect.bisect_right(self.quoted, position)
+            if after == k:
+                return position
+            k = after
+
     def record_at(self, fh, position: int) -> int:
         """The record number (header = 0) of the record that starts at byte `position`."""
         block = position // LINE_BLOCK
@@ -215,25 +241,57 @@ def read_source(
     path: Path,
     info: FileInfo,
     layout: Layout,
-) -> str:
-    """Read an inspected export into the temp view `raw`; return the encoding it had."""
+    select: str,
+    params: Sequence = (),
+) -> Reading:
+    """Read an inspected export and type its records with `select` (see the module docstring)."""
     if info.format == "xlsx":
         _read_xlsx(con, Path(path), layout)
-        return "xlsx"
-    return _read_csv(con, Path(path), layout, info.text)
+        return _type_scan(con, select, params, "xlsx", "padded")
+    return _read_csv(con, Path(path), layout, info.text, (select, list(params)))
+
+
+@dataclass
+class Reading:
+    """How a file's records were read: encoding, numbering, and where their text is kept."""
+
+    encoding: str
+    read: str  # "padded", "in order" or "numbered" (see `_number`)
+    # Set when the parallel reader typed the records straight from the file: no text was
+    # kept, the few records that need it are read again from the file (`_fetch_text`).
+    source: _FileSource | None = None
+
+    def keep_text(self, con, positions_sql: str) -> None:
+        """`raw_text`: the text of the records at these positions only; free the rest.
+
+        After validation only rejected records are shown with their text; the whole
+        file's text (about 200 bytes a record) would otherwise stay in memory through
+        the insert.
+        """
+        if self.source is None:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE kept_text AS "
+                f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
+            )
+        else:
+            self.source.keep_text(con, positions_sql)
+        con.execute("CREATE OR REPLACE TEMP VIEW raw_text AS SELECT * FROM kept_text")
+        # (`scan_steps` and `scan_bad` stay: the record numbers in `typed` need them.)
+        con.execute("DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS scan")
 
 
 class _NotUtf8(Exception):
     pass
 
 
-def _read_csv(con, path: Path, layout: Layout, text: TextLines | None = None) -> str:
+def _read_csv(
+    con, path: Path, layout: Layout, text: TextLines | None, typing: tuple[str, list]
+) -> Reading:
     """Read as UTF-8 (with or without BOM); when that fails, as Windows-1252."""
     # DuckDB checks UTF-8 while it reads, so a UTF-8 file (the common case) is read once;
     # only a file that is not UTF-8 is checked and transcoded here.
     try:
-        _read_csv_as(con, path, "utf-8", layout, text)
-        return "utf-8"
+        return _read_csv_as(con, path, "utf-8", layout, text, typing)
     except _NotUtf8:
         pass
     decoder = codecs.getincrementaldecoder("cp1252")()
@@ -246,8 +304,7 @@ def _read_csv(con, path: Path, layout: Layout, text: TextLines | None = None) ->
                 raise FileRefused(
                     f"{path.name} ist weder UTF-8 noch Windows-1252 (Byte {chunk[exc.start]:#04x})."
                 ) from None
-    _read_csv_as(con, path, "cp1252", layout, None)
-    return "cp1252"
+    return _read_csv_as(con, path, "cp1252", layout, None, typing)
 
 
 def _first_record(path: Path, encoding: str) -> list[str]:
@@ -262,7 +319,9 @@ def _first_record(path: Path, encoding: str) -> list[str]:
             raise FileRefused(f"{path.name}: Kopfzeile nicht lesbar ({exc}).") from None
 
 
-def _read_csv_as(con, path: Path, encoding: str, layout: Layout, text: TextLines | None) -> None:
+def _read_csv_as(
+    con, path: Path, encoding: str, layout: Layout, text: TextLines | None, typing
+) -> Reading:
     header = _first_record(path, encoding)
     if len(header) < 2:
         raise FileRefused(
@@ -270,24 +329,73 @@ def _read_csv_as(con, path: Path, encoding: str, layout: Layout, text: TextLines
             "(die Kopfzeile hat nur eine Spalte)."
         )
     positions = map_header(header, layout.fields, layout.required, layout.labels)
+    n, fields = len(header), tuple(layout.fields)
+    if encoding == "utf-8":
+        # The common case: the parallel reader types the records as it reads them, and the
+        # file's text is never stored (the few records that need it are read again).
+        source = _FileSource(path, n, text or text_lines(path), positions, fields)
+        read = _type_parallel(con, source, typing)
+        if read is not None:
+            return Reading(encoding, read, source)
+    read = "padded"
     with _utf8_copy(path, encoding) as utf8_path:
         try:
-            # A transcoded copy has its line breaks at other byte positions.
-            lines = text if utf8_path == path and text else text_lines(utf8_path)
-            read = _scan_parallel(con, utf8_path, len(header), lines)
-            if read is not None:
-                return _project(con, positions, len(header), layout.fields, read)
-            _scan_with_duckdb(con, utf8_path, len(header))
+            if utf8_path != path:
+                # The transcoded copy is gone after this: its text is kept in `scan`.
+                read = _scan_parallel(con, utf8_path, n, text_lines(utf8_path)) or "padded"
+            if read == "padded":
+                _scan_with_duckdb(con, utf8_path, n)
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc):
                 raise _NotUtf8 from None
             # DuckDB's fast reader gives up on some malformed files (e.g. far too many
             # fields in a record); Python's csv module reads anything, only slower.
             try:
-                _scan_with_python(con, utf8_path, len(header))
+                _scan_with_python(con, utf8_path, n)
             except UnicodeDecodeError:
                 raise _NotUtf8 from None
-    _project(con, positions, len(header), layout.fields)
+            read = "padded"
+    _project(con, positions, n, fields, read)
+    return _type_scan(con, *typing, encoding, read)
+
+
+def _type_scan(con, select: str, params: list, encoding: str, read: str) -> Reading:
+    """Type the records of `scan` (through the view `raw`) into `typed_rows`."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE typed_rows AS {select}", params)
+    _define_typed(con, read)
+    return Reading(encoding, read)
+
+
+def _define_typed(con, read: str) -> None:
+    """The view `typed`: each typed row with its position (`pos`) and record number."""
+    joins, record = _numbering(read, "t")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW typed AS SELECT t.rowid AS pos, {record} AS record, t.* "
+        f"FROM typed_rows t {joins}"
+    )
+
+
+def _numbering(read: str, alias: str) -> tuple[str, str]:
+    """(joins, record number) of the row at position `alias.rowid`, for a way of reading."""
+    if read != "numbered":
+        return "", f"{alias}.rowid + 1"
+    joins = (
+        f"LEFT JOIN scan_steps k ON k.bucket = {alias}.rowid // {STEP_BUCKET} "
+        f"LEFT JOIN scan_bad b ON b.pos = {alias}.rowid"
+    )
+    record = (
+        f"coalesce(b.record, {alias}.rowid + 1 + coalesce(k.base, 0) + CASE WHEN k.inner IS "
+        f"NULL THEN 0 ELSE len(list_filter(k.inner, lambda x: x <= {alias}.rowid)) END)"
+    )
+    return joins, record
+
+
+def _selected(positions: dict[str, int], fields: Iterable[str], alias: str) -> str:
+    """The mapped fields of a scan row as columns named after the fields."""
+    return ", ".join(
+        f"{alias}.c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}"
+        for f in fields
+    )
 
 
 class _utf8_copy:
@@ -319,33 +427,195 @@ class _utf8_copy:
 FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
 
 
+def _strict_read(n: int, source: str, parallel: bool = True) -> str:
+    """DuckDB's strict reader over `source` (SQL), every field as text. In parallel, it
+    sets records with the wrong field count aside in `scan_errors`; serially, it fails."""
+    struct = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
+    options = (
+        "parallel=true, ignore_errors=true, store_rejects=true, rejects_table='scan_errors', "
+        "rejects_scan='scan_files'"
+        if parallel
+        else "parallel=false"
+    )
+    return (
+        f"read_csv({source}, delim=';', quote='\"', escape='\"', header=false, skip=1, "
+        f"auto_detect=false, strict_mode=true, nullstr='\x01', columns={struct}, {options})"
+    )
+
+
 def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
-    """Read with DuckDB's parallel reader: "in order" when the row position is the record
-    number, "numbered" when `scan_bad` and `scan_steps` give them, None when only the
-    serial reader can be exact.
+    """Read into `scan` with DuckDB's parallel reader: "in order" or "numbered" (see
+    `_number`), None when only the serial reader can be exact.
+
+    The records with the wrong field count follow the others in `scan`, with no text: such
+    a record is rejected for that alone, and its text is never shown.
+    """
+    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM {_strict_read(n, '?')}",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+        if "Invalid unicode" in str(exc):
+            raise _NotUtf8 from None
+        return None
+    good = con.execute("SELECT count(*) FROM scan").fetchall()[0][0]
+    read = _number(con, path, lines, good)
+    if read == "numbered":
+        con.execute(
+            f"INSERT INTO scan SELECT {', '.join('NULL' for _ in range(n))} FROM scan_bad "
+            "ORDER BY pos"
+        )
+    return read
+
+
+def _type_parallel(con, source: _FileSource, typing: tuple[str, list]) -> str | None:
+    """Type the records into `typed_rows` as the parallel reader reads them from the file;
+    None when only the serial reader can number them exactly (nothing is left behind).
+
+    The records with the wrong field count follow the others, typed from no text like the
+    serial reader's padded ones: such a record is rejected for that alone.
+    """
+    select, params = typing
+    n = source.n
+    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+    # A view cannot hold a parameter: the path reaches it as a variable.
+    con.execute("SET VARIABLE tc_source = ?", [str(source.path)])
+    reader = _strict_read(n, "getvariable('tc_source')")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT {n} AS n_fields, {n} AS expected_fields, "
+        f"{_selected(source.positions, source.fields, 's')} FROM {reader} s"
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE typed_rows AS {select}", params)
+    except duckdb.Error as exc:
+        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+        if "Invalid unicode" in str(exc):
+            raise _NotUtf8 from None
+        return None
+    finally:
+        con.execute("DROP VIEW IF EXISTS raw; RESET VARIABLE tc_source")
+    good = con.execute("SELECT count(*) FROM typed_rows").fetchall()[0][0]
+    try:
+        read = _number(con, source.path, source.lines, good)
+    except _NotUtf8:
+        con.execute("DROP TABLE typed_rows")
+        raise
+    if read is None:
+        con.execute("DROP TABLE typed_rows")
+        return None
+    if read == "numbered":
+        nulls = ", ".join(f"NULL::VARCHAR AS {f}" for f in source.fields)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW raw AS SELECT b.n_fields, {n} AS expected_fields, "
+            f"{nulls} FROM scan_bad b ORDER BY b.pos"
+        )
+        con.execute(f"INSERT INTO typed_rows {select}", params)
+        con.execute("DROP VIEW raw")
+    _define_typed(con, read)
+    return read
+
+
+# Beyond this many records to show, reading the whole file once more costs less than
+# finding each record's bytes.
+FETCH_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class _FileSource:
+    """A UTF-8 export typed by the parallel reader, which kept none of its text."""
+
+    path: Path
+    n: int
+    lines: TextLines
+    positions: dict[str, int]
+    fields: tuple[str, ...]
+
+    def keep_text(self, con, positions_sql: str) -> None:
+        """`kept_text`: the text of the records at these positions, read again from the file."""
+        rows = con.execute(
+            "SELECT pos, record, n_fields = expected_fields FROM typed "
+            f"WHERE pos IN ({positions_sql}) ORDER BY record"
+        ).fetchall()
+        whole = [(pos, record) for pos, record, complete in rows if complete]
+        if len(whole) <= FETCH_LIMIT and self._fetch(con, [record for _, record in whole]):
+            # A record with the wrong number of fields keeps no text (`_type_parallel`).
+            nulls = ", ".join(f"NULL::VARCHAR AS {f}" for f in self.fields)
+            selected = _selected(self.positions, self.fields, "f")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE kept_text AS "
+                f"SELECT (?::BIGINT[])[f.rowid + 1] AS pos, {selected} FROM fetched f "
+                f"UNION ALL SELECT unnest(?::BIGINT[]) AS pos, {nulls}",
+                [[pos for pos, _ in whole], [pos for pos, _, complete in rows if not complete]],
+            )
+            con.execute("DROP TABLE fetched")
+            return
+        # Too many records, or not where the line index says: the whole file once more.
+        # The same reader gives the same rows at the same positions.
+        read = _scan_parallel(con, self.path, self.n, self.lines)
+        count = "SELECT (SELECT count(*) FROM scan) = (SELECT count(*) FROM typed_rows)"
+        if read is None or not con.execute(count).fetchall()[0][0]:
+            raise RuntimeError(f"{self.path.name}: second read differs from the first")
+        _project(con, self.positions, self.n, self.fields, read)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE kept_text AS "
+            f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
+        )
+
+    def _fetch(self, con, records: list[int]) -> bool:
+        """`fetched`: these records (in order) read from their bytes; False if they do not
+        read back one row each."""
+        try:
+            data = self._bytes(records)
+        except (IndexError, OSError):
+            return False
+        fd, name = tempfile.mkstemp(suffix=".csv", prefix="tc-records-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE fetched AS "
+                f"SELECT * FROM {_strict_read(self.n, '?', parallel=False)}",
+                [name],
+            )
+        except duckdb.Error:
+            return False
+        finally:
+            os.unlink(name)
+        return con.execute("SELECT count(*) FROM fetched").fetchall()[0][0] == len(records)
+
+    def _bytes(self, records: list[int]) -> bytes:
+        """The file's header and these records, byte for byte, as a file of their own."""
+        lines, blocks, parts = self.lines, {}, []
+        with open(self.path, "rb") as fh:
+            ends = lambda record: lines.record_end(fh, record, blocks) + 1  # noqa: E731
+            parts.append((0, ends(0)))
+            for record in records:
+                end = ends(record) if record < lines.records else None
+                parts.append((ends(record - 1), end))
+            out = []
+            for start, end in parts:
+                fh.seek(start)
+                part = fh.read() if end is None else fh.read(end - start)
+                out.append(part if part.endswith(b"\n") else part + b"\n")
+        return b"".join(out)
+
+
+def _number(con, path: Path, lines: TextLines, good: int) -> str | None:
+    """How the parallel reader's rows are numbered, from its rejects table `scan_errors`.
+
+    "in order": row k is record k + 1. "numbered": records with the wrong field count were
+    set aside; their numbers and field counts are in `scan_bad` (they follow the `good`
+    rows read), and `scan_steps` shifts the others. None: the reader did something only
+    the serial reader can number exactly.
 
     The parallel reader cannot pad short records when fields contain line breaks, so
     records with the wrong field count go to its rejects table instead. Their record
     numbers follow from their byte positions: line breaks before, minus those inside
-    quotes (`TextLines`). They are appended to `scan` without text, with their numbers and
-    field counts in `scan_bad`; the others keep their order, shifted by `scan_steps`.
+    quotes (`TextLines`).
     """
-    cols = [f"c{i}" for i in range(n)]
-    struct = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
-    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM read_csv(?, delim=';', "
-            "quote='\"', escape='\"', header=false, skip=1, auto_detect=false, "
-            f"strict_mode=true, nullstr='\x01', columns={struct}, parallel=true, "
-            "ignore_errors=true, store_rejects=true, rejects_table='scan_errors', "
-            "rejects_scan='scan_files')",
-            [str(path)],
-        )
-    except duckdb.Error as exc:
-        if "Invalid unicode" in str(exc):
-            raise _NotUtf8 from None
-        return None
     try:
         errors = con.execute(
             "SELECT line_byte_position, any_value(error_type), any_value(csv_line) "
@@ -357,8 +627,7 @@ def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
         raise _NotUtf8
     if any(kind not in FIELD_COUNT_ERRORS for _, kind, _ in errors):
         return None
-    good = con.execute("SELECT count(*) FROM scan").fetchall()[0][0]
-    if lines.quoted is None or good + len(errors) != lines.lines - len(lines.quoted) - 1:
+    if lines.quoted is None or good + len(errors) != lines.records:
         # Records the reader skipped (blank lines) or quotes it read otherwise: it could
         # not have numbered the records as the serial reader does.
         return None
@@ -384,12 +653,6 @@ def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
             if len(starts) != 1 or len(records) != 1 or (low == 0 and starts[0] == 0):
                 return None  # not where the reader says it is
             rejected.append((lines.record_at(fh, starts[0]), len(records[0])))
-    # The records set aside follow the others in `scan`, with no text: a record with the
-    # wrong number of fields is rejected for that alone, and its text is never shown.
-    con.execute(
-        f"INSERT INTO scan SELECT {', '.join('NULL' for _ in cols)} FROM range(?)",
-        [len(rejected)],
-    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE scan_bad AS SELECT ? + i - 1 AS pos, "
         "(?::BIGINT[])[i] AS record, (?::BIGINT[])[i] AS n_fields FROM range(1, ? + 1) r(i)",
@@ -498,19 +761,10 @@ def _project(
     `read` says how `scan` was filled: "padded" (serial reader or Python: overflow
     columns, NULL for missing fields), "in order" or "numbered" (`_scan_parallel`).
     """
-    selected = ", ".join(
-        f"s.c{positions[f]} AS {f}" if f in positions else f"NULL::VARCHAR AS {f}" for f in fields
-    )
-    source, record, n_fields = "scan s", "s.rowid + 1", str(n)
+    selected = _selected(positions, fields, "s")
+    joins, record = _numbering(read, "s")
+    n_fields = str(n)
     if read == "numbered":
-        source = (
-            f"scan s LEFT JOIN scan_steps k ON k.bucket = s.rowid // {STEP_BUCKET} "
-            "LEFT JOIN scan_bad b ON b.pos = s.rowid"
-        )
-        record = (
-            "coalesce(b.record, s.rowid + 1 + coalesce(k.base, 0) + CASE WHEN k.inner IS NULL "
-            "THEN 0 ELSE len(list_filter(k.inner, lambda x: x <= s.rowid)) END)"
-        )
         n_fields = f"coalesce(b.n_fields, {n})"
     elif read == "padded":
         cols = _scan_columns(n)
@@ -531,31 +785,11 @@ def _project(
         )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW raw AS SELECT s.rowid AS pos, {record} AS record, "
-        f"{n_fields} AS n_fields, {n} AS expected_fields, {selected} FROM {source}"
+        f"{n_fields} AS n_fields, {n} AS expected_fields, {selected} FROM scan s {joins}"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW raw_text AS SELECT s.rowid AS pos, {selected} FROM scan s"
     )
-
-
-def keep_text(con, positions_sql: str) -> None:
-    """Keep the text of the records at these positions only; free the rest of the file's.
-
-    After validation only rejected records are shown with their text; the whole file's
-    text (about 200 bytes a record) would otherwise stay in memory through the insert.
-    """
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE kept_text AS "
-        f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
-    )
-    con.execute("CREATE OR REPLACE TEMP VIEW raw_text AS SELECT * FROM kept_text")
-    for statement in (
-        "DROP VIEW IF EXISTS raw",
-        "DROP TABLE IF EXISTS scan",
-        "DROP TABLE IF EXISTS scan_steps",
-        "DROP TABLE IF EXISTS scan_bad",
-    ):
-        con.execute(statement)
 
 
 def _read_xlsx(con, path: Path, layout: Layout) -> None:

@@ -10,6 +10,7 @@ one row per record: the typed fields, `reason` (NULL when the record is fine) an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dashboard.config import (
     ABSENCE_HEADERS,
@@ -19,7 +20,7 @@ from dashboard.config import (
     VALUE_DEFAULTS,
     ExportConfig,
 )
-from etl.sources import keep_text
+from etl.sources import Reading
 
 # Dates before or after this range are typing errors, and the working-day calendar
 # covers exactly this range (dashboard.calendar).
@@ -110,9 +111,30 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
-    """Validate `raw` into `staged` according to `spec` and the value mapping."""
+def typing(con, spec: RecordSpec, export: ExportConfig) -> tuple[str, list[str]]:
+    """Pass 1 as (SELECT over the view `raw`, parameters): a record's typed values.
+
+    `etl.sources.read_source` runs it on every record as it reads the file, into `typed`.
+    """
     con.execute(DATE_MACRO)
+    plan = _plan(spec, export)
+    return plan.select, plan.params
+
+
+def stage(con, spec: RecordSpec, export: ExportConfig, reading: Reading) -> None:
+    """Validate `typed` (from `typing`) into `staged` per `spec` and the value mapping."""
+    _validate(con, reading, spec, _plan(spec, export))
+
+
+class _Plan(NamedTuple):
+    select: str  # pass 1, over the view `raw`
+    params: list[str]
+    codes: dict[str, str]  # coded field -> SQL list of its canonical values
+    reasons: str  # SQL list of the reasons (NULL where a rule holds), over `t` and `r`
+
+
+def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
+    """The SQL of the checks for one kind of export (pure text building, no database)."""
     params: list[str] = []
     typed: list[str] = []
     problems: list[tuple[str, str, str]] = []
@@ -203,7 +225,6 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
 
     any_problem = " OR ".join(f"coalesce({cheap}, false)" for cheap, _, _ in problems)
     reason_list = ", ".join(f"CASE WHEN {exact} THEN {text} END" for _, exact, text in problems)
-    key = ", ".join(spec.key)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
     keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
         f"t.{f} IS NOT NULL" for f in spec.key
@@ -214,13 +235,20 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     # key. Keys are grouped by the hash: millions of numbers need a fraction of the memory
     # of millions of texts, and the exact grouping then runs on the few candidates (a hash
     # collision only makes a record a candidate, never a duplicate).
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT *, "
+    # (The `has_` flags only serve `suspect`: they are not kept.)
+    select = (
+        f"SELECT * EXCLUDE ({', '.join(f'has_{f}' for f in flagged)}), "
         f"(t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
         f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
-        f"SELECT pos, record, n_fields, expected_fields, {', '.join(typed)} FROM raw) t",
-        params,
+        f"SELECT n_fields, expected_fields, {', '.join(typed)} FROM raw) t"
     )
+    return _Plan(select, params, codes, reason_list)
+
+
+def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
+    codes = plan.codes
+    key = ", ".join(spec.key)
+    t_key = ", ".join(f"t.{f}" for f in spec.key)
     # Pass 2: the few records that may be rejected or repeated: those with a problem, and
     # those whose key comes again. Only these records keep their text: the file's text
     # is read once more, then freed (`keep_text`).
@@ -229,24 +257,24 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
         """
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH hashed AS (
-            SELECT key_hash FROM typed WHERE key_hash IS NOT NULL
+            SELECT key_hash FROM typed_rows WHERE key_hash IS NOT NULL
             GROUP BY key_hash HAVING count(*) > 1
         )
         SELECT * FROM typed WHERE key_hash IN (SELECT key_hash FROM hashed)
         """
     )
-    keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
+    reading.keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
     # Pass 3: the reasons of the records with a problem.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE problems AS
         SELECT * FROM (
-            SELECT t.record,
+            SELECT t.pos, t.record,
                    CASE WHEN t.n_fields <> t.expected_fields THEN
                             format('Falsche Anzahl Felder: {{}} statt {{}}',
                                    t.n_fields, t.expected_fields)
                         ELSE nullif(array_to_string(
-                            list_filter([{reason_list}], lambda x: x IS NOT NULL), '; '), '')
+                            list_filter([{plan.reasons}], lambda x: x IS NOT NULL), '; '), '')
                    END AS reason
             FROM bad t JOIN raw_text r ON r.pos = t.pos
         ) WHERE reason IS NOT NULL  -- candidates the exact rules clear (spaces only) load
@@ -262,7 +290,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
             SELECT {key} FROM candidates GROUP BY {key} HAVING count(*) > 1
         ),
         copies AS (
-            SELECT t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
+            SELECT t.pos, t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
             FROM candidates t SEMI JOIN keys USING ({key})
             JOIN raw_text r ON r.pos = t.pos
         ),
@@ -271,7 +299,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
                    string_agg(record::VARCHAR, ', ' ORDER BY record) AS records
             FROM copies GROUP BY {key}
         )
-        SELECT c.record, s.variants, s.first_record, s.records
+        SELECT c.pos, c.record, s.variants, s.first_record, s.records
         FROM copies c JOIN summary s USING ({key})
         """
     )
@@ -282,7 +310,7 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE outcomes AS
-        SELECT coalesce(p.record, d.record) AS record,
+        SELECT coalesce(p.pos, d.pos) AS pos,
                CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN 'duplicate'
                     ELSE 'reject' END AS outcome,
                CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN NULL
@@ -296,11 +324,11 @@ def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
     con.execute("DROP TABLE problems; DROP TABLE repeated; DROP TABLE bad; DROP TABLE candidates")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW staged AS SELECT t.* EXCLUDE ("
-        + ", ".join([f"has_{f}" for f in flagged] + list(codes) + ["suspect", "key_hash"])
+        + ", ".join([*codes, "suspect", "key_hash"])
         + "), "
         + "".join(f"{text}[t.{f}] AS {f}, " for f, text in codes.items())
         + "coalesce(o.outcome, 'load') AS outcome, o.reason "
-        "FROM typed t LEFT JOIN outcomes o USING (record)"
+        "FROM typed t LEFT JOIN outcomes o USING (pos)"
     )
 
 

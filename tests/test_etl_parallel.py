@@ -7,6 +7,8 @@ text as the serial reader (`_scan_with_duckdb`, padded).
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from pathlib import Path
 
@@ -14,7 +16,10 @@ import duckdb
 import pytest
 
 from etl import sources
+from etl.load import load_files
 from etl.sources import Layout, inspect_file
+from tests.conftest import HEADER as TICKET_HEADER
+from tests.conftest import ticket_row
 
 FIELDS = {"ticket_id": ["ticket-id"], "team": ["team"], "note": ["note"]}
 LAYOUT = Layout(FIELDS, ("ticket_id",), {f: f for f in FIELDS})
@@ -140,3 +145,99 @@ def test_line_index_equals_its_definition(tmp_path, monkeypatch, seed, size, chu
     lines, index, quoted = _line_index_by_definition(data)
     assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
     assert quoted is None or len(quoted) > 0
+
+
+# --- Typing straight from the file (`_type_parallel`) -------------------------------------
+# The parallel reader types the records as it reads and keeps no text; the few records
+# shown with their text are read again from their bytes (`_FileSource`). Each way must load
+# exactly what the serial reader loads: the same tickets, rejects (with text) and counts.
+
+
+def _ticket_lines() -> list[list[str]]:
+    good = [_line(ticket_row(**{"Ticket-ID": f"T{i}"})) for i in range(1, 8)]
+    return [
+        good[0],
+        _line(ticket_row(**{"Ticket-ID": "T20", "Eingang": "31.02.2026"})),  # not a date
+        _line(ticket_row(**{"Ticket-ID": " T21 ", "Bereich": " leistung "})),  # spaces
+        good[1],
+        _line(ticket_row(**{"Ticket-ID": "T22", "Team": "Leistung\n1"})),  # quoted break
+        _line(ticket_row(**{"Ticket-ID": "T23", "Bereich": "Sozial", "Team": "A\r\nB"})),
+        good[1],  # identical repeat
+        good[2],
+        _line(ticket_row(**{"Ticket-ID": "T3", "Team": "Leistung 2"})),  # conflicting
+        ["T24", "Leistung"],  # too few fields
+        good[3] + ["extra"],  # too many
+        good[4],
+        _line(ticket_row(**{"Ticket-ID": "T25", "Erledigt": "01.01.2020"})),  # before receipt
+        good[5],
+    ]
+
+
+def _line(row: dict[str, str]) -> list[str]:
+    return [row.get(h, "") for h in TICKET_HEADER]
+
+
+def _ticket_export(newline: str = "\n", bom: bool = False, final_break: bool = True) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator=newline).writerows(
+        [TICKET_HEADER, *_ticket_lines()]
+    )
+    text = out.getvalue() if final_break else out.getvalue().removesuffix(newline)
+    return (("\ufeff" if bom else "") + text).encode("utf-8")
+
+
+def _unreadable(self, records):
+    raise IndexError("not where the line index says")
+
+
+def _loaded(config, path: Path) -> dict:
+    """Everything a load leaves behind, in a comparable form."""
+    (result,) = load_files(config, [path], fresh=True)
+    con = duckdb.connect(str(config.database), read_only=True)
+    try:
+        tickets = con.execute(
+            "SELECT * EXCLUDE (load_id) FROM tickets ORDER BY ticket_id"
+        ).fetchall()
+        rejects = con.execute(
+            "SELECT record, ticket_id, reason, raw FROM rejects ORDER BY record"
+        ).fetchall()
+    finally:
+        con.close()
+    counts = (result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate)
+    return {"tickets": tickets, "rejects": rejects, "counts": counts}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _ticket_export(),
+        _ticket_export(newline="\r\n", bom=True),
+        _ticket_export(final_break=False),
+    ],
+    ids=["lf", "crlf-bom", "no-final-break"],
+)
+@pytest.mark.parametrize("way", ["fetched", "read again", "fetch fails"])
+def test_typing_from_the_file_loads_what_the_serial_reader_loads(
+    tmp_path, config, monkeypatch, content, way
+):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    used = []
+    typed = sources._type_parallel
+    monkeypatch.setattr(sources, "_type_parallel", lambda *a: used.append(typed(*a)) or used[-1])
+    again = []
+    scan = sources._scan_parallel
+    monkeypatch.setattr(sources, "_scan_parallel", lambda *a: again.append(1) or scan(*a))
+    if way == "read again":
+        monkeypatch.setattr(sources, "FETCH_LIMIT", 0)
+    if way == "fetch fails":
+        monkeypatch.setattr(sources._FileSource, "_bytes", _unreadable)
+    parallel = _loaded(config, path)
+    assert used == ["numbered"]
+    assert len(again) == (way != "fetched")  # the whole file is read again only as a fallback
+    monkeypatch.setattr(sources, "_type_parallel", lambda *a: None)
+    serial = _loaded(config, path)
+    assert parallel == serial
+    # The case covers what it claims: rejects with text, repeats, wrong field counts.
+    assert parallel["counts"] == (14, 6, 7, 1)
+    assert sum(raw is None for *_, raw in parallel["rejects"]) == 2
