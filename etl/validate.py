@@ -58,8 +58,14 @@ CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
     END AS DATE);
 CREATE OR REPLACE TEMP MACRO parse_day(v) AS CASE WHEN v = '' THEN NULL ELSE coalesce(
     parse_day_text(v),
-    CASE WHEN is_space(v[1]) OR is_space(v[-1]) THEN parse_day_text(strip(v)) END) END;
-"""
+    CASE WHEN is_space(v[1]) OR is_space(v[-1]) THEN parse_day_text(strip(v)) END,
+    CASE WHEN strip(v) <> '' THEN UNREADABLE END) END;
+""".replace("UNREADABLE", "DATE '-infinity'")
+
+# A date that is there but cannot be read types as this (no export date can be it), and a
+# coded value that is there but unknown as code 0: the typed value alone tells "missing"
+# (NULL) from "not readable", so no rule needs the raw text to find its records.
+UNREADABLE = "DATE '-infinity'"
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     """The SQL of the checks for one kind of export (pure text building, no database)."""
     params: list[str] = []
     typed: list[str] = []
-    problems: list[tuple[str, str, str]] = []
+    problems: list[tuple[str, str]] = []
     # Coded values are kept as their position in the list of canonical values (one byte
     # instead of a string: at ten million records the typed table must stay in memory)
     # and turn back into text in `staged`. Canonical values are constants of the code.
@@ -149,85 +155,67 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
             typed.append(f"parse_day({f}) AS {f}")
         elif f in spec.coded:
             mapping = export.value_map(f)
-            # Most values are written exactly as their canonical form: compared as they
-            # are first, before any trimming or lower-casing.
-            exact = sorted(c for c in set(mapping.values()) if mapping.get(c.lower()) == c)
-            params += exact
-            whens = " ".join("WHEN ? THEN ?" for _ in mapping)
-            for spelling, canonical in mapping.items():
-                params += [spelling, canonical]
             default = VALUE_DEFAULTS.get(f)
             empty = "NULL" if default is None else _q(default)
             canonical = sorted(set(mapping.values()) | ({default} if default else set()))
             codes[f] = "[" + ", ".join(_q(c) for c in canonical) + "]"
+            # Most values are written exactly as their canonical form: compared as they
+            # are first, before any trimming or lower-casing.
+            exact = [c for c in canonical if mapping.get(c.lower()) == c]
+            params += exact
+            fast = " ".join(f"WHEN ? THEN {canonical.index(c) + 1}" for c in exact)
+            whens = " ".join("WHEN ? THEN ?" for _ in mapping)
+            for spelling, value in mapping.items():
+                params += [spelling, value]
             typed.append(
-                f"list_position({codes[f]}, CASE WHEN {f} IN ({', '.join('?' for _ in exact)}) "
-                f"THEN {f} WHEN clean({f}) IS NULL THEN {empty} "
-                f"ELSE CASE lower(clean({f})) {whens} END END)::UTINYINT AS {f}"
+                f"CASE {f} {fast} ELSE coalesce(list_position({codes[f]}, "
+                f"CASE WHEN clean({f}) IS NULL THEN {empty} "
+                f"ELSE CASE lower(clean({f})) {whens} END END), "
+                f"CASE WHEN clean({f}) IS NOT NULL THEN 0 END) END::UTINYINT AS {f}"
             )
         else:
             typed.append(f"clean({f}) AS {f}")
 
-    # `has_<field>`: the raw field is not empty (a cheap test; spaces only count as
-    # present here). Where a typed value is NULL, it tells "missing" from "not readable"
-    # without keeping the raw text in the typed table.
-    flagged = [
-        f for f in spec.headers if f in spec.dates or (f in spec.coded and f in spec.required)
-    ]
-    typed += [f"coalesce({f} <> '', false) AS has_{f}" for f in flagged]
-
-    # Each rule: (cheap condition on the typed table `t` that finds every candidate,
-    # exact condition that may also read the raw text `r`, German reason).
+    # Each rule: (condition on the typed values `t`, German reason, which may quote the
+    # raw text `r`). A record is suspect when a condition holds; only suspect records
+    # read their text again, for the reasons.
     not_a_date = _q("{} ist kein Datum: '{}'")
     out_of_range = _q("{} liegt außerhalb 2000–2100: {}")
     unknown_value = "Unbekannter Wert für {}: '{}' (erlaubt: %s)"
     for f in spec.headers:
-        # (strip, not clean: a small expression keeps this statement quick to plan)
-        present = f"strip(r.{f}) <> ''"
         if f in spec.required:
-            if f in flagged:
-                problems.append((f"NOT t.has_{f} OR t.{f} IS NULL", f"NOT ({present})",
-                                 _q(spec.headers[f] + " fehlt")))  # fmt: skip
-            else:
-                problems.append(
-                    (f"t.{f} IS NULL", f"t.{f} IS NULL", _q(spec.headers[f] + " fehlt"))
-                )
+            problems.append((f"t.{f} IS NULL", _q(spec.headers[f] + " fehlt")))
         if f in spec.dates:
             problems.append(
-                (
-                    f"t.has_{f} AND t.{f} IS NULL",
-                    f"{present} AND t.{f} IS NULL",
-                    f"format({not_a_date}, {label[f]}, strip(r.{f}))",
-                )
+                (f"t.{f} = {UNREADABLE}", f"format({not_a_date}, {label[f]}, strip(r.{f}))")
             )
-            in_range = f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'"
             problems.append(
-                (in_range, in_range, f"format({out_of_range}, {label[f]}, strip(r.{f}))")
+                (
+                    f"t.{f} <> {UNREADABLE} AND "
+                    f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'",
+                    f"format({out_of_range}, {label[f]}, strip(r.{f}))",
+                )
             )
         if f in spec.coded:
             allowed = ", ".join(dict.fromkeys(export.value_map(f).values()))
             unknown = _q(unknown_value % allowed)
-            # Coded fields with a default are NULL only when present and unknown.
-            cheap = f"t.has_{f} AND t.{f} IS NULL" if f in flagged else f"t.{f} IS NULL"
-            exact = f"{present} AND t.{f} IS NULL"
-            problems.append((cheap, exact, f"format({unknown}, {label[f]}, strip(r.{f}))"))
+            problems.append((f"t.{f} = 0", f"format({unknown}, {label[f]}, strip(r.{f}))"))
     before = _q("{} ({}) liegt vor {} ({})")
     for later, earlier in spec.not_before:
-        cond = f"t.{later} < t.{earlier}"
         problems.append(
             (
-                cond,
-                cond,
+                f"t.{later} < t.{earlier} AND t.{later} <> {UNREADABLE}",
                 f"format({before}, {label[later]}, strftime(t.{later}, '%d.%m.%Y'), "
                 f"{label[earlier]}, strftime(t.{earlier}, '%d.%m.%Y'))",
             )
         )
 
-    any_problem = " OR ".join(f"coalesce({cheap}, false)" for cheap, _, _ in problems)
-    reason_list = ", ".join(f"CASE WHEN {exact} THEN {text} END" for _, exact, text in problems)
+    any_problem = " OR ".join(f"coalesce({cond}, false)" for cond, _ in problems)
+    reason_list = ", ".join(f"CASE WHEN {cond} THEN {text} END" for cond, text in problems)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
     keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(
-        f"t.{f} IS NOT NULL" for f in spec.key
+        f"t.{f} IS NOT NULL" + (f" AND t.{f} <> {UNREADABLE}" if f in spec.dates else "")
+        for f in spec.key
     )
     # Pass 1: typed values, materialised once (a parsed date referenced by several rules
     # would otherwise be parsed again for each reference), with what pass 2 needs of each
@@ -235,10 +223,8 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     # key. Keys are grouped by the hash: millions of numbers need a fraction of the memory
     # of millions of texts, and the exact grouping then runs on the few candidates (a hash
     # collision only makes a record a candidate, never a duplicate).
-    # (The `has_` flags only serve `suspect`: they are not kept.)
     select = (
-        f"SELECT * EXCLUDE ({', '.join(f'has_{f}' for f in flagged)}), "
-        f"(t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
+        f"SELECT *, (t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
         f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
         f"SELECT n_fields, expected_fields, {', '.join(typed)} FROM raw) t"
     )
@@ -264,20 +250,20 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
         """
     )
     reading.keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
-    # Pass 3: the reasons of the records with a problem.
+    # Pass 3: the reasons of the records with a problem. Every suspect record has one:
+    # `suspect` is the same conditions as the reasons. (No filter on the reason here: it
+    # would be pushed into the join and evaluate every reason twice.)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE problems AS
-        SELECT * FROM (
-            SELECT t.pos, t.record,
-                   CASE WHEN t.n_fields <> t.expected_fields THEN
-                            format('Falsche Anzahl Felder: {{}} statt {{}}',
-                                   t.n_fields, t.expected_fields)
-                        ELSE nullif(array_to_string(
-                            list_filter([{plan.reasons}], lambda x: x IS NOT NULL), '; '), '')
-                   END AS reason
-            FROM bad t JOIN raw_text r ON r.pos = t.pos
-        ) WHERE reason IS NOT NULL  -- candidates the exact rules clear (spaces only) load
+        SELECT t.pos, t.record,
+               CASE WHEN t.n_fields <> t.expected_fields THEN
+                        format('Falsche Anzahl Felder: {{}} statt {{}}',
+                               t.n_fields, t.expected_fields)
+                    ELSE array_to_string(
+                        list_filter([{plan.reasons}], lambda x: x IS NOT NULL), '; ')
+               END AS reason
+        FROM bad t JOIN raw_text r ON r.pos = t.pos
         """
     )
     # Pass 4: records sharing a key. Identical ones count once, differing ones are all

@@ -199,6 +199,35 @@ def test_bad_row_is_rejected_with_reason_and_record_number(bad_rows_loaded, case
         assert word in reason
 
 
+# Values that are there but blank count as missing, values that are there but unreadable
+# as unreadable, and a readable date far out of range as out of range: the whole reason.
+EXACT_REASONS = [
+    ("completed-unreadable", {"Erledigt": "offen"}, "Erledigt ist kein Datum: 'offen'"),
+    ("received-blank", {"Eingang": " \t "}, "Eingang fehlt"),
+    ("received-year-1", {"Eingang": "01.01.0001"}, "Eingang liegt außerhalb 2000–2100: 01.01.0001"),
+    ("area-blank", {"Bereich": "  "}, "Bereich fehlt"),
+    ("area-unknown", {"Bereich": " Rente "}, None),  # reason checked below: allowed values
+    ("optional-date-blank", {"Zusage bis": "   "}, ""),
+    ("defaulted-code-blank", {"Eingangskanal": "  ", "Anliegen": " "}, ""),
+    ("code-spelled-otherwise", {"Bereich": " LEISTUNG ", "VerBIS-Vermerk": "Ja"}, ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"), [pytest.param(f, r, id=c) for c, f, r in EXACT_REASONS]
+)
+def test_reason_is_exactly_the_rule_that_fails(write_export, load, config, fields, reason):
+    (result,) = load(write_export([ticket_row(**{"Ticket-ID": "T9", **fields})]))
+    rejects = _rejects(config)
+    if reason == "":  # loads
+        assert (result.rows_loaded, rejects) == (1, [])
+    elif reason is None:
+        assert rejects[0][2].startswith("Unbekannter Wert für Bereich: 'Rente' (erlaubt: ")
+        assert ";" not in rejects[0][2]
+    else:
+        assert rejects == [(1, "T9", reason)]
+
+
 @pytest.mark.parametrize(("case", "count"), [pytest.param(c, n, id=c) for c, _, n in FIELD_COUNTS])
 def test_wrong_number_of_fields_is_rejected(bad_rows_loaded, case, count):
     result, rejects, _, cases = bad_rows_loaded
