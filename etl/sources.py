@@ -81,7 +81,9 @@ class Layout:
     labels: dict[str, str]  # field -> name used in messages
 
 
-LINE_BLOCK = 1 << 16  # granularity of the line-break index: 64 KiB
+# Granularity of the line-break index: finding a record reads one block (8 bytes of index
+# per 4 KiB of file).
+LINE_BLOCK = 1 << 12
 # Beyond this many quote characters (e.g. an export that quotes every field) finding the
 # line breaks inside quotes costs more than the parallel reader saves.
 MAX_QUOTES = 1_000_000
@@ -96,7 +98,7 @@ class TextLines:
     """
 
     lines: int  # physical lines, a last line without a line break included
-    index: np.ndarray  # line breaks before each 64 KiB block
+    index: np.ndarray  # line breaks before each block of LINE_BLOCK bytes
     quoted: tuple[int, ...] | None  # byte positions of line breaks inside quotes; None: unknown
 
     @property
@@ -104,26 +106,43 @@ class TextLines:
         """Data records (the header not counted), when no line lies between records."""
         return self.lines - len(self.quoted or ()) - 1
 
-    def record_end(self, fh, record: int, blocks: dict) -> int:
-        """The byte position of the line break that ends data record `record` (header = 0).
+    def record_ends(self, fh, records: Sequence[int]) -> np.ndarray:
+        """Byte positions of the line breaks that end these data records (header = 0).
 
-        It is the (record + 1)-th line break outside quotes; `blocks` caches the line
-        breaks of the 64 KiB blocks read so far.
+        Record r ends at the (r + 1)-th line break outside quotes. Vectorised: the blocks
+        holding the wanted line breaks are read once and searched together.
         """
-        # The k-th line break overall ends the record once k = record + 1 + (quoted line
-        # breaks before it); k only grows towards that, so this ends in a few rounds.
-        k = record + 1
+        records = np.asarray(records, dtype=np.int64)
+        quoted = np.asarray(self.quoted, dtype=np.int64)
+        # The k-th line break overall ends record r once k = r + 1 + (quoted line breaks
+        # before it); k only grows towards that. First settle it on the index alone
+        # (quoted breaks before the block), then on the line breaks inside the block.
+        wanted = records + 1
         while True:
-            block = int(np.searchsorted(self.index, k, side="left")) - 1
-            if block not in blocks:
-                fh.seek(block * LINE_BLOCK)
-                data = np.frombuffer(fh.read(LINE_BLOCK), np.uint8)
-                blocks[block] = np.flatnonzero(data == ord("\n")) + block * LINE_BLOCK
-            position = int(blocks[block][k - int(self.index[block]) - 1])
-            after = record + 1 + bisect.bisect_right(self.quoted, position)
-            if after == k:
-                return position
-            k = after
+            blocks = np.searchsorted(self.index, wanted, side="left") - 1
+            settled = records + 1 + np.searchsorted(quoted, blocks * LINE_BLOCK)
+            if np.array_equal(settled, wanted):
+                break
+            wanted = settled
+        positions = np.empty(len(records), dtype=np.int64)
+        todo = np.arange(len(records))
+        fd = fh.fileno()
+        while len(todo):
+            blocks = np.searchsorted(self.index, wanted[todo], side="left") - 1
+            unique = np.unique(blocks)
+            parts = [os.pread(fd, LINE_BLOCK, block * LINE_BLOCK) for block in unique.tolist()]
+            base = np.cumsum([0, *map(len, parts)])
+            breaks = np.flatnonzero(np.frombuffer(b"".join(parts), np.uint8) == ord("\n"))
+            first = np.searchsorted(breaks, base[:-1])  # each block's first line break
+            at = np.searchsorted(unique, blocks)
+            nth = first[at] + wanted[todo] - self.index[blocks] - 1
+            found = unique[at] * LINE_BLOCK + breaks[nth] - base[at]
+            after = records[todo] + 1 + np.searchsorted(quoted, found, side="right")
+            done = after == wanted[todo]
+            positions[todo[done]] = found[done]
+            wanted[todo[~done]] = after[~done]
+            todo = todo[~done]
+        return positions
 
     def record_at(self, fh, position: int) -> int:
         """The record number (header = 0) of the record that starts at byte `position`."""
@@ -137,7 +156,7 @@ class _LineCounter:
     """Feeds chunks of a file; builds its TextLines (numpy: it runs beside the hashing)."""
 
     def __init__(self):
-        self.blocks: list[np.ndarray] = []  # line breaks per 64 KiB block, chunk by chunk
+        self.blocks: list[np.ndarray] = []  # line breaks per block, chunk by chunk
         self.quoted: list[np.ndarray] | None = []  # line breaks inside quotes, chunk by chunk
         self.quotes, self.offset, self.last = 0, 0, b""
 
@@ -588,15 +607,15 @@ class _FileSource:
 
     def _bytes(self, records: list[int]) -> bytes:
         """The file's header and these records, byte for byte, as a file of their own."""
-        lines, blocks, parts = self.lines, {}, []
+        # A record runs from the end of the one before it to its own end (the last record
+        # of the file to the end of the file).
+        bounds = sorted(
+            {0, *(r - 1 for r in records), *(r for r in records)} - {self.lines.records}
+        )
         with open(self.path, "rb") as fh:
-            ends = lambda record: lines.record_end(fh, record, blocks) + 1  # noqa: E731
-            parts.append((0, ends(0)))
-            for record in records:
-                end = ends(record) if record < lines.records else None
-                parts.append((ends(record - 1), end))
+            ends = dict(zip(bounds, (self.lines.record_ends(fh, bounds) + 1).tolist(), strict=True))
             out = []
-            for start, end in parts:
+            for start, end in [(0, ends.get(0)), *((ends[r - 1], ends.get(r)) for r in records)]:
                 fh.seek(start)
                 part = fh.read() if end is None else fh.read(end - start)
                 out.append(part if part.endswith(b"\n") else part + b"\n")

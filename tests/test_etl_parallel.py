@@ -109,7 +109,7 @@ def test_many_records_between_bad_ones_cross_step_buckets(tmp_path):
 
 
 def _line_index_by_definition(data: bytes) -> tuple[int, list[int], tuple[int, ...] | None]:
-    """Lines, line breaks before each 64 KiB block, and quoted line breaks, byte by byte."""
+    """Lines, line breaks before each block, and quoted line breaks, byte by byte."""
     index, quoted, breaks, inside = [], [], 0, False
     for i, byte in enumerate(data):
         if i % sources.LINE_BLOCK == 0:
