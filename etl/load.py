@@ -184,7 +184,8 @@ def _write(
                 "(SELECT ticket_id FROM staged WHERE outcome = 'load')"
             ).fetchall()[0][0]
         inner, outer = hmac_pads(key)
-        # Customers come back: the keyed hash is computed once per distinct number.
+        # Customers come back: the keyed hash is computed once per distinct number (of
+        # every record read: the few rejected ones cost less than deciding on each).
         counts["load"] = con.execute(
             f"""
             INSERT INTO tickets
@@ -194,8 +195,7 @@ def _write(
             FROM staged s
             LEFT JOIN (
                 SELECT customer, {HMAC_SQL.format(value="customer")} AS pseudonym
-                FROM (SELECT DISTINCT customer FROM staged
-                      WHERE outcome = 'load' AND customer IS NOT NULL)
+                FROM (SELECT DISTINCT customer FROM typed_rows WHERE customer IS NOT NULL)
             ) p ON p.customer = s.customer
             WHERE s.outcome = 'load'
             """,

@@ -1,9 +1,13 @@
-"""Reading export files (CSV or XLSX) into a raw, all-text DuckDB table.
+"""Reading export files (CSV or XLSX) and typing their records into DuckDB.
 
-Whatever the file, the result is the temp table `raw`: one row per data record with
-`record` (1 = first data row), `n_fields` (fields the record really had) and one VARCHAR
-column per export field (NULL where the file has no such column). Interpreting the text is
-the job of `etl.validate`.
+`read_source` runs the caller's typing pass (a SELECT over the view `raw`: one row per
+record with `n_fields`, `expected_fields` and one VARCHAR column per export field, NULL
+where the file has no such column) on every record, into the table `typed_rows`, and
+defines the view `typed` over it: each row with its position (`pos`, file order) and
+`record` (1 = first data row). A UTF-8 CSV is typed as DuckDB's parallel reader reads it,
+and its text is never stored; otherwise the records go through a text table `scan` first.
+The returned `Reading` keeps the text of the few records shown later (`keep_text`).
+Interpreting the text is the job of `etl.validate`.
 """
 
 from __future__ import annotations

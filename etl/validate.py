@@ -1,10 +1,12 @@
-"""Validation of raw export records in SQL: typed values, rejection reasons, duplicates.
+"""Validation of export records in SQL: typed values, rejection reasons, duplicates.
 
-Input is the temp views `raw` and `raw_text` (see `etl.sources`); output is the temp view
-`staged`, and `raw_text` reduced to the records that may be rejected (`keep_text`), with
-one row per record: the typed fields, `reason` (NULL when the record is fine) and
-`outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
-"Bad input" section is one expression here, so the whole file is checked in one pass.
+Pass 1 (`typing`) is a SELECT over the view `raw` that `etl.sources.read_source` runs on
+every record as it reads the file, into `typed`. `stage` then finds the records with a
+problem and the repeated keys, has `etl.sources.Reading.keep_text` keep their text only
+(`raw_text`), and defines the temp view `staged`, one row per record: the typed fields,
+`reason` (NULL when the record is fine) and `outcome` ('load', 'reject' or 'duplicate').
+Every rule of EXPORT_FORMAT.md's "Bad input" section is one condition on the typed values
+here, so the whole file is checked in one pass.
 """
 
 from __future__ import annotations
@@ -236,8 +238,8 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
     key = ", ".join(spec.key)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
     # Pass 2: the few records that may be rejected or repeated: those with a problem, and
-    # those whose key comes again. Only these records keep their text: the file's text
-    # is read once more, then freed (`keep_text`).
+    # those whose key comes again. Only these records get their text (`keep_text`: from
+    # the file's bytes, or from the text table, which is then freed).
     con.execute("CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed WHERE suspect")
     con.execute(
         """
