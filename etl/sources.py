@@ -281,7 +281,7 @@ class Reading:
     encoding: str
     read: str  # "padded", "in order" or "numbered" (see `_number`)
     # Set when the parallel reader typed the records straight from the file: no text was
-    # kept, the few records that need it are read again from the file (`_fetch_text`).
+    # kept, the few records that need it are read again from the file (`_FileSource`).
     source: _FileSource | None = None
 
     def keep_text(self, con, positions_sql: str) -> None:
