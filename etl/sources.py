@@ -291,13 +291,11 @@ class Reading:
         file's text (about 200 bytes a record) would otherwise stay in memory through
         the insert.
         """
-        if self.source is None:
+        if self.source is None or not self.source.fetch_text(con, positions_sql):
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE kept_text AS "
                 f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
             )
-        else:
-            self.source.keep_text(con, positions_sql)
         con.execute("CREATE OR REPLACE TEMP VIEW raw_text AS SELECT * FROM kept_text")
         # (`scan_steps` and `scan_bad` stay: the record numbers in `typed` need them.)
         con.execute("DROP VIEW IF EXISTS raw; DROP TABLE IF EXISTS scan")
@@ -473,16 +471,8 @@ def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
     The records with the wrong field count follow the others in `scan`, with no text: such
     a record is rejected for that alone, and its text is never shown.
     """
-    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM {_strict_read(n, '?')}",
-            [str(path)],
-        )
-    except duckdb.Error as exc:
-        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
-        if "Invalid unicode" in str(exc):
-            raise _NotUtf8 from None
+    sql = f"CREATE OR REPLACE TEMP TABLE scan AS SELECT * FROM {_strict_read(n, '?')}"
+    if not _run_parallel(con, sql, [str(path)]):
         return None
     good = con.execute("SELECT count(*) FROM scan").fetchall()[0][0]
     read = _number(con, path, lines, good)
@@ -494,6 +484,19 @@ def _scan_parallel(con, path: Path, n: int, lines: TextLines) -> str | None:
     return read
 
 
+def _run_parallel(con, sql: str, params: Sequence) -> bool:
+    """Run a statement over `_strict_read`; False when the parallel reader gave up."""
+    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+    try:
+        con.execute(sql, params)
+    except duckdb.Error as exc:
+        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
+        if "Invalid unicode" in str(exc):
+            raise _NotUtf8 from None
+        return False
+    return True
+
+
 def _type_parallel(con, source: _FileSource, typing: tuple[str, list]) -> str | None:
     """Type the records into `typed_rows` as the parallel reader reads them from the file;
     None when only the serial reader can number them exactly (nothing is left behind).
@@ -503,7 +506,6 @@ def _type_parallel(con, source: _FileSource, typing: tuple[str, list]) -> str | 
     """
     select, params = typing
     n = source.n
-    con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
     # A view cannot hold a parameter: the path reaches it as a variable.
     con.execute("SET VARIABLE tc_source = ?", [str(source.path)])
     reader = _strict_read(n, "getvariable('tc_source')")
@@ -512,12 +514,8 @@ def _type_parallel(con, source: _FileSource, typing: tuple[str, list]) -> str | 
         f"{_selected(source.positions, source.fields, 's')} FROM {reader} s"
     )
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE typed_rows AS {select}", params)
-    except duckdb.Error as exc:
-        con.execute("DROP TABLE IF EXISTS scan_errors; DROP TABLE IF EXISTS scan_files")
-        if "Invalid unicode" in str(exc):
-            raise _NotUtf8 from None
-        return None
+        if not _run_parallel(con, f"CREATE OR REPLACE TEMP TABLE typed_rows AS {select}", params):
+            return None
     finally:
         con.execute("DROP VIEW IF EXISTS raw; RESET VARIABLE tc_source")
     good = con.execute("SELECT count(*) FROM typed_rows").fetchall()[0][0]
@@ -556,8 +554,12 @@ class _FileSource:
     positions: dict[str, int]
     fields: tuple[str, ...]
 
-    def keep_text(self, con, positions_sql: str) -> None:
-        """`kept_text`: the text of the records at these positions, read again from the file."""
+    def fetch_text(self, con, positions_sql: str) -> bool:
+        """`kept_text`: the text of the records at these positions, read from their bytes.
+
+        False when it read the whole file again instead (too many records, or not where
+        the line index says): then `raw_text` holds every record's text.
+        """
         rows = con.execute(
             "SELECT pos, record, n_fields = expected_fields FROM typed "
             f"WHERE pos IN ({positions_sql}) ORDER BY record"
@@ -574,18 +576,14 @@ class _FileSource:
                 [[pos for pos, _ in whole], [pos for pos, _, complete in rows if not complete]],
             )
             con.execute("DROP TABLE fetched")
-            return
-        # Too many records, or not where the line index says: the whole file once more.
+            return True
         # The same reader gives the same rows at the same positions.
         read = _scan_parallel(con, self.path, self.n, self.lines)
         count = "SELECT (SELECT count(*) FROM scan) = (SELECT count(*) FROM typed_rows)"
         if read is None or not con.execute(count).fetchall()[0][0]:
             raise RuntimeError(f"{self.path.name}: second read differs from the first")
         _project(con, self.positions, self.n, self.fields, read)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE kept_text AS "
-            f"SELECT * FROM raw_text WHERE pos IN ({positions_sql})"
-        )
+        return False
 
     def _fetch(self, con, records: list[int]) -> bool:
         """`fetched`: these records (in order) read from their bytes; False if they do not

@@ -42,6 +42,11 @@ def ticket_row(**fields: str) -> dict[str, str]:
     return row
 
 
+def ticket_line(row: dict[str, str]) -> list[str]:
+    """A row (dict keyed by default header) as its list of fields, in header order."""
+    return [row.get(h, "") for h in HEADER]
+
+
 @pytest.fixture
 def write_export(tmp_path: Path) -> Callable[..., Path]:
     """Write rows (dicts keyed by header, or lists) as a `;` CSV export and return its path."""

@@ -26,7 +26,7 @@ from dashboard.config import load_config
 from etl.load import LoadResult
 from etl.pseudonym import pseudonym
 from etl.sources import csv_text
-from tests.conftest import HEADER, ticket_row
+from tests.conftest import HEADER, ticket_line, ticket_row
 
 TABLES = ("tickets", "absences", "rejects", "load_log", "meta")
 ABSENCE_HEADER = ["Bearbeiter", "Von", "Bis", "Vertretung"]
@@ -138,16 +138,12 @@ REJECTIONS = [
 ]
 
 
-def _line(row: dict) -> list[str]:
-    return [row.get(h, "") for h in HEADER]
-
-
 FIELD_COUNTS = [
     # (id, the bad record for a Ticket-ID, its field count)
     ("too-few", lambda tid: [tid, "Leistung", "Team 1"], 3),
-    ("one-too-few", lambda tid: _line(ticket_row(**{"Ticket-ID": tid}))[:-1], 14),
-    ("one-too-many", lambda tid: [*_line(ticket_row(**{"Ticket-ID": tid})), ""], 16),
-    ("too-many", lambda tid: [*_line(ticket_row(**{"Ticket-ID": tid})), "x", "y"], 17),
+    ("one-too-few", lambda tid: ticket_line(ticket_row(**{"Ticket-ID": tid}))[:-1], 14),
+    ("one-too-many", lambda tid: [*ticket_line(ticket_row(**{"Ticket-ID": tid})), ""], 16),
+    ("too-many", lambda tid: [*ticket_line(ticket_row(**{"Ticket-ID": tid})), "x", "y"], 17),
 ]
 
 
@@ -168,16 +164,16 @@ def bad_rows_loaded(tmp_path_factory):
     Returns the result, the rejects by record, the loaded ids and case id -> (record, id).
     """
     config = _module_config(tmp_path_factory, "bad-rows")
-    lines: list[list[str]] = [_line(ticket_row(**{"Ticket-ID": "OK1"}))]
+    lines: list[list[str]] = [ticket_line(ticket_row(**{"Ticket-ID": "OK1"}))]
     cases: dict[str, tuple[int, str | None]] = {}
     for case, overrides, _ in REJECTIONS:
         row = ticket_row(**{"Ticket-ID": f"R-{case}", **overrides})
-        lines.append(_line(row))
+        lines.append(ticket_line(row))
         cases[case] = (len(lines), row["Ticket-ID"].strip() or None)
     for case, make, _ in FIELD_COUNTS:
         lines.append(make(f"F-{case}"))
         cases[case] = (len(lines), f"F-{case}")
-    lines.append(_line(ticket_row(**{"Ticket-ID": "OK2"})))
+    lines.append(ticket_line(ticket_row(**{"Ticket-ID": "OK2"})))
     path = config.database.parent.parent / "bad-rows.csv"
     path.write_text(csv_text([HEADER, *lines]), encoding="utf-8")
     [result] = etl.load.load_files(config, [path])
@@ -258,7 +254,7 @@ def test_rejects_keep_source_kind_and_raw_text(write_export, load, config):
 
 
 def test_far_too_many_fields_reports_the_real_count(write_export, load, config):
-    bad = [*_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * 40]
+    bad = [*ticket_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * 40]
     [result] = load(write_export([ticket_row(), bad]))
     _check(result, read=2, loaded=1, rejected=1)
     [(_, _, reason)] = _rejects(config)
@@ -453,7 +449,7 @@ def dates_loaded(tmp_path_factory):
     """One row per date format, the format in every date field; loaded once."""
     config = _module_config(tmp_path_factory, "dates")
     rows = [
-        _line(ticket_row(**{"Ticket-ID": f"D{i}", **dict.fromkeys(DATE_FIELDS, text)}))
+        ticket_line(ticket_row(**{"Ticket-ID": f"D{i}", **dict.fromkeys(DATE_FIELDS, text)}))
         for i, text in enumerate(DATE_FORMATS)
     ]
     path = config.database.parent.parent / "dates.csv"
@@ -481,7 +477,7 @@ def _header_without(name: str) -> bytes:
 
 def _broken_zip_member(member: str) -> bytes:
     """A real XLSX whose `member` part is cut in half (valid zip, broken XML)."""
-    good = _xlsx([HEADER, _line(ticket_row())])
+    good = _xlsx([HEADER, ticket_line(ticket_row())])
     src = zipfile.ZipFile(io.BytesIO(good))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
@@ -525,7 +521,7 @@ def _refusal_content(case: str, content: bytes | None) -> bytes:
             z.writestr("hello.txt", "kein Excel")
         return out.getvalue()
     if case == "xlsx-truncated":
-        data = _xlsx([HEADER, _line(ticket_row())])
+        data = _xlsx([HEADER, ticket_line(ticket_row())])
         return data[: len(data) // 2]
     if case == "xlsx-missing-column":
         return _xlsx([[h for h in HEADER if h != "Bereich"], ["T1", "L1", "A", "02.03.2026"]])
@@ -540,7 +536,7 @@ def baseline(tmp_path_factory):
     config = _module_config(tmp_path_factory, "baseline")
     path = config.database.parent.parent / "earlier.csv"
     rows = [ticket_row(), ticket_row(**{"Ticket-ID": "T2", "Team": ""})]
-    path.write_text(csv_text([HEADER, *[_line(r) for r in rows]]), encoding="utf-8")
+    path.write_text(csv_text([HEADER, *[ticket_line(r) for r in rows]]), encoding="utf-8")
     [result] = etl.load.load_files(config, [path])
     assert (result.load_id, result.rows_loaded, result.rows_rejected) == (1, 1, 1)
     return config
@@ -605,7 +601,7 @@ def test_zip_garbage_under_another_name_is_refused(tmp_path, load, config, loade
 def test_xlsx_content_under_another_name_is_read(tmp_path, load, config):
     """The format is told by the bytes, not the name: an XLSX saved as .csv still loads."""
     path = tmp_path / "export.csv"
-    path.write_bytes(_xlsx([HEADER, _line(ticket_row())]))
+    path.write_bytes(_xlsx([HEADER, ticket_line(ticket_row())]))
     [result] = load(path)
     _check(result, read=1, loaded=1)
     assert result.encoding == "xlsx"
@@ -632,9 +628,9 @@ def test_header_only_file_loads_zero_rows(write_export, load, config):
 
 def test_blank_lines_are_no_records(tmp_path, load, config):
     text = (
-        csv_text([HEADER, _line(ticket_row())])
+        csv_text([HEADER, ticket_line(ticket_row())])
         + "\n\n"
-        + csv_text([_line(ticket_row(**{"Ticket-ID": "T2", "Eingang": "kaputt"}))])
+        + csv_text([ticket_line(ticket_row(**{"Ticket-ID": "T2", "Eingang": "kaputt"}))])
         + "\n\n"
     )
     path = tmp_path / "luecken.csv"
@@ -686,7 +682,7 @@ def test_quoted_separators_and_line_breaks(tmp_path, load, config, encoding, new
         ticket_row(**{"Ticket-ID": "T5"}),
     ]
     # Records end with `newline`; line breaks inside quoted fields stay "\n".
-    records = [csv_text([r]).removesuffix("\n") for r in [HEADER, *[_line(r) for r in rows]]]
+    records = [csv_text([r]).removesuffix("\n") for r in [HEADER, *[ticket_line(r) for r in rows]]]
     text = newline.join(records) + newline
     path = tmp_path / "quoted.csv"
     path.write_bytes(text.encode(encoding))
@@ -765,7 +761,9 @@ XLSX_ROWS = [
 
 def _xlsx_and_csv(tmp_path) -> tuple[Path, Path]:
     csv_path = tmp_path / "export.csv"
-    csv_path.write_text(csv_text([HEADER, *[_line(r) for r, _ in XLSX_ROWS]]), encoding="utf-8")
+    csv_path.write_text(
+        csv_text([HEADER, *[ticket_line(r) for r, _ in XLSX_ROWS]]), encoding="utf-8"
+    )
     xlsx_rows = [[{**r, **x}.get(h) or None for h in HEADER] for r, x in XLSX_ROWS]
     xlsx_path = tmp_path / "export.xlsx"
     xlsx_path.write_bytes(_xlsx([HEADER, *xlsx_rows]))
@@ -805,7 +803,13 @@ def test_xlsx_header_only_and_blank_rows(tmp_path, load, config):
     gaps = tmp_path / "luecken.xlsx"
     gaps.write_bytes(
         _xlsx(
-            [HEADER, _line(ticket_row()), [], [None] * 5, _line(ticket_row(**{"Ticket-ID": "T2"}))]
+            [
+                HEADER,
+                ticket_line(ticket_row()),
+                [],
+                [None] * 5,
+                ticket_line(ticket_row(**{"Ticket-ID": "T2"})),
+            ]
         )
     )
     [r_empty, r_gaps] = load(empty, gaps)
@@ -1011,7 +1015,7 @@ def test_empty_customer_number_stays_empty(write_export, load, config):
 
 
 def test_customer_number_not_in_rejects_of_misaligned_record(write_export, load, config):
-    row = _line(ticket_row(**{"Kundennummer": CUSTOMER}))
+    row = ticket_line(ticket_row(**{"Kundennummer": CUSTOMER}))
     del row[HEADER.index("Team")]  # one field missing: everything after it shifts left
     [result] = load(write_export([row]))
     _check(result, read=1, loaded=0, rejected=1)

@@ -19,7 +19,7 @@ from etl import sources
 from etl.load import load_files
 from etl.sources import Layout, inspect_file
 from tests.conftest import HEADER as TICKET_HEADER
-from tests.conftest import ticket_row
+from tests.conftest import ticket_line, ticket_row
 
 FIELDS = {"ticket_id": ["ticket-id"], "team": ["team"], "note": ["note"]}
 LAYOUT = Layout(FIELDS, ("ticket_id",), {f: f for f in FIELDS})
@@ -154,27 +154,23 @@ def test_line_index_equals_its_definition(tmp_path, monkeypatch, seed, size, chu
 
 
 def _ticket_lines() -> list[list[str]]:
-    good = [_line(ticket_row(**{"Ticket-ID": f"T{i}"})) for i in range(1, 8)]
+    good = [ticket_line(ticket_row(**{"Ticket-ID": f"T{i}"})) for i in range(1, 8)]
     return [
         good[0],
-        _line(ticket_row(**{"Ticket-ID": "T20", "Eingang": "31.02.2026"})),  # not a date
-        _line(ticket_row(**{"Ticket-ID": " T21 ", "Bereich": " leistung "})),  # spaces
+        ticket_line(ticket_row(**{"Ticket-ID": "T20", "Eingang": "31.02.2026"})),  # not a date
+        ticket_line(ticket_row(**{"Ticket-ID": " T21 ", "Bereich": " leistung "})),  # spaces
         good[1],
-        _line(ticket_row(**{"Ticket-ID": "T22", "Team": "Leistung\n1"})),  # quoted break
-        _line(ticket_row(**{"Ticket-ID": "T23", "Bereich": "Sozial", "Team": "A\r\nB"})),
+        ticket_line(ticket_row(**{"Ticket-ID": "T22", "Team": "Leistung\n1"})),  # quoted break
+        ticket_line(ticket_row(**{"Ticket-ID": "T23", "Bereich": "Sozial", "Team": "A\r\nB"})),
         good[1],  # identical repeat
         good[2],
-        _line(ticket_row(**{"Ticket-ID": "T3", "Team": "Leistung 2"})),  # conflicting
+        ticket_line(ticket_row(**{"Ticket-ID": "T3", "Team": "Leistung 2"})),  # conflicting
         ["T24", "Leistung"],  # too few fields
         good[3] + ["extra"],  # too many
         good[4],
-        _line(ticket_row(**{"Ticket-ID": "T25", "Erledigt": "01.01.2020"})),  # before receipt
+        ticket_line(ticket_row(**{"Ticket-ID": "T25", "Erledigt": "01.01.2020"})),  # before receipt
         good[5],
     ]
-
-
-def _line(row: dict[str, str]) -> list[str]:
-    return [row.get(h, "") for h in TICKET_HEADER]
 
 
 def _ticket_export(newline: str = "\n", bom: bool = False, final_break: bool = True) -> bytes:
