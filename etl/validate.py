@@ -31,50 +31,78 @@ from etl.sources import Reading
 # covers exactly this range (dashboard.calendar).
 FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 
-# `clean`: text without surrounding white space (spaces, tabs, line breaks, no-break
-# spaces), NULL when empty. Most values have none, and testing the first and last
-# character is cheaper than trimming every value.
-# `parse_day`: one format per shape (length, separator) instead of try_strptime with a
-# list of formats, which tries each in turn; date parsing is the bulk of a load's work.
-# The shape is tested on the byte length (strlen, constant time; length() counts
-# characters): a date is ASCII, so anything else fails strptime whichever branch it takes.
-# Empty values, most of the optional dates, skip all of it.
-# Macros expand textually, so the argument of parse_day_text must stay a plain column:
-# trimming happens only in the rare fallback.
-DATE_MACRO = """
-CREATE OR REPLACE TEMP MACRO spaces() AS ' ' || chr(9) || chr(10) || chr(13) || chr(160);
-CREATE OR REPLACE TEMP MACRO strip(v) AS trim(v, spaces());
--- Whether a non-empty value starts or ends with one of spaces(): ord() reads the first
--- character's code point and suffix() compares bytes, where v[1] and v[-1] would cut out
--- a new string each (twice the cost of the whole check).
-CREATE OR REPLACE TEMP MACRO edge_space(v) AS ord(v) IN (32, 9, 10, 13, 160)
-    OR suffix(v, ' ') OR suffix(v, chr(9)) OR suffix(v, chr(10)) OR suffix(v, chr(13))
-    OR suffix(v, chr(160));
-CREATE OR REPLACE TEMP MACRO clean(v) AS CASE
-    WHEN v = '' THEN NULL
-    WHEN edge_space(v) THEN nullif(strip(v), '')
-    ELSE v END;
-CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(
-    CASE
-        WHEN strlen(v) = 10 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y')
-        WHEN strlen(v) = 10 THEN try_strptime(v, '%Y-%m-%d')
-        WHEN strlen(v) = 16 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M')
-        WHEN strlen(v) = 16 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M')
-        WHEN strlen(v) = 16 THEN try_strptime(v, '%Y-%m-%d %H:%M')
-        WHEN strlen(v) = 19 AND v[3] = '.' THEN try_strptime(v, '%d.%m.%Y %H:%M:%S')
-        WHEN strlen(v) = 19 AND v[11] = 'T' THEN try_strptime(v, '%Y-%m-%dT%H:%M:%S')
-        WHEN strlen(v) = 19 THEN try_strptime(v, '%Y-%m-%d %H:%M:%S')
-    END AS DATE);
-CREATE OR REPLACE TEMP MACRO parse_day(v) AS CASE WHEN v = '' THEN NULL ELSE coalesce(
-    parse_day_text(v),
-    CASE WHEN edge_space(v) THEN parse_day_text(strip(v)) END,
-    CASE WHEN strip(v) <> '' THEN UNREADABLE END) END;
-""".replace("UNREADABLE", "DATE '-infinity'")
-
 # A date that is there but cannot be read types as this (no export date can be it), and a
 # coded value that is there but unknown as code 0: the typed value alone tells "missing"
 # (NULL) from "not readable", so no rule needs the raw text to find its records.
 UNREADABLE = "DATE '-infinity'"
+
+# What may surround a value and is trimmed: spaces, tabs, line breaks, no-break spaces.
+SPACES = " \t\n\r\u00a0"
+# The date formats EXPORT_FORMAT.md allows, as (byte length, LIKE pattern, format); the
+# export's own format first, as most values have it.
+DATE_SHAPES = (
+    (16, "__.%", "%d.%m.%Y %H:%M"),
+    (10, "__.%", "%d.%m.%Y"),
+    (10, "%", "%Y-%m-%d"),
+    (19, "__.%", "%d.%m.%Y %H:%M:%S"),
+    (16, "__________T%", "%Y-%m-%dT%H:%M"),
+    (16, "%", "%Y-%m-%d %H:%M"),
+    (19, "__________T%", "%Y-%m-%dT%H:%M:%S"),
+    (19, "%", "%Y-%m-%d %H:%M:%S"),
+)
+
+
+def _q(text: str) -> str:
+    """A SQL string literal for text defined in this module (never for data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _chars(text: str) -> str:
+    """SQL for text defined in this module, with chr() for what a log would not show."""
+    return " || ".join(_q(c) if c.isprintable() else f"chr({ord(c)})" for c in text)
+
+
+def _date_macros() -> str:
+    """The SQL macros that trim values and read dates (see the comments inside)."""
+    by_length: dict[int, list[str]] = {}
+    for length, like, fmt in DATE_SHAPES:
+        test = "true" if like == "%" else f"v LIKE {_q(like)}"
+        by_length.setdefault(length, []).append(f"WHEN {test} THEN try_strptime(v, {_q(fmt)})")
+    shapes = " ".join(
+        f"WHEN {length} THEN CASE {' '.join(whens)} END" for length, whens in by_length.items()
+    )
+    first = ", ".join(str(ord(c)) for c in SPACES)
+    last = " OR ".join(f"suffix(v, {_chars(c)})" for c in SPACES)
+    # `edge_space`: whether a non-empty value starts or ends with one of SPACES. ord()
+    # reads the first character's code point and suffix() compares bytes, where v[1]
+    # and v[-1] would cut out a new string each (twice the cost of the whole check).
+    # `clean`: the value without surrounding SPACES, NULL when empty; most values have
+    # none, and testing the edges is cheaper than trimming every value.
+    # `parse_day_text`: one format per shape (byte length: constant time, where length()
+    # counts characters; LIKE on the separator: v[3] would cut out a string per value)
+    # instead of try_strptime with a list of formats, which tries each in turn; date
+    # parsing is the bulk of a load's typing. A date is ASCII, so anything else fails
+    # strptime whichever branch it takes (DuckDB's strptime would accept "2.3.2026":
+    # the byte length keeps to the zero-padded formats of EXPORT_FORMAT.md). Macros
+    # expand textually, so its argument stays a plain column: trimming happens only in
+    # the rare fallback.
+    # Empty values, most of the optional dates, skip all of it.
+    return f"""
+CREATE OR REPLACE TEMP MACRO strip(v) AS trim(v, {_chars(SPACES)});
+CREATE OR REPLACE TEMP MACRO edge_space(v) AS ord(v) IN ({first}) OR {last};
+CREATE OR REPLACE TEMP MACRO clean(v) AS CASE
+    WHEN v = '' THEN NULL
+    WHEN edge_space(v) THEN nullif(strip(v), '')
+    ELSE v END;
+CREATE OR REPLACE TEMP MACRO parse_day_text(v) AS CAST(CASE strlen(v) {shapes} END AS DATE);
+CREATE OR REPLACE TEMP MACRO parse_day(v) AS CASE WHEN v = '' THEN NULL ELSE coalesce(
+    parse_day_text(v),
+    CASE WHEN edge_space(v) THEN parse_day_text(strip(v)) END,
+    CASE WHEN strip(v) <> '' THEN {UNREADABLE} END) END;
+"""
+
+
+DATE_MACRO = _date_macros()
 
 
 @dataclass(frozen=True)
@@ -119,11 +147,6 @@ ABSENCES = RecordSpec(
     key=("worker", "date_from"),
     not_before=(("date_to", "date_from"),),
 )
-
-
-def _q(text: str) -> str:
-    """A SQL string literal for text defined in this module (never for data)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def typing(con, spec: RecordSpec, export: ExportConfig) -> tuple[str, list[str]]:
@@ -219,7 +242,15 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
             )
         )
 
-    any_problem = " OR ".join(f"coalesce({cond}, false)" for cond, _ in problems)
+    # `suspect` needs only whether some rule fails, in fewer and cheaper terms: a date
+    # outside the range is unreadable (-infinity) or out of range, each with its reason;
+    # a later date before an earlier one has a reason of its own or the later one is
+    # unreadable. One coalesce: an OR is true as soon as one term is (NULL otherwise).
+    flags = [f"t.{f} IS NULL" for f in spec.required]
+    flags += [f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'" for f in spec.dates]
+    flags += [f"t.{f} = 0" for f in spec.coded]
+    flags += [f"t.{later} < t.{earlier}" for later, earlier in spec.not_before]
+    any_problem = f"coalesce({' OR '.join(flags)}, false)"
     reason_list = ", ".join(f"CASE WHEN {cond} THEN {text} END" for cond, text in problems)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
     keyed = "t.n_fields = t.expected_fields AND " + " AND ".join(

@@ -65,7 +65,10 @@ def test_clean_trims_the_export_spaces_and_empties_to_null(con, value, expected)
         (f"02.03.2026{NB}", "2026-03-02"),
         ("\t2026-03-02 08:15\r", "2026-03-02"),
         ("31.02.2026", "-infinity"),  # there is no 31 February: unreadable, not missing
-        ("2.3.2026", "-infinity"),
+        ("2.3.2026", "-infinity"),  # strptime alone would read it: not the export's format
+        (" 2.3.2026", "-infinity"),  # the same after trimming
+        ("02.03.2026 8:15", "-infinity"),
+        (" 2026-03-02T08:15:59 ", "2026-03-02"),
         ("02/03/2026", "-infinity"),
         ("heute", "-infinity"),
         ("02.03.2026 25:00", "-infinity"),
