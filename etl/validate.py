@@ -260,9 +260,10 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     # Pass 1: typed values, materialised once (a parsed date referenced by several rules
     # would otherwise be parsed again for each reference), with what pass 2 needs of each
     # record: whether a cheap rule finds a problem (`suspect`), and the 64-bit hash of its
-    # key. Keys are grouped by the hash: millions of numbers need a fraction of the memory
-    # of millions of texts, and the exact grouping then runs on the few candidates (a hash
-    # collision only makes a record a candidate, never a duplicate).
+    # key. Repeated keys are found by the hash first (`repeated_hashes`): millions of
+    # numbers need a fraction of the memory of millions of texts, and the exact grouping
+    # then runs on the few candidates (a hash collision only makes a record a candidate,
+    # never a duplicate).
     select = (
         f"SELECT *, (t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
         f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
