@@ -290,8 +290,9 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
         con.unregister("repeated_hashes")
     reading.keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
     # Pass 3: the reasons of the records with a problem. Every suspect record has one:
-    # `suspect` is the same conditions as the reasons. (No filter on the reason here: it
-    # would be pushed into the join and evaluate every reason twice.)
+    # `suspect` holds exactly when one of the reasons' conditions does (`_plan`). (No
+    # filter on the reason here: it would be pushed into the join and evaluate every
+    # reason twice.)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE problems AS
