@@ -214,10 +214,17 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     not_a_date = _q("{} ist kein Datum: '{}'")
     out_of_range = _q("{} liegt außerhalb 2000–2100: {}")
     unknown_value = "Unbekannter Wert für {}: '{}' (erlaubt: %s)"
+    # `suspect` needs only whether some rule fails, in fewer and cheaper terms (`flags`,
+    # stated beside the rules they stand for): a date outside the range is unreadable
+    # (-infinity) or out of range, each with its reason; a later date before an earlier
+    # one has a reason of its own or the later one is unreadable.
+    flags: list[str] = []
     for f in spec.headers:
         if f in spec.required:
             problems.append((f"t.{f} IS NULL", _q(spec.headers[f] + " fehlt")))
+            flags.append(f"t.{f} IS NULL")
         if f in spec.dates:
+            flags.append(f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'")
             problems.append(
                 (f"t.{f} = {UNREADABLE}", f"format({not_a_date}, {label[f]}, strip(r.{f}))")
             )
@@ -232,8 +239,10 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
             allowed = ", ".join(dict.fromkeys(export.value_map(f).values()))
             unknown = _q(unknown_value % allowed)
             problems.append((f"t.{f} = 0", f"format({unknown}, {label[f]}, strip(r.{f}))"))
+            flags.append(f"t.{f} = 0")
     before = _q("{} ({}) liegt vor {} ({})")
     for later, earlier in spec.not_before:
+        flags.append(f"t.{later} < t.{earlier}")
         problems.append(
             (
                 f"t.{later} < t.{earlier} AND t.{later} <> {UNREADABLE}",
@@ -242,14 +251,7 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
             )
         )
 
-    # `suspect` needs only whether some rule fails, in fewer and cheaper terms: a date
-    # outside the range is unreadable (-infinity) or out of range, each with its reason;
-    # a later date before an earlier one has a reason of its own or the later one is
-    # unreadable. One coalesce: an OR is true as soon as one term is (NULL otherwise).
-    flags = [f"t.{f} IS NULL" for f in spec.required]
-    flags += [f"t.{f} NOT BETWEEN DATE '{FIRST_DATE}' AND DATE '{LAST_DATE}'" for f in spec.dates]
-    flags += [f"t.{f} = 0" for f in spec.coded]
-    flags += [f"t.{later} < t.{earlier}" for later, earlier in spec.not_before]
+    # One coalesce: an OR is true as soon as one term is (NULL otherwise).
     any_problem = f"coalesce({' OR '.join(flags)}, false)"
     reason_list = ", ".join(f"CASE WHEN {cond} THEN {text} END" for cond, text in problems)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
