@@ -166,21 +166,16 @@ class _LineCounter:
 
     def feed(self, chunk: bytes) -> None:
         data = np.frombuffer(chunk, np.uint8)
-        breaks = np.flatnonzero(data == ord("\n"))
+        breaks = data == ord("\n")
         # Chunks are whole blocks (CHUNK is a multiple of LINE_BLOCK) except the last.
-        self.blocks.append(np.bincount(breaks // LINE_BLOCK, minlength=-(-len(data) // LINE_BLOCK)))
+        self.blocks.append(_block_counts(breaks))
         if self.quoted is not None:
             # A memchr first: most exports quote nothing, and a chunk without a quote
             # needs no quote positions (numpy's comparison reads every byte again).
-            quotes = np.flatnonzero(data == ord('"')) if b'"' in chunk else ()
-            if len(quotes):
-                # A quote opens a field and the next closes it ("" inside a field is two of
-                # them, the same toggle): a line break lies inside quotes when an odd
-                # number of quotes comes before it.
-                before = np.searchsorted(quotes, breaks) + self.quotes
-                self.quoted.append(breaks[before % 2 == 1] + self.offset)
-            elif self.quotes % 2:
-                self.quoted.append(breaks + self.offset)
+            quotes = _sparse_positions(data == ord('"')) if b'"' in chunk else _NONE
+            if len(quotes) or self.quotes % 2:
+                inside = _quoted_breaks(breaks, quotes, self.quotes % 2)
+                self.quoted.append(inside + self.offset)
             self.quotes += len(quotes)
             if self.quotes > MAX_QUOTES:
                 self.quoted = None
@@ -195,6 +190,54 @@ class _LineCounter:
         if self.quoted is not None and self.quotes % 2 == 0:
             quoted = tuple(np.concatenate([np.empty(0, np.int64), *self.quoted]).tolist())
         return TextLines(lines, index, quoted)
+
+
+def _block_counts(breaks: np.ndarray) -> np.ndarray:
+    """Line breaks per LINE_BLOCK bytes, from a chunk's line-break mask (one per byte)."""
+    # One bit per byte and a popcount per 64 bytes: a third of the time of listing every
+    # line break's position and counting them per block (10 M tickets: 0.22 s, 0.51 s).
+    bits = np.packbits(breaks)
+    per_block = LINE_BLOCK // 8
+    if len(bits) % per_block:  # a short last chunk: its last block filled with zeros
+        bits = np.pad(bits, (0, -len(bits) % per_block))
+    words = np.bitwise_count(bits.view(np.uint64))
+    return words.reshape(-1, per_block // 8).sum(axis=1, dtype=np.int64)
+
+
+_NONE = np.empty(0, np.int64)
+
+
+def _sparse_positions(mask: np.ndarray) -> np.ndarray:
+    """Where a mask with few True values is True (np.flatnonzero, faster when sparse)."""
+    # Eight bytes of the mask at a time: only the words with a hit are looked into, where
+    # flatnonzero visits every byte (the quotes of a 10 M-ticket export: 0.37 s → 0.10 s).
+    whole = len(mask) // 8 * 8
+    words = np.flatnonzero(mask[:whole].view(np.uint64) != 0)
+    candidates = (words[:, None] * 8 + np.arange(8)).ravel()
+    tail = np.flatnonzero(mask[whole:]) + whole
+    return np.concatenate([candidates[mask[candidates]], tail])
+
+
+def _quoted_breaks(breaks: np.ndarray, quotes: np.ndarray, inside: int) -> np.ndarray:
+    """Positions of the line breaks inside quotes, in a chunk that starts `inside` or not.
+
+    A quote opens a field and the next closes it ("" inside a field is two of them, the
+    same toggle), so the quoted stretches lie between every other quote. They are short
+    in an export: only their bytes are searched, not every line break of the chunk.
+    """
+    edges = np.concatenate([np.zeros(inside, np.int64), quotes])
+    if len(edges) % 2:
+        edges = np.append(edges, len(breaks))  # the chunk ends inside quotes
+    starts, ends = edges[0::2], edges[1::2]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total > len(breaks) // 8:
+        # Long stretches (every field quoted): one test per line break is cheaper.
+        at = np.flatnonzero(breaks)
+        return at[(np.searchsorted(quotes, at) + inside) % 2 == 1]
+    first = np.cumsum(lengths) - lengths  # where each stretch starts in `stretch`
+    stretch = np.repeat(starts - first, lengths) + np.arange(total)
+    return stretch[breaks[stretch]]
 
 
 def _scan_bytes(fh, digest, counter: _LineCounter | None, name: str) -> None:

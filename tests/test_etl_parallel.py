@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from etl import sources
@@ -145,6 +146,71 @@ def test_line_index_equals_its_definition(tmp_path, monkeypatch, seed, size, chu
     lines, index, quoted = _line_index_by_definition(data)
     assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
     assert quoted is None or len(quoted) > 0
+
+
+def _csv_with_quoted_fields(seed: int, size: int, quoted_share: float) -> bytes:
+    """Records of plain fields, a share of them quoted with line breaks and "" inside."""
+    rng = random.Random(seed)
+    out = bytearray()
+    while len(out) < size:
+        fields = []
+        for _ in range(rng.randint(1, 6)):
+            text = "".join(rng.choices("ab ;", k=rng.randint(0, 12)))
+            if rng.random() < quoted_share:
+                inner = "".join(rng.choices(["x", "\n", "\r\n", '""', "y"], k=rng.randint(0, 8)))
+                fields.append(f'"{text.replace(";", "")}{inner}"')
+            else:
+                fields.append(text.replace(";", ""))
+        out += (";".join(fields) + rng.choice(["\n", "\r\n"])).encode()
+    return bytes(out[:size])
+
+
+@pytest.mark.parametrize(
+    ("seed", "size", "chunk", "quoted_share"),
+    [
+        (5, 300_000, 1 << 16, 0.001),  # few short quoted stretches: only their bytes searched
+        (6, 300_000, 1 << 16, 0.3),  # many: every line break tested
+        (7, 250_001, 1 << 16, 0.0),  # no quote at all
+        (8, 90_000, 1 << 22, 0.01),  # one chunk, may end inside quotes (then unknown)
+    ],
+)
+def test_line_index_of_quoted_fields(tmp_path, monkeypatch, seed, size, chunk, quoted_share):
+    data = _csv_with_quoted_fields(seed, size, quoted_share)
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(sources, "CHUNK", chunk)
+    found = sources.text_lines(path)
+    lines, index, quoted = _line_index_by_definition(data)
+    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    if quoted_share:
+        assert quoted is None or len(quoted) > 0
+
+
+@pytest.mark.parametrize("start", [4088, 4092, 4094, 4095, 4096, 4097])
+def test_quoted_stretch_across_a_chunk_boundary(tmp_path, monkeypatch, start):
+    # The stretch opens in one chunk and its line breaks follow in the next.
+    data = b"a;b\n" * (start // 4) + b"c" * (start % 4) + b'"q\nr\r\ns"\n' + b"d;e\n" * 2000
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(sources, "CHUNK", sources.LINE_BLOCK)
+    found = sources.text_lines(path)
+    lines, index, quoted = _line_index_by_definition(data)
+    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    assert len(quoted) == 2
+
+
+@pytest.mark.parametrize(
+    "ones",
+    [[], [0], [7], [8], [4095, 4096], [10, 11, 12, 13, 14, 15, 16, 17], list(range(0, 9001, 3))],
+)
+@pytest.mark.parametrize("size", [9001, 8192, 5])
+def test_mask_positions_and_block_counts(ones, size):
+    mask = np.zeros(size, dtype=bool)
+    mask[[i for i in ones if i < size]] = True
+    assert sources._sparse_positions(mask).tolist() == np.flatnonzero(mask).tolist()
+    blocks = -(-size // sources.LINE_BLOCK)
+    expected = np.bincount(np.flatnonzero(mask) // sources.LINE_BLOCK, minlength=blocks)
+    assert sources._block_counts(mask).tolist() == expected.tolist()
 
 
 # --- Typing straight from the file (`_type_parallel`) -------------------------------------
