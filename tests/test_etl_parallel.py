@@ -126,6 +126,17 @@ def _line_index_by_definition(data: bytes) -> tuple[int, list[int], tuple[int, .
     return lines, index, None if inside else tuple(quoted)
 
 
+def _index_as_defined(tmp_path, monkeypatch, data: bytes, chunk: int):
+    """Index `data` read in chunks of `chunk` bytes; assert it equals the definition."""
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(sources, "CHUNK", chunk)
+    found = sources.text_lines(path)
+    lines, index, quoted = _line_index_by_definition(data)
+    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    return quoted
+
+
 @pytest.mark.parametrize(
     ("seed", "size", "chunk"),
     [
@@ -139,12 +150,7 @@ def test_line_index_equals_its_definition(tmp_path, monkeypatch, seed, size, chu
     # Few quotes and many line breaks, so quoted line breaks span chunk boundaries.
     rng = random.Random(seed)
     data = bytes(rng.choices(b'a;\n"', weights=[60, 10, 8, 1], k=size))
-    path = tmp_path / "lines.csv"
-    path.write_bytes(data)
-    monkeypatch.setattr(sources, "CHUNK", chunk)
-    found = sources.text_lines(path)
-    lines, index, quoted = _line_index_by_definition(data)
-    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    quoted = _index_as_defined(tmp_path, monkeypatch, data, chunk)
     assert quoted is None or len(quoted) > 0
 
 
@@ -176,12 +182,7 @@ def _csv_with_quoted_fields(seed: int, size: int, quoted_share: float) -> bytes:
 )
 def test_line_index_of_quoted_fields(tmp_path, monkeypatch, seed, size, chunk, quoted_share):
     data = _csv_with_quoted_fields(seed, size, quoted_share)
-    path = tmp_path / "lines.csv"
-    path.write_bytes(data)
-    monkeypatch.setattr(sources, "CHUNK", chunk)
-    found = sources.text_lines(path)
-    lines, index, quoted = _line_index_by_definition(data)
-    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    quoted = _index_as_defined(tmp_path, monkeypatch, data, chunk)
     if quoted_share:
         assert quoted is None or len(quoted) > 0
 
@@ -190,12 +191,7 @@ def test_line_index_of_quoted_fields(tmp_path, monkeypatch, seed, size, chunk, q
 def test_quoted_stretch_across_a_chunk_boundary(tmp_path, monkeypatch, start):
     # The stretch opens in one chunk and its line breaks follow in the next.
     data = b"a;b\n" * (start // 4) + b"c" * (start % 4) + b'"q\nr\r\ns"\n' + b"d;e\n" * 2000
-    path = tmp_path / "lines.csv"
-    path.write_bytes(data)
-    monkeypatch.setattr(sources, "CHUNK", sources.LINE_BLOCK)
-    found = sources.text_lines(path)
-    lines, index, quoted = _line_index_by_definition(data)
-    assert (found.lines, found.index.tolist(), found.quoted) == (lines, index, quoted)
+    quoted = _index_as_defined(tmp_path, monkeypatch, data, sources.LINE_BLOCK)
     assert len(quoted) == 2
 
 
