@@ -39,15 +39,6 @@ class FileRefused(Exception):
     """A file that cannot be read as a whole; nothing of it is loaded."""
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, the identity of an export in the load log."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def map_header(
     header: Sequence[str],
     fields: dict[str, list[str]],
