@@ -36,7 +36,7 @@ format: install
 bench: install
 	$(BIN)/python bench/run.py
 
-# Issue 6 "Scale" (docs/performance.md): 10 M and 1 M tickets, about 6 min on 2 cores.
+# Issue 6 "Scale" (docs/performance.md): 10 M and 1 M tickets, about 7 min on 2 cores.
 bench-scale: install
 	$(BIN)/python bench/scale.py --tickets 10000000 --repeat 1
 	$(BIN)/python bench/scale.py --tickets 1000000 --repeat 3

@@ -40,6 +40,57 @@ def raw_read_csv(path: Path, db: Path, encoding: str = "utf-8") -> None:
     con.close()
 
 
+def floor_statements(key: bytes) -> list[tuple[str, list]]:
+    """The least a load must do beyond the raw read, as SQL: dates typed, customers pseudonymised.
+
+    DuckDB's `read_csv` of the export (parameter `$path`), the seven date fields read with
+    the load's own `parse_day`, and the customer numbers replaced by the load's keyed hash
+    (distinct numbers, HMAC, join back), into a table of the database; no other typing, no
+    validation, no record numbers, no file hash. Built before the clock starts: it imports
+    the project, which the raw baseline's child process does not.
+    """
+    from dashboard.config import DEFAULT_HEADERS
+    from etl.pseudonym import HMAC_SQL, hmac_pads
+    from etl.validate import DATE_MACRO, TICKETS
+
+    dates = {DEFAULT_HEADERS[f] for f in TICKETS.dates}
+    customer = DEFAULT_HEADERS["customer"]
+    columns = ", ".join(
+        f'parse_day("{h}") AS "{h}"' if h in dates else f'"{h}"' for h in DEFAULT_HEADERS.values()
+    )
+    inner, outer = hmac_pads(key)
+    # The same two steps as the load: typed values into a temp table, then the table
+    # written with the pseudonyms of the distinct customer numbers joined in.
+    return [
+        (DATE_MACRO, []),
+        (
+            f"CREATE TEMP TABLE typed AS SELECT {columns} FROM read_csv(?, delim=';', "
+            "header=true, all_varchar=true, ignore_errors=true)",
+            ["$path"],
+        ),
+        (
+            f"""
+            CREATE TABLE floor AS
+            SELECT t.* EXCLUDE ("{customer}"), p.pseudonym
+            FROM typed t LEFT JOIN (
+                SELECT c, {HMAC_SQL.format(value="c")} AS pseudonym
+                FROM (SELECT DISTINCT "{customer}" AS c FROM typed WHERE c IS NOT NULL)
+            ) p ON p.c = t."{customer}"
+            """,
+            [outer, inner],
+        ),
+    ]
+
+
+def floor_load(path: Path, db: Path, statements: list[tuple[str, list]]) -> None:
+    """Run `floor_statements` on the export at `path` into a new database file `db`."""
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    for sql, params in statements:
+        con.execute(sql, [str(path) if p == "$path" else p for p in params])
+    con.close()
+
+
 def run_child(args: list[str], env: dict | None = None) -> tuple[dict, float, float]:
     """Run `python <args>` as a child process: (its JSON output, wall seconds, peak RSS in MiB).
 
