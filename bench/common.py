@@ -40,10 +40,10 @@ def raw_read_csv(path: Path, db: Path, encoding: str = "utf-8") -> None:
     con.close()
 
 
-def floor_statements(key: bytes) -> list[tuple[str, list]]:
+def floor_statements(path: Path, key: bytes) -> list[tuple[str, list]]:
     """The least a load must do beyond the raw read, as SQL: dates typed, customers pseudonymised.
 
-    DuckDB's `read_csv` of the export (parameter `$path`), the seven date fields read with
+    DuckDB's `read_csv` of the export at `path`, the seven date fields read with
     the load's own `parse_day`, and the customer numbers replaced by the load's keyed hash
     (distinct numbers, HMAC, join back), into a table of the database; no other typing, no
     validation, no record numbers, no file hash. Built before the clock starts: it imports
@@ -66,7 +66,7 @@ def floor_statements(key: bytes) -> list[tuple[str, list]]:
         (
             f"CREATE TEMP TABLE typed AS SELECT {columns} FROM read_csv(?, delim=';', "
             "header=true, all_varchar=true, ignore_errors=true)",
-            ["$path"],
+            [str(path)],
         ),
         (
             f"""
@@ -82,12 +82,12 @@ def floor_statements(key: bytes) -> list[tuple[str, list]]:
     ]
 
 
-def floor_load(path: Path, db: Path, statements: list[tuple[str, list]]) -> None:
-    """Run `floor_statements` on the export at `path` into a new database file `db`."""
+def floor_load(db: Path, statements: list[tuple[str, list]]) -> None:
+    """Run `floor_statements` into a new database file `db`."""
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     for sql, params in statements:
-        con.execute(sql, [str(path) if p == "$path" else p for p in params])
+        con.execute(sql, params)
     con.close()
 
 

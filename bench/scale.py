@@ -72,9 +72,9 @@ def _child(kind: str, args: list[str]) -> None:
     elif kind == "floor":
         from etl.pseudonym import load_or_create_key
 
-        statements = floor_statements(load_or_create_key(Path(args[2])))
+        statements = floor_statements(Path(args[0]), load_or_create_key(Path(args[2])))
         start = time.perf_counter()
-        floor_load(Path(args[0]), Path(args[1]), statements)
+        floor_load(Path(args[1]), statements)
         print(json.dumps({"seconds": time.perf_counter() - start}))
     elif kind == "load":
         from dashboard.config import load_config

@@ -24,7 +24,7 @@ ROWS = [
 
 def _floor(path, tmp_path, key) -> list[tuple]:
     db = tmp_path / "floor.duckdb"
-    floor_load(path, db, floor_statements(key))
+    floor_load(db, floor_statements(path, key))
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
             'SELECT "Ticket-ID", "Eingang", "Erledigt", "TL informiert", pseudonym '
