@@ -49,8 +49,8 @@ def floor_statements(path: Path, key: bytes) -> list[tuple[str, list]]:
     validation, no record numbers, no file hash. Built before the clock starts: it imports
     the project, which the raw baseline's child process does not.
     """
-    from dashboard.config import DEFAULT_HEADERS
-    from etl.pseudonym import HMAC_SQL, hmac_pads
+    from dashboard.core.config import DEFAULT_HEADERS
+    from dashboard.core.keys import HMAC_SQL, hmac_pads
     from etl.validate import DATE_MACRO, TICKETS
 
     dates = {DEFAULT_HEADERS[f] for f in TICKETS.dates}

@@ -42,7 +42,7 @@ PAGES = [
 
 def build(work: Path, tickets: int) -> Path:
     """Write the config and build the demo database once; return the config path."""
-    from dashboard.config import load_config
+    from dashboard.core.config import load_config
     from etl.demo import write_demo_export
     from etl.load import load_files
 
@@ -87,7 +87,7 @@ def main() -> None:
 
     import streamlit as st
 
-    from dashboard import data
+    from dashboard import serving
 
     # Warm-up: imports, the holiday calendar and Streamlit's own start-up are paid once per
     # server process, not per load; "first run" below is the first request after a load.
@@ -96,7 +96,7 @@ def main() -> None:
     rows = []
     for title, file in PAGES:
         st.cache_data.clear()
-        data._connections.clear()  # a first run also opens the database
+        serving._connections.clear()  # a first run also opens the database
         first = _run(file)
         cached = statistics.median(_run(file) for _ in range(args.repeat))
         _run(file, area="Integration")  # first time for this filter

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS, UNTIL, median_time, raw_read_csv  # noqa: E402
-from dashboard.config import load_config  # noqa: E402
-from dashboard.storage import connect_readonly  # noqa: E402
+from dashboard.core.config import load_config  # noqa: E402
+from dashboard.core.storage import connect_readonly  # noqa: E402
 from etl.demo import write_demo_export  # noqa: E402
 from etl.load import load_files  # noqa: E402
 

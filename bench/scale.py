@@ -16,7 +16,7 @@ With N tickets of the demo export (seed 7, Stichtag 2026-11-27, UTF-8; generated
   - incremental: a 5,000-ticket daily export (2,500 open tickets now completed, 2,500 new
                  ticket IDs) loaded into a copy of the N-ticket database, with the cost of
                  the file copy the atomic swap needs (copy + fsync) measured on its own;
-  - queries:     the `data.fetch` calls of the Übersicht and Teams pages for one month
+  - queries:     the `serving.fetch` calls of the Übersicht and Teams pages for one month
                  (November 2026): at process start, then after a load's file swap while
                  the new version warms up, the warm-up itself, the first call after it,
                  cached (Streamlit's cache_data, as in the dashboard) and uncached;
@@ -70,14 +70,14 @@ def _child(kind: str, args: list[str]) -> None:
         raw_read_csv(Path(args[0]), Path(args[1]))
         print(json.dumps({"seconds": time.perf_counter() - start}))
     elif kind == "floor":
-        from etl.pseudonym import load_or_create_key
+        from dashboard.core.keys import load_or_create_key
 
         statements = floor_statements(Path(args[0]), load_or_create_key(Path(args[2])))
         start = time.perf_counter()
         floor_load(Path(args[1]), statements)
         print(json.dumps({"seconds": time.perf_counter() - start}))
     elif kind == "load":
-        from dashboard.config import load_config
+        from dashboard.core.config import load_config
         from etl.load import load_files
 
         config = load_config()
@@ -98,8 +98,8 @@ def _analyst(csv_path: Path, out: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from dashboard.calendar import closing_days, public_holidays
-    from dashboard.config import AREAS, load_config
+    from dashboard.core.calendar import closing_days, public_holidays
+    from dashboard.core.config import AREAS, load_config
 
     config = load_config()
     start = time.perf_counter()
@@ -258,8 +258,8 @@ def build_delta(csv_path: Path, db: Path, out: Path) -> Path:
 
 def measure_incremental(work: Path, csv_path: Path, db: Path, repeat: int) -> dict:
     """The 5,000-ticket daily export into a copy of the big database."""
-    from dashboard.config import load_config
-    from dashboard.storage import _fsync
+    from dashboard.core.config import load_config
+    from dashboard.core.storage import _fsync
     from etl.load import load_files
 
     delta = work / f"delta-{csv_path.parent.name}.csv"
@@ -304,9 +304,9 @@ TEAMS = "Teams"
 
 
 def _page_calls(page: str, selection) -> list[tuple]:
-    """The data.fetch calls a page makes, in its order (sidebar first), as in pages/*.py."""
-    from dashboard import metrics, overview
-    from dashboard.months import add_months
+    """The serving.fetch calls a page makes, in its order (sidebar first), as in pages/*.py."""
+    from dashboard.core.months import add_months
+    from dashboard.queries import metrics, overview
 
     calls = [(metrics.dimensions, replace(selection, filters=metrics.Filters()), {})]
     if page == UEBERSICHT:
@@ -335,14 +335,14 @@ def _page_calls(page: str, selection) -> list[tuple]:
 
 
 def _run_page(page: str, selection) -> float:
-    from dashboard import data
+    from dashboard import serving
 
     start = time.perf_counter()
     team = None
     for fn, sel, kwargs in _page_calls(page, selection):
         if fn.__name__ == "worker_table":
             kwargs = {"team": team}
-        frame = data.fetch(fn, sel, **kwargs)
+        frame = serving.fetch(fn, sel, **kwargs)
         if fn.__name__ == "team_table":
             team = sorted(frame["team"])[0]
     return time.perf_counter() - start
@@ -350,7 +350,7 @@ def _run_page(page: str, selection) -> float:
 
 def _swap_copy(db: Path) -> None:
     """What a load does to the dashboard: a new file (same content) renamed over the old."""
-    from dashboard.storage import _fsync
+    from dashboard.core.storage import _fsync
 
     tmp = db.with_name(f".{db.name}.bench-swap")
     shutil.copyfile(db, tmp)
@@ -375,17 +375,17 @@ def measure_queries(work: Path, db: Path, repeat: int) -> dict:
     # Outside a Streamlit server, cache_data works and only warns about the missing runtime.
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    from dashboard import data
-    from dashboard.metrics import Filters
+    from dashboard import serving
+    from dashboard.queries.metrics import Filters
 
     # With sign-in, a selection names its viewer: Controlling sees every team.
     viewer = {}
-    if "viewer" in {f.name for f in fields(data.Selection)}:
-        from dashboard import viewer as viewers
+    if "viewer" in {f.name for f in fields(serving.Selection)}:
+        from dashboard.access import viewer as viewers
 
         everyone = getattr(viewers, "EVERYONE", None)
         viewer = {"viewer": everyone or viewers.Viewer("bench", "Benchmark", "controlling")}
-    selection = data.Selection(as_of=UNTIL, filters=Filters(period=(MONTH, MONTH)), **viewer)
+    selection = serving.Selection(as_of=UNTIL, filters=Filters(period=(MONTH, MONTH)), **viewer)
     result = {}
     for page in (UEBERSICHT, TEAMS):
         runs: dict[str, list[float]] = {}
@@ -395,12 +395,12 @@ def measure_queries(work: Path, db: Path, repeat: int) -> dict:
 
         for _ in range(repeat):
             # Process start: no version, no snapshot, no cached results.
-            data.wait_for_warmup()
-            with data._lock:
-                for served in data._connections.values():
+            serving.wait_for_warmup()
+            with serving._lock:
+                for served in serving._connections.values():
                     served.con.close()
-                data._connections.clear()
-            data._cached.clear()
+                serving._connections.clear()
+            serving._cached.clear()
             note("cold_start_s", _run_page(page, selection))
             note("cold_start_cached_s", _run_page(page, selection))
             _swap_copy(db)  # a load
@@ -408,16 +408,16 @@ def measure_queries(work: Path, db: Path, repeat: int) -> dict:
             note("first_s", _run_page(page, selection))  # (a) served from the old version
             # ... and with another filter meanwhile: the old version computes, beside the
             # warm-up (both on the same cores)
-            data._cached.clear()
+            serving._cached.clear()
             note("during_warmup_uncached_s", _run_page(page, selection))
-            if not data.wait_for_warmup(timeout=600):
+            if not serving.wait_for_warmup(timeout=600):
                 raise RuntimeError("the warm-up did not finish within 10 minutes")
             note("warmup_s", time.perf_counter() - start)  # (b)
-            if data.version(viewer=selection.viewer) != data.version():
+            if serving.version(viewer=selection.viewer) != serving.version():
                 raise RuntimeError("the warm-up did not switch to the new version")
             note("first_after_warmup_s", _run_page(page, selection))  # (c)
             note("cached_s", _run_page(page, selection))  # (d)
-            data._cached.clear()
+            serving._cached.clear()
             note("uncached_warm_s", _run_page(page, selection))  # (e)
         result[page] = {
             name: round(statistics.median(times), 3 if "cached" in name else 2)
@@ -430,8 +430,8 @@ def measure_analyst(
     work: Path, csv_path: Path, db: Path, load_s: float, repeat: int, floor_s: float | None = None
 ) -> dict:
     """pandas + numpy by hand against our load and verdicts; ticket-by-ticket comparison."""
-    from dashboard.config import load_config
-    from dashboard.storage import connect_readonly
+    from dashboard.core.config import load_config
+    from dashboard.core.storage import connect_readonly
 
     me = str(Path(__file__).resolve())
     out = work / "analyst.parquet"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth
-from dashboard.viewer import pages_for
+from dashboard.access.viewer import pages_for
+from dashboard.ui import auth
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 

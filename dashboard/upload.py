@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from dashboard import records
-from dashboard.config import REQUIRED_ABSENCE_FIELDS, Config
-from dashboard.storage import StorageError
-from dashboard.viewer import Viewer, may
+from dashboard.access.viewer import Viewer, may
+from dashboard.core import records
+from dashboard.core.config import REQUIRED_ABSENCE_FIELDS, Config
+from dashboard.core.keys import KeyFileError
+from dashboard.core.storage import StorageError
 from etl.load import LoadResult, Progress, load_files
-from etl.pseudonym import KeyFileError
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
 MAX_UPLOAD_MB = 200  # the default of Streamlit's server.maxUploadSize

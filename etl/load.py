@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.config import Config
-from dashboard.storage import writable_copy
-from etl.pseudonym import HMAC_SQL, hmac_pads, load_or_create_key
+from dashboard.core.config import Config
+from dashboard.core.keys import HMAC_SQL, hmac_pads, load_or_create_key
+from dashboard.core.storage import writable_copy
 from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source
 from etl.validate import ABSENCES, TICKETS, RecordSpec, raw_text_sql, stage, typing
 

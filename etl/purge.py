@@ -2,12 +2,12 @@
 
 The cutoff is `today` minus `rules.retention_months` calendar months (`cutoff_date`). What the
 purge changes, all in one private copy of the database swapped in like a load
-(`dashboard.storage.writable_copy`):
+(`dashboard.core.storage.writable_copy`):
 
 - tickets completed before the cutoff: `worker` becomes `WORKER_PLACEHOLDER`, `customer`
   NULL. Open tickets and tickets completed on or after the cutoff keep both. Team, Bereich
   and every event date stay, and no status depends on the worker or the customer
-  (`dashboard.rules`), so every verdict and every team-level figure is the same afterwards.
+  (`dashboard.core.rules`), so every verdict and every team-level figure is the same afterwards.
 - absences that ended before the cutoff are deleted (see `ABSENCES_DUE` for the one
   exception and docs/rules.md for why deleted, not anonymised).
 - rejected rows of loads finished before the cutoff lose their raw text (it holds the
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dashboard.config import Config
-from dashboard.months import add_months
-from dashboard.rules import ANONYMOUS_WORKER
-from dashboard.storage import connect_readonly, writable_copy
+from dashboard.core.config import Config
+from dashboard.core.months import add_months
+from dashboard.core.rules import ANONYMOUS_WORKER
+from dashboard.core.storage import connect_readonly, writable_copy
 
 # One placeholder for all teams: the team column stays, so everything grouped by team or by
 # (team, worker) still keeps the teams apart; the parentheses keep it from reading as (or

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from dashboard.config import (
+from dashboard.core.config import (
     ABSENCE_HEADERS,
     DEFAULT_HEADERS,
     REQUIRED_ABSENCE_FIELDS,
@@ -28,7 +28,7 @@ from dashboard.config import (
 from etl.sources import Reading
 
 # Dates before or after this range are typing errors, and the working-day calendar
-# covers exactly this range (dashboard.calendar).
+# covers exactly this range (dashboard.core.calendar).
 FIRST_DATE, LAST_DATE = "2000-01-01", "2100-12-31"
 
 # A date that is there but cannot be read types as this (no export date can be it), and a

@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, quality, records, ui, upload
-from dashboard.format import number
-from dashboard.rules import STATUS_LABELS
-from dashboard.viewer import may
+from dashboard import serving, ui, upload
+from dashboard.access.viewer import may
+from dashboard.core import records
+from dashboard.core.format import number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries import quality
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
 ALL_FILES = "Alle Dateien"
@@ -52,7 +54,7 @@ def _upload_section() -> None:
 
             try:
                 results = upload.load_uploads(
-                    data.config(),
+                    serving.config(),
                     [(f.name, f) for f in files],
                     kind=KIND_CHOICES[kind_label],
                     progress=show,
@@ -64,7 +66,7 @@ def _upload_section() -> None:
                 st.session_state[RESULTS_KEY] = (KIND_CHOICES[kind_label], results)
                 # Rerun so the sidebar and every figure already read the new database
                 # (switched now for this user, not after the background warm-up).
-                data.refresh(selection.viewer)
+                serving.refresh(selection.viewer)
                 st.rerun()
     stored = st.session_state.get(RESULTS_KEY)
     if stored:
@@ -84,7 +86,7 @@ def _upload_section() -> None:
 
 
 def _history_section() -> None:
-    frame = data.fetch(quality.load_history, selection)
+    frame = serving.fetch(quality.load_history, selection)
     if frame.empty:
         st.info("Noch keine Daten geladen. Exporte lassen sich im Bereich „Laden“ hochladen.")
         return
@@ -122,7 +124,7 @@ def _history_section() -> None:
 
 
 def _rejects_section() -> None:
-    files = data.fetch(quality.reject_files, selection)
+    files = serving.fetch(quality.reject_files, selection)
     if files.empty:
         st.info("Keine abgewiesenen Zeilen: alle geladenen Zeilen waren in Ordnung.")
         return
@@ -137,7 +139,7 @@ def _rejects_section() -> None:
         placeholder="z. B. kein Datum",
         help="Sucht im Grund ohne Beachtung der Groß- und Kleinschreibung.",
     )
-    frame = data.fetch(quality.rejected_rows, selection, file_name=labels[choice], search=search)
+    frame = serving.fetch(quality.rejected_rows, selection, file_name=labels[choice], search=search)
     if frame.empty:
         st.info("Keine abgewiesene Zeile passt zu dieser Auswahl.")
         return
@@ -186,7 +188,7 @@ def _checks_section() -> None:
         "Alle Tickets dieser Namen stammen aus demselben Ladevorgang: neue Namen (vielleicht "
         "eine Schreibvariante) oder Namen, die in späteren Exporten fehlen. Erst ab zwei "
         "Ladevorgängen mit Tickets aussagekräftig.",
-        data.fetch(quality.single_load_workers, selection),
+        serving.fetch(quality.single_load_workers, selection),
         lambda f: pd.DataFrame(
             {
                 "Bearbeiter": f["worker"],
@@ -204,7 +206,7 @@ def _checks_section() -> None:
         "Monate ohne Tickets",
         "Monate zwischen dem ersten und dem letzten Eingangsmonat eines Teams, in denen kein "
         "einziges Ticket einging: fehlt ein Export?",
-        data.fetch(quality.team_gaps, selection),
+        serving.fetch(quality.team_gaps, selection),
         lambda f: pd.DataFrame(
             {
                 "Bereich": f["area"],
@@ -217,7 +219,7 @@ def _checks_section() -> None:
         f"Seit mehr als {number(days)} Arbeitstagen offen",
         "Am Stichtag nicht erledigt und vor mehr als der angegebenen Zahl von Arbeitstagen "
         "eingegangen: vergessen, oder fehlt das Erledigt-Datum im Export?",
-        data.fetch(quality.long_open, selection, days=int(days)),
+        serving.fetch(quality.long_open, selection, days=int(days)),
         lambda f: pd.DataFrame(
             {
                 "Ticket": f["ticket_id"].map(ui.ticket_url),
@@ -236,7 +238,7 @@ def _checks_section() -> None:
         "Bearbeiter in mehreren Teams",
         "Derselbe Name kommt in mehr als einem Team vor: ein Teamwechsel oder zwei Personen "
         "gleichen Namens. Teams in der Reihenfolge ihres ersten Tickets.",
-        data.fetch(quality.team_changes, selection),
+        serving.fetch(quality.team_changes, selection),
         lambda f: pd.DataFrame(
             {
                 "Bearbeiter": f["worker"],
@@ -253,7 +255,7 @@ def _checks_section() -> None:
         "Abwesenheiten ohne Vertretung",
         "Bis zum Stichtag begonnene Abwesenheiten ohne benannte Vertretung: die offenen "
         "Tickets stehen auf niemandes Wiedervorlage (A4, A8).",
-        data.fetch(quality.absences_without_substitute, selection),
+        serving.fetch(quality.absences_without_substitute, selection),
         lambda f: pd.DataFrame(
             {
                 "Bearbeiter": f["worker"],
@@ -270,7 +272,7 @@ def _checks_section() -> None:
         "Abwesenheiten unbekannter Namen",
         "Namen aus dem Abwesenheitsexport ohne ein einziges Ticket: vermutlich anders "
         "geschrieben als im Ticketexport. Daneben der ähnlichste Name mit Tickets.",
-        data.fetch(quality.unknown_absence_workers, selection),
+        serving.fetch(quality.unknown_absence_workers, selection),
         lambda f: pd.DataFrame(
             {
                 "Name": f["worker"],
@@ -291,11 +293,11 @@ def _checks_section() -> None:
 
 
 def _audit_section() -> None:
-    frame = records.audit_entries(data.config())
+    frame = records.audit_entries(serving.config())
     if frame.empty:
         st.info("Das Protokoll ist noch leer.")
         return
-    broken = records.verify_audit(data.config())
+    broken = records.verify_audit(serving.config())
     if broken is None:
         st.success("Prüfkette in Ordnung: kein Eintrag wurde nachträglich geändert oder entfernt.")
     else:

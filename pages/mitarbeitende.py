@@ -3,7 +3,10 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, overview, style, ui
+from dashboard import serving, ui
+from dashboard.core import format
+from dashboard.core import labels as style
+from dashboard.queries import overview
 
 EMPTY_TEAMS = "Für die gewählte Auswahl gibt es keine Teams mit Tickets."
 EMPTY_SELECTION = "Dieses Team hat im gewählten Zeitraum keine Tickets."
@@ -91,7 +94,7 @@ selection = ui.sidebar()
 st.title("Mitarbeitende")
 with ui.guard():
     filters = selection.filters
-    teams = data.fetch(overview.teams, selection)
+    teams = serving.fetch(overview.teams, selection)
     if teams.empty:
         st.info(EMPTY_TEAMS)
     else:
@@ -101,7 +104,7 @@ with ui.guard():
             f"{area} · Zeitraum {ui.period_label(selection)} · "
             f"Stichtag {format.date(selection.as_of)}"
         )
-        workers = data.fetch(overview.worker_table, selection, team=team)
+        workers = serving.fetch(overview.worker_table, selection, team=team)
         ui.audit_view("Mitarbeitende", selection, Team=team)
         if workers.empty or workers["tickets"].sum() == 0:
             st.info(EMPTY_SELECTION)
@@ -130,11 +133,11 @@ with ui.guard():
                 st.caption("Offene Tickets aus jedem Monat, nicht nur aus dem Zeitraum (A1).")
 
             st.subheader("Bearbeitungsdauer")
-            spread = data.fetch(overview.working_days_distribution, selection, team=team)
+            spread = serving.fetch(overview.working_days_distribution, selection, team=team)
             if spread.empty:
                 st.info("Im Zeitraum wurde in diesem Team kein Ticket erledigt.")
             else:
-                cfg = data.config()
+                cfg = serving.config()
                 deadlines = {a: cfg.deadline(a) for a in spread["area"].unique()}
                 st.plotly_chart(_histogram(spread, deadlines), width="stretch")
 

@@ -6,9 +6,11 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, format, metrics, report, ui
-from dashboard.metrics import Filters
-from dashboard.viewer import Viewer, sees_workers
+from dashboard import report, serving, ui
+from dashboard.access.viewer import Viewer, sees_workers
+from dashboard.core import format
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters
 
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
@@ -38,16 +40,18 @@ def _report_file(
     viewer: Viewer,
 ) -> bytes:
     # The versions are cache keys only: a load or a new record makes a fresh file.
-    con = data.connection(viewer, as_of)
-    limits = data.data_scope(viewer)
-    built = report.build(con, data.config(), month, as_of, filters, viewer, limits)
+    con = serving.connection(viewer, as_of)
+    limits = serving.data_scope(viewer)
+    built = report.build(con, serving.config(), month, as_of, filters, viewer, limits)
     return report.file_bytes(built, suffix, dt.datetime.now().replace(microsecond=0))
 
 
 selection = ui.sidebar()
 st.title("Monatsbericht")
 with ui.guard():
-    dims = data.fetch(metrics.dimensions, data.Selection(selection.as_of, viewer=selection.viewer))
+    dims = serving.fetch(
+        metrics.dimensions, serving.Selection(selection.as_of, viewer=selection.viewer)
+    )
     first = dims["first_receipt"].min() if not dims.empty else None
     first = first.date() if isinstance(first, pd.Timestamp) else None
     by_key = {m.strftime("%Y-%m"): m for m in report.month_options(first, selection.as_of)}
@@ -62,7 +66,7 @@ with ui.guard():
         "zum Stichtag der Seitenleiste.",
     )
     month = by_key[chosen]
-    scope = data.Selection(
+    scope = serving.Selection(
         selection.as_of, report.scope_filters(selection.filters), selection.viewer
     )
     st.caption(
@@ -70,7 +74,7 @@ with ui.guard():
         f"{report.scope_label(scope.filters)}. „Von/Bis Monat“ und „Monat nach“ der "
         "Seitenleiste gelten hier nicht: der Bericht zählt immer nach Fälligkeit."
     )
-    summary = data.fetch(report.summary, scope, month=month)
+    summary = serving.fetch(report.summary, scope, month=month)
     if dims.empty:
         st.info(EMPTY_DATABASE)
     elif summary["tickets"].iloc[-1] == 0:
@@ -92,7 +96,7 @@ with ui.guard():
             "einzelnen Personen oder Tickets."
         )
     st.subheader("Bericht herunterladen")
-    versions = (data.version(viewer=selection.viewer), report.records_version(data.config()))
+    versions = (serving.version(viewer=selection.viewer), report.records_version(serving.config()))
     for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
         column.download_button(
             label,

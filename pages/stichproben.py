@@ -6,10 +6,12 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, records, samples, ui
-from dashboard.format import date, number
-from dashboard.rules import STATUS_LABELS
-from dashboard.viewer import draw_teams, may
+from dashboard import serving, ui
+from dashboard.access.viewer import draw_teams, may
+from dashboard.core import records
+from dashboard.core.format import date, number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries import samples
 
 log = logging.getLogger(__name__)
 CHANGED = "geändert seit Ziehung"
@@ -51,11 +53,11 @@ selection = ui.sidebar()
 st.title("Stichproben")
 
 with ui.guard():
-    cfg = data.config()
+    cfg = serving.config()
     as_of = selection.as_of
     # A sample has its own period and is always of Integration: only the viewer's scope applies.
-    scope = data.Selection(as_of, viewer=selection.viewer)
-    team_options = list(data.fetch(samples.teams, scope)["team"])
+    scope = serving.Selection(as_of, viewer=selection.viewer)
+    team_options = list(serving.fetch(samples.teams, scope)["team"])
     st.caption(
         f"Zufallsstichprobe erledigter Integration-Tickets zur Kontrolle durch die Teamleitung "
         f"(B3), geschichtet nach Mitarbeiter/in. Stichtag {date(as_of)}: später Erledigtes "
@@ -109,7 +111,7 @@ with ui.guard():
     request = dict(period_from=period_from, period_to=period_to, teams=chosen)
     try:
         samples.check_request(method, float(amount), period_from, period_to)
-        per_worker = data.fetch(
+        per_worker = serving.fetch(
             samples.allocation, scope, method=method, amount=float(amount), **request
         )
         problem = None
@@ -134,7 +136,7 @@ with ui.guard():
             try:
                 seed = samples.parse_seed(seed_text)
                 seed = samples.new_seed() if seed is None else seed
-                frame = data.fetch(
+                frame = serving.fetch(
                     samples.draw, scope, method=method, amount=float(amount), seed=seed, **request
                 )
                 params = samples.DrawParams(
@@ -163,7 +165,7 @@ with ui.guard():
                     )
 
     st.subheader("Gezogene Stichproben")
-    history = data.records(samples.draws, selection.viewer)
+    history = serving.records(samples.draws, selection.viewer)
     if history.empty:
         st.info("Noch keine Stichprobe gezogen.")
     else:
@@ -188,9 +190,9 @@ with ui.guard():
             f" (bestätigt {number(row['confirmed'])}, "
             f"nicht bestätigt {number(row['not_confirmed'])})",
         )
-        cursor = data.connection(selection.viewer)
+        cursor = serving.connection(selection.viewer)
         try:
-            items = data.records(samples.draw_items, selection.viewer, draw_id, con=cursor)
+            items = serving.records(samples.draw_items, selection.viewer, draw_id, con=cursor)
         finally:
             cursor.close()
         ui.audit_view("Stichprobe", selection, Ziehung=draw_id)

@@ -3,9 +3,12 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, overview, style, ui
-from dashboard.rules import STATUS_LABELS, STATUSES
-from dashboard.viewer import sees_workers
+from dashboard import serving, ui
+from dashboard.access.viewer import sees_workers
+from dashboard.core import format
+from dashboard.core import labels as style
+from dashboard.core.rules import STATUS_LABELS, STATUSES
+from dashboard.queries import overview
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
@@ -96,7 +99,7 @@ with ui.guard():
         f"Zeitraum {ui.period_label(selection)} · Stichtag {format.date(selection.as_of)} · "
         f"Bereich {', '.join(filters.areas) or 'alle'}"
     )
-    table = data.fetch(overview.team_table, selection)
+    table = serving.fetch(overview.team_table, selection)
     if table.empty or table["tickets"].sum() == 0:
         st.info(EMPTY_SELECTION)
     else:
@@ -112,7 +115,7 @@ with ui.guard():
             + f"({ui.month_label(first)} – {ui.month_label(last)}). Quote der entschiedenen "
             "Tickets; leere Felder: nichts entschieden."
         )
-        months = data.fetch(overview.team_months, selection)
+        months = serving.fetch(overview.team_months, selection)
         st.plotly_chart(_heatmap(months), width="stretch")
 
         st.subheader("Rangfolge im Zeitraum")
@@ -134,7 +137,7 @@ with ui.guard():
         if sees_workers(selection.viewer):
             st.subheader("Mitarbeitende eines Teams")
             team = st.selectbox("Team", sorted(table["team"]), key="teams_drill")
-            workers = data.fetch(overview.worker_table, selection, team=team)
+            workers = serving.fetch(overview.worker_table, selection, team=team)
             ui.audit_view("Teams, Mitarbeitende", selection, Team=team)
             workers = workers[workers["tickets"] > 0]
             if workers.empty:

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, explain, ui
-from dashboard.format import date
-from dashboard.rules import STATUS_LABELS
+from dashboard import serving, ui
+from dashboard.core.format import date
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries import explain
 
 OUTCOME_COLORS = {
     explain.MET: "green",
@@ -35,7 +36,7 @@ with ui.guard():
         st.info("Bitte eine Ticket-ID eingeben, z. B. T-2026-0001234.")
     else:
         facts = explain.facts_record(
-            data.fetch(explain.ticket_facts, selection, ticket_id=ticket_id)
+            serving.fetch(explain.ticket_facts, selection, ticket_id=ticket_id)
         )
         if facts is None:
             st.warning(
@@ -80,7 +81,7 @@ with ui.guard():
                     help="Gezählt ab dem Tag nach Eingang bis einschließlich Stichtag.",
                 )
 
-            days = data.fetch(explain.counted_days, selection, ticket_id=facts["ticket_id"])
+            days = serving.fetch(explain.counted_days, selection, ticket_id=facts["ticket_id"])
             left, right = st.columns([3, 2])
             with left:
                 st.subheader("Ablauf")

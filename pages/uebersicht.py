@@ -6,7 +6,10 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, format, metrics, overview, style, ui
+from dashboard import serving, ui
+from dashboard.core import format
+from dashboard.core import labels as style
+from dashboard.queries import metrics, overview
 
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
@@ -141,20 +144,20 @@ with ui.guard():
         f"Bereich {', '.join(filters.areas) or 'alle'}"
         + (f" · Teams {', '.join(filters.teams)}" if filters.teams else "")
     )
-    current = data.fetch(overview.headline, selection).iloc[0]
+    current = serving.fetch(overview.headline, selection).iloc[0]
     if current["tickets"] == 0:
-        everything = data.Selection(selection.as_of, viewer=selection.viewer)
-        loaded = data.fetch(metrics.dimensions, everything)
+        everything = serving.Selection(selection.as_of, viewer=selection.viewer)
+        loaded = serving.fetch(metrics.dimensions, everything)
         st.info(EMPTY_DATABASE if loaded.empty else EMPTY_SELECTION)
     else:
         before = ui.previous_period(selection)
         compare_as_of = overview.comparison_date(selection.as_of, filters)
-        previous = data.fetch(overview.headline, before).iloc[0].copy()
+        previous = serving.fetch(overview.headline, before).iloc[0].copy()
         # Open overdue is a state at a date: compare with the state one period earlier.
         earlier = replace(selection, as_of=compare_as_of)
-        previous["open_overdue"] = data.fetch(overview.open_overdue, earlier, prepare=False).iloc[
-            0, 0
-        ]
+        previous["open_overdue"] = serving.fetch(
+            overview.open_overdue, earlier, prepare=False
+        ).iloc[0, 0]
         st.caption(
             f"Veränderung gegenüber {ui.period_label(before)}; bei „Offen überfällig“ "
             f"gegenüber dem Stand am {format.date(compare_as_of)}."
@@ -190,14 +193,14 @@ with ui.guard():
         left, right = st.columns(2)
         with left:
             st.markdown("**Fristgerecht und regelkonform je Bereich**")
-            trend = data.fetch(overview.trend, selection)
+            trend = serving.fetch(overview.trend, selection)
             if trend.empty:
                 st.info("Keine Tickets in diesen 12 Monaten.")
             else:
                 st.plotly_chart(_trend_chart(trend), width="stretch")
         with right:
             st.markdown("**Rückstand am Wochenende**")
-            backlog = data.fetch(overview.backlog, selection)
+            backlog = serving.fetch(overview.backlog, selection)
             if backlog.empty:
                 st.info("Keine Wochenenden bis zum Stichtag in diesen 12 Monaten.")
             else:
@@ -208,7 +211,7 @@ with ui.guard():
                     "Liegt der Stichtag in diesen 12 Monaten, ist er der letzte Punkt."
                 )
         st.subheader(f"Status der Tickets · {ui.period_label(selection)}")
-        mix = data.fetch(overview.status_mix, selection)
+        mix = serving.fetch(overview.status_mix, selection)
         chart, table = st.columns([3, 2])
         chart.plotly_chart(_status_chart(mix), width="stretch")
         table.dataframe(

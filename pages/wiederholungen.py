@@ -6,11 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, records, repeats, ui
-from dashboard.format import date, number
-from dashboard.months import MONTHS_DE
-from dashboard.rules import STATUS_LABELS
-from dashboard.viewer import Viewer, may
+from dashboard import serving, ui
+from dashboard.access.viewer import Viewer, may
+from dashboard.core import records
+from dashboard.core.format import date, number
+from dashboard.core.months import MONTHS_DE
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries import repeats
 
 SAVED_KEY = "rep_saved_message"
 STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
@@ -108,7 +110,7 @@ def _chart(status: pd.DataFrame) -> None:
     st.plotly_chart(fig, width="stretch", key="rep_chart")
 
 
-def _breaches(scoped: data.Selection, case: pd.Series) -> None:
+def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
     month = _month(case["month"])
     st.subheader(f"{case['worker']} – {ui.month_label(month)}")
     marker = repeats.streak_marker(int(case["streak"]))
@@ -117,7 +119,7 @@ def _breaches(scoped: data.Selection, case: pd.Series) -> None:
             f"Wiederholungsfall {marker} (seit {ui.month_label(_month(case['streak_since']))}).",
             icon=":material/repeat:",
         )
-    tickets = data.fetch(repeats.breaches_of, scoped, worker=case["worker"], month=month)
+    tickets = serving.fetch(repeats.breaches_of, scoped, worker=case["worker"], month=month)
     table = pd.DataFrame(
         {
             "Ticket": tickets["ticket_id"].map(ui.ticket_url),
@@ -205,14 +207,14 @@ selection = ui.sidebar()
 st.title("Wiederholte Fristüberschreitungen")
 
 with ui.guard():
-    cfg = data.config()
+    cfg = serving.config()
     threshold = cfg.rules.repeat_threshold
     last12 = st.checkbox(
         "letzte 12 Monate",
         key="rep_last12",
         help="Statt des Zeitraums der Seitenleiste die zwölf Monate bis zum Monat des Stichtags.",
     )
-    scoped = data.Selection(
+    scoped = serving.Selection(
         selection.as_of,
         repeats.scope(selection.filters, selection.as_of, last12=last12),
         selection.viewer,
@@ -222,14 +224,14 @@ with ui.guard():
         f"Wiederholungsfall: mindestens {number(threshold)} Fristüberschreitungen "
         "(verspätet, Zusage nicht eingehalten, überfällig) einer Person in einem Monat."
     )
-    cases = data.fetch(repeats.repeat_cases_with_streak, scoped, threshold=threshold)
+    cases = serving.fetch(repeats.repeat_cases_with_streak, scoped, threshold=threshold)
     if cases.empty:
         st.info(
             "Keine wiederholten Fristüberschreitungen für diese Auswahl – "
             "niemand erreicht in einem Monat die Schwelle."
         )
     else:
-        history = data.records(repeats.conversations, selection.viewer)
+        history = serving.records(repeats.conversations, selection.viewer)
         status = repeats.merge_status(cases, history)
         cols = st.columns(4)
         cols[0].metric("Wiederholungsfälle", number(len(status)), icon=":material/warning:")

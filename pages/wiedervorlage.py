@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, followup, ui
-from dashboard.format import date, number
-from dashboard.rules import STATUS_LABELS
+from dashboard import serving, ui
+from dashboard.core.format import date, number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries import followup
 
 # Traffic light per code: the overdue colour of ui.STATUS_COLORS for breaches, the
 # open_extended colour for a running extension, orange / yellow / grey-green in between.
@@ -42,7 +43,7 @@ selection = ui.sidebar()
 st.title("Wiedervorlage")
 
 with ui.guard():
-    summary = data.fetch(followup.summary, selection).iloc[0]
+    summary = serving.fetch(followup.summary, selection).iloc[0]
     next_workday = date(pd.Timestamp(summary["next_workday"]).date())
     st.caption(
         f"Offene Tickets am Stichtag {date(selection.as_of)}, unabhängig vom gewählten "
@@ -80,8 +81,8 @@ with ui.guard():
             unsafe_allow_html=True,
         )
 
-        people = data.fetch(followup.by_responsible, selection)
-        listing = data.fetch(followup.followup_list, selection)
+        people = serving.fetch(followup.by_responsible, selection)
+        listing = serving.fetch(followup.followup_list, selection)
         ui.audit_view("Wiedervorlage", selection)
         tab_list, tab_people = st.tabs(["Liste", "Je Zuständige/r"])
         with tab_list:

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.config import DEFAULT_HEADERS, Config, load_config
-from dashboard.storage import connect_readonly
+from dashboard.core.config import DEFAULT_HEADERS, Config, load_config
+from dashboard.core.storage import connect_readonly
 from etl.load import LoadResult, load_files
 from etl.sources import csv_text
 
@@ -100,12 +100,12 @@ def d(text: str) -> dt.date:
 
 
 DEMO_AS_OF = dt.date(2026, 11, 27)
-# The first demo user (dashboard.users.demo_users) as records name them.
+# The first demo user (dashboard.access.users.demo_users) as records name them.
 DEMO_WHO = "Bereichsleitung, alle Teams (demo-bereichsleitung)"
 
 
 def users_file(directory: Path, *users: dict) -> Path:
-    """Write a users file (dashboard.users) of the given users into `directory`."""
+    """Write a users file (dashboard.access.users) of the given users into `directory`."""
     lines = []
     for user in users:
         lines.append("[[user]]")

@@ -19,11 +19,9 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data, records, repeats, scope, users
-from dashboard.config import PROJECT_ROOT, load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
-from dashboard.viewer import (
+from dashboard import serving
+from dashboard.access import scope, users
+from dashboard.access.viewer import (
     OTHER_TEAMS,
     PSEUDONYM_PREFIX,
     Viewer,
@@ -35,6 +33,11 @@ from dashboard.viewer import (
     restrict,
     sees_workers,
 )
+from dashboard.core import records
+from dashboard.core.config import PROJECT_ROOT, load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import repeats
+from dashboard.queries.metrics import Filters
 from tests.conftest import ACCESS_TEAMS, ACCESS_USERS, access_workers
 
 TL = Viewer("tl", "TL", "teamleitung", teams=("A", "B"))
@@ -244,7 +247,7 @@ def test_views_hold_only_the_rows_of_the_role(access_env):
 
 
 def test_management_rates_per_bereich_equal_the_unrestricted_ones(access_env):
-    from dashboard import metrics
+    from dashboard.queries import metrics
 
     full = connect_readonly(access_env)
     limited = connect_readonly(access_env)
@@ -597,10 +600,10 @@ def test_no_database_key_or_secret_is_in_the_repository():
 
 
 def test_the_data_layer_refuses_a_query_without_a_viewer(access_env):
-    from dashboard import metrics
+    from dashboard.queries import metrics
 
     with pytest.raises(PermissionError):
-        data.fetch(metrics.dimensions, data.Selection(dt.date(2026, 11, 27)))
+        serving.fetch(metrics.dimensions, serving.Selection(dt.date(2026, 11, 27)))
 
 
 def test_management_report_has_no_sheet_per_person_or_ticket(access_env):
@@ -609,10 +612,10 @@ def test_management_report_has_no_sheet_per_person_or_ticket(access_env):
     from dashboard import report
 
     viewer = _viewer("management@jc.example")
-    con = data.connection(viewer, dt.date(2026, 11, 27))
+    con = serving.connection(viewer, dt.date(2026, 11, 27))
     built = report.build(
         con, access_env, dt.date(2026, 10, 1), dt.date(2026, 11, 27), Filters(), viewer,
-        data.data_scope(viewer),
+        serving.data_scope(viewer),
     )  # fmt: skip
     content = report.file_bytes(built, ".xlsx", dt.datetime(2026, 11, 27, 8, 0))
     sheets = load_workbook(io.BytesIO(content)).sheetnames

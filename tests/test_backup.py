@@ -9,8 +9,9 @@ import time
 import duckdb
 import pytest
 
-from dashboard import cli, records
-from dashboard.config import load_config
+from dashboard import cli
+from dashboard.core import records
+from dashboard.core.config import load_config
 from etl.demo import write_demo_export
 from etl.load import load_files
 from tests.conftest import ticket_row

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 
 from bench.common import floor_load, floor_statements
-from etl.pseudonym import load_or_create_key, pseudonym
+from dashboard.core.keys import load_or_create_key, pseudonym
 from tests.conftest import ticket_row
 
 D = dt.date

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.config import PROJECT_ROOT
+from dashboard.core.config import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -203,7 +203,7 @@ def _page_with_header(browser, login: str | None):
 
 
 def test_a_team_leader_signed_in_by_the_proxy_header_sees_only_their_team(proxy_server, browser):
-    from dashboard.viewer import PAGES as ROLE_PAGES
+    from dashboard.access.viewer import PAGES as ROLE_PAGES
     from tests.conftest import access_workers
 
     others = [w for t, names in access_workers().items() if t != "Leistung Nord" for w in names]

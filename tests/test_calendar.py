@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from dashboard.calendar import calendar_frame
-from dashboard.config import CalendarConfig, Config
-from dashboard.rules import install
-from dashboard.storage import init_schema
+from dashboard.core.calendar import calendar_frame
+from dashboard.core.config import CalendarConfig, Config
+from dashboard.core.rules import install
+from dashboard.core.storage import init_schema
 from tests.conftest import d
 
 # Every statutory holiday of Brandenburg in 2026, written down from the calendar.

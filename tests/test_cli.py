@@ -139,10 +139,10 @@ def test_bad_config_exits_with_message(env, tmp_path, capsys):
 def test_demo_data_builds_a_database_with_every_status(env, tmp_path, capsys):
     import datetime as dt
 
-    from dashboard import metrics
-    from dashboard.config import load_config
-    from dashboard.rules import STATUSES
-    from dashboard.storage import connect_readonly
+    from dashboard.core.config import load_config
+    from dashboard.core.rules import STATUSES
+    from dashboard.core.storage import connect_readonly
+    from dashboard.queries import metrics
 
     out = tmp_path / "demo"
     args = ["demo-data", "--out", str(out), "--tickets", "4000", "--until", "2026-11-27"]

@@ -17,10 +17,11 @@ import threading
 import time
 from pathlib import Path
 
-from dashboard import data, records
-from dashboard.config import load_config
-from dashboard.storage import connect_readonly
-from dashboard.viewer import Viewer
+from dashboard import serving
+from dashboard.access.viewer import Viewer
+from dashboard.core import records
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
 from etl.demo import write_demo_export
 from etl.load import load_files
 
@@ -60,7 +61,7 @@ def _env(tmp: Path) -> dict[str, str]:
 # until the time is up, printing each load's reconciliation.
 LOADER = """
 import json, sys, time
-from dashboard.config import load_config
+from dashboard.core.config import load_config
 from etl.load import load_files
 config = load_config()
 stop = time.monotonic() + float(sys.argv[1])
@@ -75,8 +76,8 @@ for i, path in enumerate(sys.argv[2:]):
 # A second process recording like `ticket-controlling sample`, until told to stop on stdin.
 CLI_WRITER = """
 import select, sys, time
-from dashboard import records
-from dashboard.config import load_config
+from dashboard.core import records
+from dashboard.core.config import load_config
 config = load_config()
 i = 0
 while not select.select([sys.stdin], [], [], 0)[0]:
@@ -91,7 +92,7 @@ print(i, flush=True)
 def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
     env = _env(tmp_path)
     config = load_config(environ=env)
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     exports = [
         write_demo_export(tmp_path / str(seed), tickets=400, seed=seed, until=AS_OF)
         for seed in range(1, 2 + MAX_LOADS)
@@ -122,7 +123,7 @@ def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
         try:
             while not done.is_set():
                 started = time.monotonic()
-                con = data.connection(ADMIN, as_of=AS_OF)
+                con = serving.connection(ADMIN, as_of=AS_OF)
                 state = _state(con)
                 verdicts = con.execute("SELECT count(*) FROM verdicts(?::DATE)", [AS_OF])
                 assert verdicts.fetchall()[0][0] <= state[1]
@@ -165,8 +166,8 @@ def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
         # The first request after the last load starts the warm-up of the new version
         # (sessions are served the previous one meanwhile); then each session must make a
         # request after the new version is served.
-        data.connection(ADMIN, as_of=AS_OF)
-        assert data.wait_for_warmup(timeout=60)
+        serving.connection(ADMIN, as_of=AS_OF)
+        assert serving.wait_for_warmup(timeout=60)
         loaded_at = time.monotonic()
         while time.monotonic() < loaded_at + 60 and not errors:
             if all(reads and reads[-1][0] > loaded_at for reads in seen):
@@ -211,14 +212,14 @@ def test_a_read_in_progress_survives_another_session_opening_the_new_load(
 ):
     from tests.conftest import ticket_row
 
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     load(write_export([ticket_row(**{"Ticket-ID": "A"})]))
-    reading = data.connection(ADMIN).execute("SELECT ticket_id FROM tickets")
+    reading = serving.connection(ADMIN).execute("SELECT ticket_id FROM tickets")
     load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
     # Another session's request after the load (and its warm-up) gets the new version ...
-    data.connection(ADMIN)
-    assert data.wait_for_warmup(timeout=60)
-    other = data.connection(ADMIN).execute("SELECT count(*) FROM tickets").fetchall()
+    serving.connection(ADMIN)
+    assert serving.wait_for_warmup(timeout=60)
+    other = serving.connection(ADMIN).execute("SELECT count(*) FROM tickets").fetchall()
     assert other == [(2,)]
     # ... and the first session's read still completes on the version it started with.
     assert reading.fetchall() == [("A",)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.config import PROJECT_ROOT, ConfigError, load_config
+from dashboard.core.config import PROJECT_ROOT, ConfigError, load_config
 
 
 def test_defaults():

@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import records
-from dashboard.config import load_config
-from dashboard.storage import connect_readonly
+from dashboard.core import records
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
 from etl.demo import write_demo_export
 from etl.load import load_files
 
@@ -247,9 +247,9 @@ def test_full_disk_during_cli_load_gives_one_german_line(loaded):
 UPLOAD = """
 import sys
 from pathlib import Path
-from dashboard.config import load_config
+from dashboard.core.config import load_config
 from dashboard.upload import UploadFailed, load_uploads
-from dashboard.viewer import Viewer
+from dashboard.access.viewer import Viewer
 admin = Viewer(login="admin", name="Admin", role="admin")
 try:
     load_uploads(load_config(), [("export.csv", Path(sys.argv[1]).read_bytes())], who=admin)

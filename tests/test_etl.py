@@ -22,9 +22,9 @@ import pytest
 from openpyxl import Workbook
 
 import etl.load
-from dashboard.config import load_config
+from dashboard.core.config import load_config
+from dashboard.core.keys import pseudonym
 from etl.load import LoadResult
-from etl.pseudonym import pseudonym
 from etl.sources import csv_text
 from tests.conftest import HEADER, ticket_line, ticket_row
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from dashboard.config import load_config
+from dashboard.core.config import load_config
 from etl.demo import write_demo_export
 from etl.load import load_files
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from dashboard.config import DEFAULT_HEADERS, REQUIRED_FIELDS, load_config
+from dashboard.core.config import DEFAULT_HEADERS, REQUIRED_FIELDS, load_config
 from etl.load import load_files
 
 FIELDS = list(DEFAULT_HEADERS)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import explain
-from dashboard.config import load_config
-from dashboard.metrics import Filters, ticket_verdicts
-from dashboard.rules import STATUS_LABELS
-from dashboard.storage import connect_readonly
+from dashboard.core.config import load_config
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import explain
+from dashboard.queries.metrics import Filters, ticket_verdicts
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

@@ -14,10 +14,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import followup, ui
-from dashboard.config import load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
+from dashboard import ui
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import followup
+from dashboard.queries.metrics import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.months import add_months, month_count, month_label, months_between
+from dashboard.core.months import add_months, month_count, month_label, months_between
 from tests.conftest import d
 
 

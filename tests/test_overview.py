@@ -7,9 +7,10 @@ import math
 
 import pytest
 
-from dashboard import overview, ui
-from dashboard.data import Selection
-from dashboard.metrics import Filters
+from dashboard import ui
+from dashboard.queries import overview
+from dashboard.queries.metrics import Filters
+from dashboard.serving import Selection
 from tests.conftest import d, ticket_row
 
 # Leistung (5 working days) unless stated; March 2026 has no holiday. Sundays: 01.03.,

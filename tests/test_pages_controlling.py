@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import metrics, overview, ui
-from dashboard.data import Selection
-from dashboard.format import number, percent
-from dashboard.rules import STATUS_LABELS, STATUSES
-from dashboard.storage import connect_readonly
+from dashboard import ui
+from dashboard.core.format import number, percent
+from dashboard.core.rules import STATUS_LABELS, STATUSES
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import metrics, overview
+from dashboard.serving import Selection
 from tests.conftest import DEMO_AS_OF
 
 MONTH = DEMO_AS_OF.replace(day=1)

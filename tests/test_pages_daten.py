@@ -10,12 +10,13 @@ import pytest
 from openpyxl import Workbook
 from streamlit.testing.v1 import AppTest
 
-from dashboard import quality, upload
-from dashboard.config import load_config
-from dashboard.format import number
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
-from dashboard.viewer import Viewer
+from dashboard import upload
+from dashboard.access.viewer import Viewer
+from dashboard.core.config import load_config
+from dashboard.core.format import number
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import quality
+from dashboard.queries.metrics import Filters
 from tests.conftest import ADMIN, DEMO_AS_OF, users_file
 
 UPLOADER = Viewer("admin@jc.example", "Ada Admin", "admin")

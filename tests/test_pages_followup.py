@@ -13,11 +13,12 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import explain, followup, ui
-from dashboard.format import date, number
-from dashboard.metrics import Filters, ticket_verdicts
-from dashboard.rules import STATUS_LABELS
-from dashboard.storage import connect_readonly
+from dashboard import ui
+from dashboard.core.format import date, number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import explain, followup
+from dashboard.queries.metrics import Filters, ticket_verdicts
 from tests.conftest import DEMO_AS_OF
 
 # The sidebar's defaults: the month of the Stichtag, by due date, all Bereiche and teams.

@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import report
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
+from dashboard.core.storage import connect_readonly
+from dashboard.queries.metrics import Filters
 from tests.conftest import DEMO_AS_OF
 
 PREVIEW = [

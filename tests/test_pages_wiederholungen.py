@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import records, repeats, ui
-from dashboard.config import load_config
-from dashboard.format import number
-from dashboard.metrics import Filters
-from dashboard.rules import STATUS_LABELS
-from dashboard.storage import connect_readonly
+from dashboard import ui
+from dashboard.core import records
+from dashboard.core.config import load_config
+from dashboard.core.format import number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import repeats
+from dashboard.queries.metrics import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
 MONTH = DEMO_AS_OF.replace(day=1)

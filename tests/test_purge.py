@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import cli_purge, metrics, overview, records
 from dashboard.cli import main
-from dashboard.metrics import Filters
-from dashboard.months import add_months
-from dashboard.storage import file_identity
+from dashboard.cli import purge as cli_purge
+from dashboard.core import records
+from dashboard.core.months import add_months
+from dashboard.core.storage import file_identity
+from dashboard.queries import metrics, overview
+from dashboard.queries.metrics import Filters
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, cutoff_date, purge
 from tests.conftest import d, ticket_row
 

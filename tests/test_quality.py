@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import quality
-from dashboard.config import load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import quality
+from dashboard.queries.metrics import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

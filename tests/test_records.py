@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 
-from dashboard import records
-from dashboard.config import load_config
+from dashboard.core import records
+from dashboard.core.config import load_config
 from tests.conftest import ticket_row
 
 

@@ -7,8 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard import records, repeats
-from dashboard.metrics import Filters
+from dashboard.core import records
+from dashboard.queries import repeats
+from dashboard.queries.metrics import Filters
 from tests.conftest import d, ticket_row
 
 

@@ -17,11 +17,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import cli_report, metrics, records, report
-from dashboard.config import CalendarConfig, Config, Deadlines, load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
-from dashboard.viewer import Viewer
+from dashboard import report
+from dashboard.access.viewer import Viewer
+from dashboard.cli import report as cli_report
+from dashboard.core import records
+from dashboard.core.config import CalendarConfig, Config, Deadlines, load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row
@@ -432,7 +435,8 @@ def test_rules_table_follows_the_configuration(config):
 
 
 def test_colours_and_month_names_match_the_pages():
-    from dashboard import style, ui
+    from dashboard import ui
+    from dashboard.core import labels as style
 
     assert report.STATUS_COLORS == ui.STATUS_COLORS
     assert report.AREA_COLORS == style.AREA_COLORS  # the pages' bar and line colours

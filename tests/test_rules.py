@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.config import load_config
-from dashboard.metrics import ticket_verdicts
-from dashboard.storage import connect_readonly
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries.metrics import ticket_verdicts
 from etl.load import load_files
 from tests.conftest import HEADER, d, ticket_row
 
@@ -326,7 +326,7 @@ def test_due_dates_in_verdicts(verdict_db, ticket, as_of, due):
 
 
 def test_every_status_occurs_exactly_once_per_ticket(verdict_db):
-    from dashboard.rules import STATUSES
+    from dashboard.core.rules import STATUSES
 
     frame = ticket_verdicts(verdict_db, d("31.03.2026"))
     assert frame["ticket_id"].is_unique

@@ -22,10 +22,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import cli_sample, records, samples
-from dashboard.config import load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
+from dashboard.cli import sample as cli_sample
+from dashboard.core import records
+from dashboard.core.config import load_config
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import samples
+from dashboard.queries.metrics import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row
@@ -158,7 +160,7 @@ def _quota2(emil, fritz, gina, hans):
 
 
 # (teams, method, amount, quota per worker), worked by hand (see the module docstring of
-# dashboard.samples): n >= W: 1 each, the rest r = n - W by shares r * N_w / N.
+# dashboard.queries.samples): n >= W: 1 each, the rest r = n - W by shares r * N_w / N.
 ALLOCATION_CASES = [
     ((I1,), "per_worker", 2, _quota(2, 2, 1, 1)),
     ((I1,), "per_worker", 1, _quota(1, 1, 1, 1)),

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from dashboard import data
-from dashboard.storage import StorageError, connect_readonly, file_identity, writable_copy
-from dashboard.viewer import Viewer
+from dashboard import serving
+from dashboard.access.viewer import Viewer
+from dashboard.core.storage import StorageError, connect_readonly, file_identity, writable_copy
 from tests.conftest import ticket_row
 
 # Sees every row with names: the data layer then equals the unrestricted domain functions.
@@ -34,16 +34,16 @@ def test_reader_open_during_load_keeps_its_view_and_new_readers_see_the_load(
 
 
 def test_dashboard_connection_follows_the_swapped_file(config, write_export, load, monkeypatch):
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     load(write_export([ticket_row(**{"Ticket-ID": "A"})]))
-    assert _count(data.connection(ADMIN_VIEWER)) == 1
+    assert _count(serving.connection(ADMIN_VIEWER)) == 1
     before = file_identity(config)
     load(write_export([ticket_row(**{"Ticket-ID": "B"})]))
     assert file_identity(config) != before
     # The request that notices the load is served the old version while the new one warms.
-    assert _count(data.connection(ADMIN_VIEWER)) == 1
-    assert data.wait_for_warmup(timeout=60)
-    assert _count(data.connection(ADMIN_VIEWER)) == 2
+    assert _count(serving.connection(ADMIN_VIEWER)) == 1
+    assert serving.wait_for_warmup(timeout=60)
+    assert _count(serving.connection(ADMIN_VIEWER)) == 2
 
 
 def test_failed_block_leaves_no_trace(config, write_export, load):
@@ -80,7 +80,7 @@ def test_read_only_directory_gives_a_clear_message(config, write_export, load):
 
 
 def test_unwritable_database_path_gives_a_clear_message(tmp_path, write_export):
-    from dashboard.config import load_config
+    from dashboard.core.config import load_config
     from etl.load import load_files
 
     blocker = tmp_path / "not-a-directory"
@@ -99,16 +99,19 @@ def test_fetch_equals_the_metrics_and_snapshots_stay_bounded(config, write_expor
                                                              monkeypatch):  # fmt: skip
     import datetime as dt
 
-    from dashboard import metrics, rules
+    from dashboard.core import rules
+    from dashboard.queries import metrics
 
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     load(write_export([ticket_row(**{"Ticket-ID": f"T{i}", "Erledigt": "05.03.2026"})
                        for i in range(5)]))  # fmt: skip
     as_of = dt.date(2026, 3, 31)
-    fetched = data.fetch(metrics.rates, data.Selection(as_of, viewer=ADMIN_VIEWER), by=("area",))
+    fetched = serving.fetch(
+        metrics.rates, serving.Selection(as_of, viewer=ADMIN_VIEWER), by=("area",)
+    )
     direct = metrics.rates(connect_readonly(config), as_of, by=("area",))
     assert fetched.equals(direct)
-    con = data.connection(ADMIN_VIEWER)
+    con = serving.connection(ADMIN_VIEWER)
     for day in range(1, 8):
         rules.fill_snapshot(con, dt.date(2026, 3, day))
     snapshots = con.execute("SELECT count(DISTINCT snapshot) FROM verdict_snapshots")
@@ -118,11 +121,11 @@ def test_fetch_equals_the_metrics_and_snapshots_stay_bounded(config, write_expor
 def test_a_date_without_snapshot_is_computed_not_empty(config, write_export, load, monkeypatch):
     import datetime as dt
 
-    from dashboard import metrics
+    from dashboard.queries import metrics
 
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     load(write_export([ticket_row()]))
-    con = data.connection(ADMIN_VIEWER, dt.date(2026, 3, 31))  # snapshot of 31.03. only
+    con = serving.connection(ADMIN_VIEWER, dt.date(2026, 3, 31))  # snapshot of 31.03. only
     other = metrics.ticket_verdicts(con, dt.date(2026, 3, 10))
     assert other["status"].tolist() == ["overdue"]
     assert metrics.ticket_verdicts(con, dt.date(2026, 3, 31))["status"].tolist() == ["overdue"]

@@ -1,8 +1,8 @@
 """The warm-up after a load: requests are served the old version until the new one is warm.
 
 A load swaps the database file; the dashboard opens the new file and computes the verdicts of
-the Stichtage in use in a background thread (dashboard.data), then switches it in. These
-tests hold the warm-up back with its own lock (`data._warm_turn`) to look at the time in
+the Stichtage in use in a background thread (dashboard.serving), then switches it in. These
+tests hold the warm-up back with its own lock (`serving._warm_turn`) to look at the time in
 between; the databases are real (the ETL into a temp file), nothing is mocked.
 """
 
@@ -15,14 +15,16 @@ import threading
 
 import pytest
 
-from dashboard import data, metrics, overview, rules
-from dashboard.storage import StorageError, connect_readonly
-from dashboard.viewer import Viewer
+from dashboard import serving
+from dashboard.access.viewer import Viewer
+from dashboard.core import rules
+from dashboard.core.storage import StorageError, connect_readonly
+from dashboard.queries import metrics, overview
 from tests.conftest import ticket_row
 
 AS_OF = dt.date(2026, 3, 31)
 ADMIN = Viewer(login="admin", name="Admin", role="admin")
-SELECTION = data.Selection(AS_OF, viewer=ADMIN)
+SELECTION = serving.Selection(AS_OF, viewer=ADMIN)
 # One statement, one version: the raw tickets, the verdicts, their summary and the snapshot.
 STATE_SQL = """
 SELECT (SELECT count(*) FROM tickets),
@@ -50,44 +52,44 @@ def _state(cursor) -> tuple:
 
 @pytest.fixture
 def dashboard(config, monkeypatch):
-    monkeypatch.setattr(data, "config", lambda: config)
+    monkeypatch.setattr(serving, "config", lambda: config)
     yield config
-    assert data.wait_for_warmup(timeout=60)
+    assert serving.wait_for_warmup(timeout=60)
 
 
 def test_old_version_is_served_until_the_new_one_is_warm(dashboard, write_export, load):
     load(write_export(_rows("A", 3)))
     # No old version (as at process start): the request opens the file itself.
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
     load(write_export(_rows("B", 2)))
-    with data._warm_turn:  # the warm-up is held back
-        assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
-        assert _state(data.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)
-        assert data.wait_for_warmup(timeout=0.2) is False
-        assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
-    assert data.wait_for_warmup(timeout=60)
+    with serving._warm_turn:  # the warm-up is held back
+        assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
+        assert _state(serving.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)
+        assert serving.wait_for_warmup(timeout=0.2) is False
+        assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
+    assert serving.wait_for_warmup(timeout=60)
     # The new version arrived warm: its snapshot of the Stichtag was computed before the switch.
-    cursor = data.connection(ADMIN)
+    cursor = serving.connection(ADMIN)
     filled = cursor.execute(
         "SELECT count(*) FROM verdict_snapshots WHERE snapshot = ?", [AS_OF]
     ).fetchall()
     assert filled == [(5,)]
     assert _state(cursor) == (5, 5, 5, 5)
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 5
-    assert data.version(viewer=ADMIN) == data.version()
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 5
+    assert serving.version(viewer=ADMIN) == serving.version()
 
 
 def test_refresh_switches_the_uploaders_scope_at_once(dashboard, write_export, load):
     """After an upload the uploader sees the new data on the next run, no warm-up between."""
     load(write_export(_rows("A", 3)))
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
     load(write_export(_rows("B", 2)))
-    with data._warm_turn:  # a background warm-up could not switch meanwhile
-        data.refresh(ADMIN)
-        assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 5
-        assert data.version(viewer=ADMIN) == data.version()
-        data.refresh(ADMIN)  # already the newest: nothing to do
-        assert _state(data.connection(ADMIN, AS_OF)) == (5, 5, 5, 5)
+    with serving._warm_turn:  # a background warm-up could not switch meanwhile
+        serving.refresh(ADMIN)
+        assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 5
+        assert serving.version(viewer=ADMIN) == serving.version()
+        serving.refresh(ADMIN)  # already the newest: nothing to do
+        assert _state(serving.connection(ADMIN, AS_OF)) == (5, 5, 5, 5)
 
 
 def test_no_request_sees_a_mix_of_versions(dashboard, write_export, load):
@@ -100,8 +102,8 @@ def test_no_request_sees_a_mix_of_versions(dashboard, write_export, load):
     def read(n: int) -> None:
         try:
             while not done.is_set():
-                state = _state(data.connection(ADMIN, AS_OF))
-                figures = data.fetch(metrics.rates, SELECTION, by=("area",), working_days=False)
+                state = _state(serving.connection(ADMIN, AS_OF))
+                figures = serving.fetch(metrics.rates, SELECTION, by=("area",), working_days=False)
                 seen[n].append((state, int(figures["tickets"].sum())))
         except BaseException as exc:
             errors.append(exc)
@@ -114,9 +116,9 @@ def test_no_request_sees_a_mix_of_versions(dashboard, write_export, load):
             load(write_export(_rows(f"L{i}-", 1 + i)))
             total = committed[-1][0] + 1 + i
             committed.append((total,) * 4)
-        data.connection(ADMIN)  # notices the last load
-        assert data.wait_for_warmup(timeout=60)
-        assert _state(data.connection(ADMIN, AS_OF)) == committed[-1]
+        serving.connection(ADMIN)  # notices the last load
+        assert serving.wait_for_warmup(timeout=60)
+        assert _state(serving.connection(ADMIN, AS_OF)) == committed[-1]
     finally:
         done.set()
         for thread in threads:
@@ -135,7 +137,7 @@ def test_no_request_sees_a_mix_of_versions(dashboard, write_export, load):
 
 def test_a_failing_warm_up_does_not_break_serving(dashboard, write_export, load):
     load(write_export(_rows("A", 3)))
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
     load(write_export(_rows("B", 2)))
     good = dashboard.database.with_name("good.duckdb")
     shutil.copyfile(dashboard.database, good)
@@ -145,16 +147,16 @@ def test_a_failing_warm_up_does_not_break_serving(dashboard, write_export, load)
     os.replace(broken, dashboard.database)
     with pytest.raises(StorageError):
         connect_readonly(dashboard)
-    assert _state(data.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)  # notices, warm-up starts
-    assert data.wait_for_warmup(timeout=60)  # ... and fails
-    assert _state(data.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)  # still served, no error
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 3
+    assert _state(serving.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)  # notices, warm-up starts
+    assert serving.wait_for_warmup(timeout=60)  # ... and fails
+    assert _state(serving.connection(ADMIN, AS_OF)) == (3, 3, 3, 3)  # still served, no error
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 3
     # A good file again (a new load): its warm-up starts at once and succeeds.
     os.replace(good, dashboard.database)
-    data.connection(ADMIN)
-    assert data.wait_for_warmup(timeout=60)
-    assert _state(data.connection(ADMIN, AS_OF)) == (5, 5, 5, 5)
-    assert _mix_total(data.fetch(overview.status_mix, SELECTION)) == 5
+    serving.connection(ADMIN)
+    assert serving.wait_for_warmup(timeout=60)
+    assert _state(serving.connection(ADMIN, AS_OF)) == (5, 5, 5, 5)
+    assert _mix_total(serving.fetch(overview.status_mix, SELECTION)) == 5
 
 
 def test_summaries_give_the_figures_of_the_verdicts(demo_db):

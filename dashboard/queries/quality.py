@@ -25,7 +25,7 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard.metrics import Filters, _params, _scoped
+from dashboard.queries.metrics import Filters, _params, _scoped
 
 KIND_LABELS = {"tickets": "Tickets", "absences": "Abwesenheiten"}
 DEFAULT_OPEN_DAYS = 30

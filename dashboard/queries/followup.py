@@ -15,10 +15,10 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard import metrics
-from dashboard.metrics import Filters
-from dashboard.rules import STATUS_LABELS
-from dashboard.storage import registered_frame
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.core.storage import registered_frame
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters
 
 NO_FILTERS = Filters()
 

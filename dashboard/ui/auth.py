@@ -2,7 +2,7 @@
 
 `signed_in()` runs at the top of every script run (dashboard/app.py) and returns the
 `Viewer` or stops the run with a German message: an unknown or unconfigured person gets
-no data. Demo mode shows a banner and a picker of demo users and refuses any database
+no serving. Demo mode shows a banner and a picker of demo users and refuses any database
 not built by `demo-data`. Which way applies is configuration (`auth.mode`), never the URL.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, users
-from dashboard.storage import StorageError, connect_readonly
-from dashboard.viewer import Viewer
+from dashboard import serving
+from dashboard.access import users
+from dashboard.access.viewer import Viewer
+from dashboard.core.storage import StorageError, connect_readonly
 
 VIEWER_KEY = "_viewer"
 DEMO_KEY = "demo_user"
@@ -20,7 +21,7 @@ DEMO_KEY = "demo_user"
 
 def signed_in() -> Viewer:
     """The signed-in viewer of this run; stops the run with a message when there is none."""
-    cfg = data.config()
+    cfg = serving.config()
     try:
         configured = _users(cfg.auth.users_file, _mtime(cfg.auth.users_file))
     except users.UsersError as exc:
@@ -86,7 +87,7 @@ def _oidc_login() -> str:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _demo_database(db_version) -> tuple[bool, list[Viewer]]:
     # Once per database version: whether demo-data built it, and its demo users.
-    con = connect_readonly(data.config())
+    con = connect_readonly(serving.config())
     try:
         built_by = con.execute("SELECT value FROM meta WHERE key = 'built_by'").fetchall()
         return built_by == [("demo-data",)], users.demo_users(con)
@@ -96,7 +97,7 @@ def _demo_database(db_version) -> tuple[bool, list[Viewer]]:
 
 def _demo(configured: dict[str, Viewer]) -> Viewer:
     try:
-        is_demo, demo_users = _demo_database(data.version())
+        is_demo, demo_users = _demo_database(serving.version())
     except StorageError as exc:
         _refuse(str(exc))
     if not is_demo:

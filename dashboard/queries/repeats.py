@@ -3,7 +3,7 @@
 A repeat case is a worker whose breaches in one month of due date reach the configured
 threshold (`metrics.repeat_cases`, RULES.md A10). This module adds how many months in a row
 the worker has been a repeat case (gaps and islands in SQL), the breaches behind a case, and
-the conversation records the TL keeps in the records database (`dashboard.records`): only the
+the conversation records the TL keeps in the records database (`dashboard.core.records`): only the
 date held and who recorded it, never free text about the person. Tickets and records live in
 two database files, so the query functions read tickets and `merge_status` joins the two
 results in memory. No Streamlit here.
@@ -17,12 +17,13 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard import metrics, records
-from dashboard.config import Config
-from dashboard.metrics import Filters
-from dashboard.months import add_months, month_start
-from dashboard.rules import BREACHES
-from dashboard.storage import registered_frame
+from dashboard.core import records
+from dashboard.core.config import Config
+from dashboard.core.months import add_months, month_start
+from dashboard.core.rules import BREACHES
+from dashboard.core.storage import registered_frame
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters
 
 NO_FILTERS = Filters()
 LAST_MONTHS = 12

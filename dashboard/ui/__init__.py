@@ -1,7 +1,7 @@
 """Streamlit building blocks the pages share: sidebar filters kept in the URL, German
 formats, status colours, downloads and the guard that turns errors into messages.
 
-Layout helpers only: no SQL and no rule lives here (figures come from `dashboard.data`).
+Layout helpers only: no SQL and no rule lives here (figures come from `dashboard.serving`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, metrics, records
-from dashboard.metrics import Filters
-from dashboard.months import month_label, month_start, months_between
-from dashboard.rules import STATUS_LABELS, STATUSES
-from dashboard.style import STATUS_COLORS
+from dashboard import serving
+from dashboard.core import records
+from dashboard.core.labels import STATUS_COLORS
+from dashboard.core.months import month_label, month_start, months_between
+from dashboard.core.rules import STATUS_LABELS, STATUSES
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters
+from dashboard.ui import auth
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,9 @@ def _parse_date(text: str, default: dt.date) -> dt.date:
         return default
 
 
-def sidebar() -> data.Selection:
+def sidebar() -> serving.Selection:
     """The shared filters (Stichtag, period, Bereich, teams), kept in the URL."""
-    cfg = data.config()
+    cfg = serving.config()
     viewer = auth.current()
     default_as_of = cfg.reference_date()
     st.sidebar.header("Auswahl")
@@ -54,7 +57,7 @@ def sidebar() -> data.Selection:
         key="f_stichtag",
         help="Bewertet wird der Stand an diesem Tag; spätere Ereignisse zählen noch nicht.",
     )
-    dims = data.fetch(metrics.dimensions, data.Selection(as_of, viewer=viewer))
+    dims = serving.fetch(metrics.dimensions, serving.Selection(as_of, viewer=viewer))
     first = dims["first_receipt"].min() if not dims.empty else None
     first = first.date() if isinstance(first, pd.Timestamp) else as_of
     months = months_between(min(first, as_of), as_of)
@@ -118,10 +121,10 @@ def sidebar() -> data.Selection:
         period=(by_label[von], by_label[bis]),
         month_of=MONTH_OF[month_of],
     )
-    return data.Selection(as_of=as_of, filters=filters, viewer=viewer)
+    return serving.Selection(as_of=as_of, filters=filters, viewer=viewer)
 
 
-def previous_period(selection: data.Selection) -> data.Selection:
+def previous_period(selection: serving.Selection) -> serving.Selection:
     """The same number of months just before the selected period."""
     start, end = selection.filters.period
     n = len(months_between(start, end))
@@ -136,10 +139,10 @@ def previous_period(selection: data.Selection) -> data.Selection:
         period=(prev_start, prev_end),
         month_of=selection.filters.month_of,
     )
-    return data.Selection(selection.as_of, filters, selection.viewer)
+    return serving.Selection(selection.as_of, filters, selection.viewer)
 
 
-def period_label(selection: data.Selection) -> str:
+def period_label(selection: serving.Selection) -> str:
     """'März 2026' or 'Januar 2026 – März 2026'."""
     start, end = selection.filters.period
     return month_label(start) if start == end else f"{month_label(start)} – {month_label(end)}"
@@ -208,7 +211,7 @@ def audited(producer: Callable[[], bytes], file_name: str) -> Callable[[], bytes
     Streamlit calls it only when the button is clicked, so the entry marks a real download.
     """
     viewer = auth.current()
-    cfg = data.config()
+    cfg = serving.config()
 
     def make() -> bytes:
         records.log(cfg, viewer.who, "Download", file_name)
@@ -217,7 +220,7 @@ def audited(producer: Callable[[], bytes], file_name: str) -> Callable[[], bytes
     return make
 
 
-def audit_view(what: str, selection: data.Selection, **details) -> None:
+def audit_view(what: str, selection: serving.Selection, **details) -> None:
     """Record once per session and selection that the viewer looked at personal figures."""
     viewer = selection.viewer
     start, end = selection.filters.period or (None, None)
@@ -230,7 +233,7 @@ def audit_view(what: str, selection: data.Selection, **details) -> None:
     seen = st.session_state.setdefault("_audited_views", set())
     if detail in seen:
         return
-    records.log(data.config(), viewer.who, "Ansicht", detail)
+    records.log(serving.config(), viewer.who, "Ansicht", detail)
     seen.add(detail)
 
 

@@ -3,9 +3,9 @@
 A report covers the tickets due in one month (tickets count in the month of their due date,
 RULES.md) as of a reference date (Stichtag). The query functions below have the signature of
 the domain queries, `fn(con, as_of, filters, *, month)`, so the page can show them through
-`dashboard.data.fetch`; `build` collects all of them plus the dashboard's own records
+`dashboard.serving.fetch`; `build` collects all of them plus the dashboard's own records
 (conversations of A10, sample draws of B3) into a `Report`, which `write_xlsx` and
-`write_pdf` turn into files. No Streamlit here: the CLI (`dashboard.cli_report`) and the
+`write_pdf` turn into files. No Streamlit here: the CLI (`dashboard.cli.report`) and the
 tests use exactly these functions.
 
 Reproducibility: every figure depends only on the data, the month, the Stichtag and the
@@ -27,15 +27,16 @@ from typing import BinaryIO
 import duckdb
 import pandas as pd
 
-from dashboard import format, metrics, overview, records
-from dashboard.config import AREAS, Config
-from dashboard.metrics import Filters, _in, _params, _scoped
-from dashboard.months import MONTHS_DE, add_months, month_count, month_label, month_start
-from dashboard.quality import KIND_LABELS
-from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
-from dashboard.scope import Scope
-from dashboard.style import AREA_COLORS, STATUS_COLORS
-from dashboard.viewer import Viewer, restrict, sees_workers
+from dashboard.access.scope import Scope
+from dashboard.access.viewer import Viewer, restrict, sees_workers
+from dashboard.core import format, records
+from dashboard.core.config import AREAS, Config
+from dashboard.core.labels import AREA_COLORS, STATUS_COLORS
+from dashboard.core.months import MONTHS_DE, add_months, month_count, month_label, month_start
+from dashboard.core.rules import BREACHES, STATUS_LABELS, STATUSES
+from dashboard.queries import metrics, overview
+from dashboard.queries.metrics import Filters, _in, _params, _scoped
+from dashboard.queries.quality import KIND_LABELS
 
 ALL = Filters()  # no restriction
 TOTAL = "Gesamt"

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboard import format, report, rules
-from dashboard.cli_args import add_config_option, iso_date
-from dashboard.config import Config
-from dashboard.records import RecordsBusy
-from dashboard.storage import connect_readonly
+from dashboard import report
+from dashboard.cli.args import add_config_option, iso_date
+from dashboard.core import format, rules
+from dashboard.core.config import Config
+from dashboard.core.records import RecordsBusy
+from dashboard.core.storage import connect_readonly
 
 
 def _month(text: str) -> dt.date:

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 import duckdb
 import pandas as pd
 
-from dashboard.config import Config
-from dashboard.storage import io_reason
+from dashboard.core.config import Config
+from dashboard.core.storage import io_reason
 
 SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS record_ids;

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-from dashboard.calendar import calendar_frame
-from dashboard.config import AREAS, Config
+from dashboard.core.calendar import calendar_frame
+from dashboard.core.config import AREAS, Config
 
 STATUSES = (
     "on_time",

@@ -1,7 +1,7 @@
 """A viewer's data scope: the loaded data as the viewer's role may see it.
 
 `install(con, viewer, key)` replaces the views `tickets`, `absences` and `rejects` of a
-read-only connection (`dashboard.storage.connect_readonly`) by views that hold only the
+read-only connection (`dashboard.core.storage.connect_readonly`) by views that hold only the
 viewer's rows and, for management, no worker names and small teams merged. Every rule,
 metric, report and download reads these views, so no query of the domain can see more
 rows than the role allows.
@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from dashboard.rules import ANONYMOUS_WORKER
-from dashboard.viewer import (
+from dashboard.access.viewer import (
     HIDDEN_WORKER,
     Viewer,
     merged_groups,
     pseudonym,
     worker_names,
 )
+from dashboard.core.rules import ANONYMOUS_WORKER
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")

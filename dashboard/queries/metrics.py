@@ -1,8 +1,8 @@
 """Measures of the rules for a reference date: rates, open tickets, repeat cases, absences.
 
 Every function has the signature `fn(con, as_of, filters, **options) -> DataFrame` (the
-one `dashboard.data.fetch` calls) and takes a connection prepared by `dashboard.storage`
-(which installs the `verdicts(as_of)` macro of `dashboard.rules`). No Streamlit
+one `dashboard.serving.fetch` calls) and takes a connection prepared by `dashboard.core.storage`
+(which installs the `verdicts(as_of)` macro of `dashboard.core.rules`). No Streamlit
 here: the CLI, the reports and the tests use exactly these functions.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from dashboard.months import add_months, month_start
-from dashboard.rules import ANONYMOUS_WORKER, BREACHES, COMPLIANT, UNDECIDED, status_codes
+from dashboard.core.months import add_months, month_start
+from dashboard.core.rules import ANONYMOUS_WORKER, BREACHES, COMPLIANT, UNDECIDED, status_codes
 
 GROUPINGS = ("month", "area", "team", "worker")  # what `rates` can group by
 
@@ -83,7 +83,7 @@ def _params(as_of: dt.date, filters: Filters) -> dict:
 
 
 def _in(values: Sequence[str]) -> str:
-    # Status names are constants of dashboard.rules, not user input.
+    # Status names are constants of dashboard.core.rules, not user input.
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
@@ -154,7 +154,7 @@ RATE_COLUMNS = ",\n".join(
        "quantile_cont(working_days, 0.9) AS p90_working_days"]
     + [f"count(*) FILTER ({cond or 'true'}) AS {name}" for name, cond in COUNTS[_EXTENSIONS:]]
 )  # fmt: skip
-# The same counts over `verdict_counts` (dashboard.rules), which has a row per group of
+# The same counts over `verdict_counts` (dashboard.core.rules), which has a row per group of
 # alike tickets and their number.
 SUMMED_COLUMNS = ",\n".join(
     f"coalesce(sum(tickets) FILTER ({cond or 'true'}), 0)::BIGINT AS {name}"

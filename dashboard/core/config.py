@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENV_CONFIG = "TICKET_CONTROLLING_CONFIG"
 ENV_DB = "TICKET_CONTROLLING_DB"
 ENV_KEY_FILE = "TICKET_CONTROLLING_KEY_FILE"

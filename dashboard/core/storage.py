@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import rules
-from dashboard.config import Config
+from dashboard.core import rules
+from dashboard.core.config import Config
 
 SCHEMA_VERSION = "1"
 
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS load_log (
     CHECK (rows_read = rows_loaded + rows_rejected + rows_duplicate)
 );
 -- The raw events of each ticket as the latest export gave them; every verdict is
--- computed from these at query time (dashboard.metrics), nothing derived is stored.
+-- computed from these at query time (dashboard.queries.metrics), nothing derived is stored.
 CREATE TABLE IF NOT EXISTS tickets (
     ticket_id VARCHAR NOT NULL,
     area VARCHAR NOT NULL,

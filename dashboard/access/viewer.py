@@ -2,7 +2,7 @@
 
 A `Viewer` is a signed-in person with one role. From the role follow the pages they get
 (`pages_for`), what they may do (`may`), and the scope of the data every query of theirs
-runs on (`dashboard.scope` builds it as views over the loaded data, from `Viewer`).
+runs on (`dashboard.access.scope` builds it as views over the loaded data, from `Viewer`).
 Nothing here imports Streamlit: the rules are tested from case tables.
 """
 
@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, replace
 
-from dashboard.metrics import Filters
+from dashboard.queries.metrics import Filters
 
 ROLES = ("teamleitung", "controlling", "management", "mitarbeitende", "admin")
 ROLE_LABELS = {
@@ -119,7 +119,7 @@ def sees_workers(viewer: Viewer) -> bool:
 def restrict(filters: Filters, viewer: Viewer | None) -> Filters:
     """Narrow filters to what the viewer may see (teams, own worker); never widen them.
 
-    The data scope (`dashboard.scope`) already holds only the viewer's rows; this keeps
+    The data scope (`dashboard.access.scope`) already holds only the viewer's rows; this keeps
     the filters themselves honest, e.g. for the selection named in a report.
     """
     if viewer is None:

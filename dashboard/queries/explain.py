@@ -16,8 +16,8 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard.metrics import Filters
-from dashboard.rules import BREACHES, COMPLIANT, STATUS_LABELS
+from dashboard.core.rules import BREACHES, COMPLIANT, STATUS_LABELS
+from dashboard.queries.metrics import Filters
 
 NO_FILTERS = Filters()
 

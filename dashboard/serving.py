@@ -3,11 +3,11 @@
 `fetch(fn, selection, **kwargs)` runs a query function of the domain modules
 (signature `fn(con, as_of, filters, **kwargs) -> DataFrame`) on the current database
 version, on a connection whose views hold only what the selection's viewer may see
-(`dashboard.scope`), after `dashboard.viewer.restrict` has narrowed the filters too. There
-is no other way for a page to reach the data: `connection` and `records` also take the
-viewer. Results are cached per database version and data scope. A load swaps the file; the
-new version is opened and its verdicts computed in the background (`_served`, `_warm`) while
-requests are still served from the old one, and then switched in whole.
+(`dashboard.access.scope`), after `dashboard.access.viewer.restrict` has narrowed the
+filters too. There is no other way for a page to reach the data: `connection` and
+`records` also take the viewer. Results are cached per database version and data scope. A
+load swaps the file; the new version is opened and its verdicts computed in the background
+(`_served`, `_warm`) while requests are still served from the old one, then switched in.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard import rules, scope
-from dashboard.config import Config, load_config
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly, file_identity
-from dashboard.viewer import Viewer, restrict
-from etl.pseudonym import load_or_create_key
+from dashboard.access import scope
+from dashboard.access.viewer import Viewer, restrict
+from dashboard.core import rules
+from dashboard.core.config import Config, load_config
+from dashboard.core.keys import load_or_create_key
+from dashboard.core.storage import connect_readonly, file_identity
+from dashboard.queries.metrics import Filters
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import getpass
 import sys
 from collections.abc import Sequence
 
-from dashboard import format, records
-from dashboard.cli_args import add_config_option, iso_date
-from dashboard.config import Config
+from dashboard.cli.args import add_config_option, iso_date
+from dashboard.core import format, records
+from dashboard.core.config import Config
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, PurgeResult, purge
 
 

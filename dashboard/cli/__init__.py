@@ -9,11 +9,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboard import cli_ops, cli_purge, cli_report, cli_sample
-from dashboard.cli_args import iso_date
-from dashboard.config import Config, ConfigError, load_config
-from dashboard.storage import StorageError, connect_readonly
-from etl.pseudonym import KeyFileError
+from dashboard.cli import ops as cli_ops
+from dashboard.cli import purge as cli_purge
+from dashboard.cli import report as cli_report
+from dashboard.cli import sample as cli_sample
+from dashboard.cli.args import iso_date
+from dashboard.core.config import Config, ConfigError, load_config
+from dashboard.core.keys import KeyFileError
+from dashboard.core.storage import StorageError, connect_readonly
 
 VERDICT_COLUMNS = (
     "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
@@ -117,7 +120,7 @@ def _audit_loads(config: Config, results) -> None:
     # Who loaded which file is on record like every other access (docs/access.md).
     import getpass
 
-    from dashboard import records
+    from dashboard.core import records
 
     try:
         with records.transaction(config) as con:

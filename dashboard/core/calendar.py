@@ -14,7 +14,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from dashboard.config import CalendarConfig
+from dashboard.core.config import CalendarConfig
 
 FIRST_DAY = dt.date(2000, 1, 1)
 # One year past the last supported receipt, so deadlines of late-2100 receipts resolve.

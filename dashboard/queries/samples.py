@@ -29,12 +29,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from dashboard import records
-from dashboard.config import Config
-from dashboard.format import date as format_date
-from dashboard.format import number
-from dashboard.metrics import Filters
-from dashboard.rules import STATUS_LABELS
+from dashboard.core import records
+from dashboard.core.config import Config
+from dashboard.core.format import date as format_date
+from dashboard.core.format import number
+from dashboard.core.rules import STATUS_LABELS
+from dashboard.queries.metrics import Filters
 
 METHODS = ("per_worker", "size", "percent")
 # The page's radio labels -> method.

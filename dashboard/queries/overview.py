@@ -1,8 +1,8 @@
 """Measures of the controlling pages (Übersicht, Teams, Mitarbeitende) for a reference date.
 
 Every public query has the signature `fn(con, as_of, filters, **kwargs) -> DataFrame`, so
-that `dashboard.data.fetch` can run and cache it. The rules come from `verdicts(as_of)`
-(dashboard.rules) and the filter scope from `metrics._scoped`; no Streamlit here.
+that `dashboard.serving.fetch` can run and cache it. The rules come from `verdicts(as_of)`
+(dashboard.core.rules) and the filter scope from `metrics._scoped`; no Streamlit here.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard import metrics
-from dashboard.metrics import Filters, _is, _params, _scoped
-from dashboard.months import add_months, month_count
-from dashboard.rules import BREACHES, STATUS_LABELS, STATUSES
+from dashboard.core.months import add_months, month_count
+from dashboard.core.rules import BREACHES, STATUS_LABELS, STATUSES
+from dashboard.queries import metrics
+from dashboard.queries.metrics import Filters, _is, _params, _scoped
 
 ALL = Filters()  # no restriction
 TREND_MONTHS = 12
@@ -129,7 +129,7 @@ def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = A
         "w_from": window_from,
         "w_to": window_to,
     }
-    # The daily changes come from the Stichtag's summary `verdict_days` (dashboard.rules).
+    # The daily changes come from the Stichtag's summary `verdict_days` (dashboard.core.rules).
     return con.execute(
         """
         WITH daily AS (

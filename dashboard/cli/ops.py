@@ -22,9 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import records
-from dashboard.config import Config
-from dashboard.storage import (
+from dashboard.core import records
+from dashboard.core.config import Config
+from dashboard.core.storage import (
     LOADED_TABLES,
     SCHEMA_VERSION,
     StorageError,

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboard import records, samples
-from dashboard.cli_args import add_config_option, iso_date
-from dashboard.metrics import Filters
-from dashboard.storage import connect_readonly
+from dashboard.cli.args import add_config_option, iso_date
+from dashboard.core import records
+from dashboard.core.storage import connect_readonly
+from dashboard.queries import samples
+from dashboard.queries.metrics import Filters
 
 
 def _default_who() -> str:

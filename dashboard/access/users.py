@@ -21,7 +21,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from dashboard.viewer import ROLES, Viewer
+from dashboard.access.viewer import ROLES, Viewer
 
 
 class UsersError(Exception):

@@ -1,0 +1,1 @@
+"""Who sees what: viewers and roles, sign-in, data scopes, the one privacy exit."""

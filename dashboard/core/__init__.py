@@ -1,0 +1,1 @@
+"""Config, calendar, rules, storage, keys, formats: what every other layer builds on."""
