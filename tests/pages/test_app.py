@@ -28,7 +28,7 @@ def empty_env(tmp_path, monkeypatch):
 
 
 def _signed_in(login: str) -> AppTest:
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     at.user = {"is_logged_in": True, "email": login}
     return at
 
@@ -51,7 +51,7 @@ def test_default_page_is_the_overview(empty_env):
 
 
 def test_filters_come_from_and_go_to_the_url(app_env):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     at.query_params.update(
         {"stichtag": "2026-10-30", "von": "2026-08", "bis": "2026-09", "monat": "receipt",
          "bereich": "Integration"}
@@ -70,7 +70,7 @@ def test_filters_come_from_and_go_to_the_url(app_env):
 
 
 def test_url_cannot_smuggle_unknown_values(app_env):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     at.query_params.update({"stichtag": "kaputt", "bereich": "'; DROP TABLE tickets;--",
                             "teams": "Erfundenes Team"})  # fmt: skip
     at.run()

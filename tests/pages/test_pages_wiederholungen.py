@@ -54,7 +54,7 @@ def con(env):
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file("../pages/wiederholungen.py", default_timeout=60)
+    at = AppTest.from_file("../../pages/wiederholungen.py", default_timeout=60)
     return at.run()
 
 

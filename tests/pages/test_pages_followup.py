@@ -34,7 +34,7 @@ def con(app_env):
 
 
 def _page(file: str, ticket_id: str | None = None) -> AppTest:
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     if ticket_id is not None:
         at.query_params["id"] = ticket_id
     at.run()

@@ -334,7 +334,7 @@ def downloads(monkeypatch) -> list:
 
 
 def _signed_in(login: str | None) -> AppTest:
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=90)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=90)
     at.user = {"is_logged_in": True, "email": login} if login else {"is_logged_in": False}
     return at
 
@@ -433,7 +433,7 @@ def test_url_parameters_cannot_widen_the_view(access_env):
     ],
 )
 def test_an_unknown_or_signed_out_person_gets_no_data(access_env, user, message):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     at.user = user
     at.run()
     assert not at.exception
@@ -449,14 +449,14 @@ def test_demo_mode_refuses_a_database_not_built_by_demo_data(access_db, tmp_path
     config = access_db.parent / "demo-config.toml"
     config.write_text(text, encoding="utf-8")
     monkeypatch.setenv("TICKET_CONTROLLING_CONFIG", str(config))
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60).run()
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60).run()
     assert not at.exception
     assert "Demo-Modus startet nur" in at.error[0].value
     assert not any(w in _rendered(at) for names in access_workers().values() for w in names)
 
 
 def test_demo_mode_banners_and_offers_a_user_per_role(app_env):
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60).run()
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60).run()
     assert not at.exception
     assert "Demo-Modus" in at.warning[0].value
     options = at.sidebar.selectbox(key="demo_user").options

@@ -39,7 +39,7 @@ CHECKS = {
 
 def _open(login: str | None = None) -> AppTest:
     """The Daten page as the administration (demo user, or signed in as `login`)."""
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60)
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     if login:
         at.user = {"is_logged_in": True, "email": login}
     else:

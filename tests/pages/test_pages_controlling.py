@@ -37,7 +37,7 @@ def con(app_env):
 
 
 def _page(file: str) -> AppTest:
-    at = AppTest.from_file("../dashboard/app.py", default_timeout=60).run()
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60).run()
     return at.switch_page(f"../pages/{file}").run()
 
 

@@ -31,7 +31,7 @@ def con(app_env):
 
 
 def _page() -> AppTest:
-    return AppTest.from_file("../pages/monatsbericht.py", default_timeout=60).run()
+    return AppTest.from_file("../../pages/monatsbericht.py", default_timeout=60).run()
 
 
 def _ok(at: AppTest) -> None:

@@ -48,7 +48,7 @@ def con(page_env):
 
 
 def _page() -> AppTest:
-    return AppTest.from_file("../pages/stichproben.py", default_timeout=60).run()
+    return AppTest.from_file("../../pages/stichproben.py", default_timeout=60).run()
 
 
 def _shown_ids(at: AppTest) -> list[str]:
