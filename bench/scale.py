@@ -307,8 +307,9 @@ def _page_calls(page: str, selection) -> list[tuple]:
     """The serving.fetch calls a page makes, in its order (sidebar first), as in pages/*.py."""
     from dashboard.core.months import add_months
     from dashboard.queries import metrics, overview
+    from dashboard.queries.filters import Filters
 
-    calls = [(metrics.dimensions, replace(selection, filters=metrics.Filters()), {})]
+    calls = [(metrics.dimensions, replace(selection, filters=Filters()), {})]
     if page == UEBERSICHT:
         before = replace(
             selection,
@@ -376,7 +377,7 @@ def measure_queries(work: Path, db: Path, repeat: int) -> dict:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     from dashboard import serving
-    from dashboard.queries.metrics import Filters
+    from dashboard.queries.filters import Filters
 
     # With sign-in, a selection names its viewer: Controlling sees every team.
     viewer = {}

@@ -30,7 +30,7 @@ from dashboard.core import rules
 from dashboard.core.config import Config, load_config
 from dashboard.core.keys import load_or_create_key
 from dashboard.core.storage import connect_readonly, file_identity
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dashboard import report, serving, ui
 from dashboard.access.viewer import Viewer, sees_workers
 from dashboard.core import format
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."

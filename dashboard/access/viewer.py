@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, replace
 
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 
 ROLES = ("teamleitung", "controlling", "management", "mitarbeitende", "admin")
 ROLE_LABELS = {

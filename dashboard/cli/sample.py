@@ -16,7 +16,7 @@ from dashboard.cli.args import add_config_option, iso_date
 from dashboard.core import records
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import samples
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 
 
 def _default_who() -> str:

@@ -46,11 +46,6 @@ STATUS_CODE = (
 )
 
 
-def status_codes(statuses) -> str:
-    """SQL list of the codes of `statuses` (constants of this module, never user input)."""
-    return "(" + ", ".join(str(STATUSES.index(s)) for s in statuses) + ")"
-
-
 # Events dated after the reference date have not happened yet (RULES.md "Stichtag"),
 # so every event is first cut at as_of; only then are the rules applied.
 VERDICTS_MACRO = """

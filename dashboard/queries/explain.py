@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
 from dashboard.core.rules import BREACHES, COMPLIANT, STATUS_LABELS
-from dashboard.queries.metrics import Filters
-
-NO_FILTERS = Filters()
+from dashboard.queries.filters import NO_FILTERS, Filters, Query
 
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 AFTER_AS_OF = "nach dem Stichtag – noch nicht berücksichtigt"
@@ -31,25 +28,21 @@ CHECK_LABELS = {
 OUTCOMES = {True: "erfüllt", False: "nicht erfüllt", None: "noch offen"}
 NOT_APPLICABLE = "nicht anwendbar"
 
-# Viewer restrictions arrive as teams/workers; Bereich and team apply, the period does not
-# (a ticket is looked up by its ID whatever month it falls in).
-_SCOPE = """
-    (len($areas) = 0 OR list_contains($areas, t.area))
-    AND (len($teams) = 0 OR list_contains($teams, t.team))
-    AND (len($workers) = 0 OR list_contains($workers, t.worker))
-    AND lower(t.ticket_id) = lower(trim($ticket_id))
-"""
 
+def _ticket(filters: Filters, ticket_id: str) -> Query:
+    """The stored ticket with this ID (any receipt date) within Bereich, team and worker.
 
-def _params(as_of: dt.date, filters: Filters, ticket_id: str) -> dict:
-    filters = replace(filters, period=None)
-    return {
-        "as_of": as_of,
-        "areas": list(filters.areas),
-        "teams": list(filters.teams),
-        "workers": list(filters.workers),
-        "ticket_id": ticket_id,
-    }
+    Viewer restrictions arrive as teams/workers; the period does not apply (a ticket is
+    looked up by its ID whatever month it falls in). An exact match wins over one that
+    differs only in case.
+    """
+    return filters.tickets(None).wrap(
+        """
+        SELECT * FROM {rows} WHERE lower(ticket_id) = lower(trim($ticket_id))
+        ORDER BY (ticket_id = trim($ticket_id)) DESC, ticket_id LIMIT 1
+        """,
+        ticket_id=ticket_id,
+    )
 
 
 def ticket_facts(
@@ -64,8 +57,10 @@ def ticket_facts(
     A ticket received after `as_of` is returned with an empty status: it exists but is not
     yet part of any verdict.
     """
-    return con.execute(
-        f"""
+    return (
+        _ticket(filters, ticket_id)
+        .wrap(
+            """
         SELECT t.ticket_id, t.area, t.team, t.worker,
                t.received AS receipt_date, t.channel, t.concern,
                -- the raw events, also those after the Stichtag (shown as not yet counted)
@@ -81,7 +76,7 @@ def ticket_facts(
                s.wd_index - r.wd_index AS working_days_to_as_of,
                a.substitute,
                t.load_id, l.file_name, l.finished_at AS loaded_at, t.source_record
-        FROM tickets t
+        FROM {rows} t
         JOIN deadlines dl ON dl.area = t.area
         JOIN calendar r ON r.day = t.received
         JOIN calendar s ON s.day = $as_of::DATE
@@ -96,13 +91,11 @@ def ticket_facts(
             WHERE $as_of::DATE BETWEEN date_from AND date_to AND substitute IS NOT NULL
             GROUP BY worker
         ) a ON a.worker = t.worker
-        WHERE {_SCOPE}
-        -- an exact match wins over one that differs only in case
-        ORDER BY (t.ticket_id = trim($ticket_id)) DESC, t.ticket_id
-        LIMIT 1
         """,
-        _params(as_of, filters, ticket_id),
-    ).df()
+            as_of=as_of,
+        )
+        .df(con)
+    )
 
 
 def counted_days(
@@ -118,16 +111,15 @@ def counted_days(
     off carry their reason from the calendar (Samstag, Sonntag, holiday or closing day).
     """
     weekdays = ", ".join(f"'{w}'" for w in WEEKDAYS)  # code constants, not input
-    return con.execute(
-        f"""
+    return (
+        _ticket(filters, ticket_id)
+        .wrap(
+            f"""
         WITH f AS (
             SELECT v.ticket_id, v.receipt_date, v.due_date, v.completion_date, v.r_index,
                    CASE WHEN v.notice_valid THEN v.commitment_date END AS commitment_date
             FROM verdicts($as_of::DATE) v
-            JOIN tickets t ON t.ticket_id = v.ticket_id
-            WHERE {_SCOPE}
-            ORDER BY (t.ticket_id = trim($ticket_id)) DESC, t.ticket_id
-            LIMIT 1
+            JOIN {{rows}} t ON t.ticket_id = v.ticket_id
         )
         SELECT c.day,
                [{weekdays}][isodow(c.day)] AS weekday,
@@ -154,8 +146,10 @@ def counted_days(
          AND c.day <= greatest(f.due_date, coalesce(f.completion_date, $as_of::DATE))
         ORDER BY c.day
         """,
-        _params(as_of, filters, ticket_id),
-    ).df()
+            as_of=as_of,
+        )
+        .df(con)
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pandas as pd
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import registered_frame
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 
 NO_FILTERS = Filters()
 

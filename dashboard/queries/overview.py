@@ -2,7 +2,7 @@
 
 Every public query has the signature `fn(con, as_of, filters, **kwargs) -> DataFrame`, so
 that `dashboard.serving.fetch` can run and cache it. The rules come from `verdicts(as_of)`
-(dashboard.core.rules) and the filter scope from `metrics._scoped`; no Streamlit here.
+(dashboard.core.rules) and the filter scope from `Filters.verdicts`; no Streamlit here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import pandas as pd
 from dashboard.core.months import add_months, month_count
 from dashboard.core.rules import BREACHES, STATUS_LABELS, STATUSES
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters, _is, _params, _scoped
+from dashboard.queries.filters import NO_FILTERS, Filters, status_in
 
-ALL = Filters()  # no restriction
 TREND_MONTHS = 12
 # Open tickets past their deadline and not covered by a commitment still running (the
 # open ones of these two statuses); `open_extended` is covered by a valid notice.
@@ -51,25 +50,26 @@ def comparison_date(as_of: dt.date, filters: Filters) -> dt.date:
 
 
 def open_overdue(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Tickets open at `as_of` past their deadline without a commitment still running.
 
     The period does not apply: this is the state at the reference date. One row, one
     column `open_overdue`.
     """
-    scope = replace(filters, period=None)
-    return con.execute(
-        f"""
-        SELECT count(*) AS open_overdue FROM ({_scoped(scope)})
-        WHERE completion_date IS NULL AND {_is(OVERDUE_OPEN)}
-        """,
-        _params(as_of, scope),
-    ).df()
+    return (
+        filters.without_period()
+        .verdicts(as_of)
+        .wrap(
+            "SELECT count(*) AS open_overdue FROM {rows} "
+            f"WHERE completion_date IS NULL AND {status_in(OVERDUE_OPEN)}"
+        )
+        .df(con)
+    )
 
 
 def headline(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """One row of headline figures for the period: counts, rates, breaches, extensions.
 
@@ -91,7 +91,9 @@ def headline(
     return frame[columns]
 
 
-def trend(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
+def trend(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
     """On-time and compliant rate per month and Bereich over the 12-month trend window."""
     window = replace(filters, period=trend_window(as_of, filters))
     frame = metrics.rates(con, as_of, by=("month", "area"), filters=window, working_days=False)
@@ -101,7 +103,9 @@ def trend(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
     ]  # fmt: skip
 
 
-def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
+def backlog(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
     """Open tickets and, of them, those past due at each week end of the trend window.
 
     A week end E is a Sunday of the 12-month trend window up to the Stichtag; the Stichtag
@@ -122,23 +126,13 @@ def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = A
     window_from = first
     window_to = add_months(last, 1) - dt.timedelta(days=1)
     first_sunday = window_from + dt.timedelta(days=(6 - window_from.weekday()) % 7)
-    scope = replace(filters, period=None)
-    params = _params(as_of, scope) | {
-        "first_sunday": first_sunday,
-        "last_end": min(window_to, as_of),
-        "w_from": window_from,
-        "w_to": window_to,
-    }
     # The daily changes come from the Stichtag's summary `verdict_days` (dashboard.core.rules).
-    return con.execute(
-        """
+    return (
+        filters.days(as_of)
+        .wrap(
+            """
         WITH daily AS (
-            SELECT day, sum(d_open) AS d_open, sum(d_past) AS d_past
-            FROM verdict_days($as_of::DATE)
-            WHERE (len($areas) = 0 OR list_contains($areas, area))
-              AND (len($teams) = 0 OR list_contains($teams, team))
-              AND (len($workers) = 0 OR list_contains($workers, worker))
-            GROUP BY day
+            SELECT day, sum(d_open) AS d_open, sum(d_past) AS d_past FROM {rows} GROUP BY day
         ),
         ends AS (
             SELECT e::DATE AS week_end
@@ -153,20 +147,23 @@ def backlog(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = A
         GROUP BY ends.week_end
         ORDER BY ends.week_end
         """,
-        params,
-    ).df()
+            first_sunday=first_sunday,
+            last_end=min(window_to, as_of),
+            w_from=window_from,
+            w_to=window_to,
+        )
+        .df(con)
+    )
 
 
 def status_mix(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Tickets of the period per status (all seven, in rule order) with the German label."""
-    counts = dict(
-        con.execute(
-            f"SELECT status_code, count(*) FROM ({_scoped(filters)}) GROUP BY status_code",
-            _params(as_of, filters),
-        ).fetchall()
+    query = filters.verdicts(as_of).wrap(
+        "SELECT status_code, count(*) FROM {rows} GROUP BY status_code"
     )
+    counts = dict(query.fetchall(con))
     return pd.DataFrame(
         {
             "status": list(STATUSES),
@@ -177,7 +174,7 @@ def status_mix(
 
 
 def team_table(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Counts per status and rates per team for the period, best compliant rate first."""
     frame = metrics.rates(con, as_of, by=("area", "team"), filters=filters)
@@ -188,7 +185,7 @@ def team_table(
 
 
 def team_months(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Compliant rate per team and month over `heatmap_window`."""
     window = replace(filters, period=heatmap_window(as_of, filters))
@@ -198,18 +195,16 @@ def team_months(
     return frame[["month", "area", "team", "tickets", "decided", "compliant", "compliant_rate"]]
 
 
-def teams(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL) -> pd.DataFrame:
+def teams(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
     """Bereich and name of the teams in the filter scope (any period), by Bereich and name."""
-    return con.execute(
-        """
-        SELECT DISTINCT area, team FROM tickets
-        WHERE received <= $as_of::DATE
-          AND (len($areas) = 0 OR list_contains($areas, area))
-          AND (len($teams) = 0 OR list_contains($teams, team))
-        ORDER BY area DESC, team
-        """,
-        {"as_of": as_of, "areas": list(filters.areas), "teams": list(filters.teams)},
-    ).df()
+    scope = Filters(areas=filters.areas, teams=filters.teams)  # every worker's teams
+    return (
+        scope.tickets(as_of)
+        .wrap("SELECT DISTINCT area, team FROM {rows} ORDER BY area DESC, team")
+        .df(con)
+    )
 
 
 def _one_team(filters: Filters, team: str | None) -> Filters:
@@ -232,7 +227,7 @@ WORKER_COLUMNS = [
 def worker_table(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = ALL,
+    filters: Filters = NO_FILTERS,
     team: str | None = None,
 ) -> pd.DataFrame:
     """Per worker (of `team`, if given): period rates, working days, oldest open, checks.
@@ -244,7 +239,7 @@ def worker_table(
     """
     scope = _one_team(filters, team)
     frame = metrics.rates(con, as_of, by=("team", "worker"), filters=scope)
-    oldest = metrics.oldest_open(con, as_of, by="worker", filters=replace(scope, period=None))
+    oldest = metrics.oldest_open(con, as_of, by="worker", filters=scope.without_period())
     oldest = oldest.rename(
         columns={
             "ticket_id": "oldest_ticket_id",
@@ -264,19 +259,22 @@ def worker_table(
 def working_days_distribution(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = ALL,
+    filters: Filters = NO_FILTERS,
     team: str | None = None,
 ) -> pd.DataFrame:
     """Completed tickets of the period per Bereich and number of working days taken."""
-    scope = _one_team(filters, team)
-    return con.execute(
-        f"""
-        SELECT area, working_days, count(*) AS tickets,
-               count(*) FILTER ({_is(BREACHES)}) AS breaches
-        FROM ({_scoped(scope)})
-        WHERE completion_date IS NOT NULL
-        GROUP BY area, working_days
-        ORDER BY area DESC, working_days
-        """,
-        _params(as_of, scope),
-    ).df()
+    return (
+        _one_team(filters, team)
+        .verdicts(as_of)
+        .wrap(
+            f"""
+            SELECT area, working_days, count(*) AS tickets,
+                   count(*) FILTER ({status_in(BREACHES)}) AS breaches
+            FROM {{rows}}
+            WHERE completion_date IS NOT NULL
+            GROUP BY area, working_days
+            ORDER BY area DESC, working_days
+            """
+        )
+        .df(con)
+    )

@@ -20,35 +20,24 @@ How the arguments apply:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
-from dashboard.queries.metrics import Filters, _params, _scoped
+from dashboard.queries.filters import Filters, Query
 
 KIND_LABELS = {"tickets": "Tickets", "absences": "Abwesenheiten"}
 DEFAULT_OPEN_DAYS = 30
 ALL = Filters()  # no filter: the default of every function
 
 
-def _check_params(as_of: dt.date, filters: Filters, *, unscoped: bool = False) -> dict:
-    """Parameters of the scope without the period (the checks ignore it, see module doc)."""
-    params = _params(as_of, replace(filters, period=None))
-    if unscoped:
-        # DuckDB refuses parameters a statement does not use, so only where it is used.
-        params["unscoped"] = not (filters.areas or filters.teams or filters.workers)
-    return params
+def _scope_workers(as_of: dt.date, filters: Filters) -> Query:
+    """Workers with tickets in the filter scope up to the Stichtag (the period ignored)."""
+    return filters.without_period().tickets(as_of).wrap("SELECT DISTINCT worker FROM {rows}")
 
 
-# Workers with tickets in the filter scope, received up to the Stichtag.
-SCOPE_WORKERS = """
-    SELECT DISTINCT worker FROM tickets
-    WHERE received <= $as_of::DATE
-      AND (len($areas) = 0 OR list_contains($areas, area))
-      AND (len($teams) = 0 OR list_contains($teams, team))
-      AND (len($workers) = 0 OR list_contains($workers, worker))
-"""
+def _unscoped(filters: Filters) -> bool:
+    return not (filters.areas or filters.teams or filters.workers)
 
 
 def load_history(
@@ -114,8 +103,10 @@ def single_load_workers(
     Only meaningful once tickets of two or more loads are stored; before that, it is empty.
     `load_id` is the load that last wrote the tickets (a later load replaces a ticket).
     """
-    return con.execute(
-        f"""
+    return (
+        _scope_workers(as_of, filters)
+        .wrap(
+            """
         WITH t AS (SELECT * FROM tickets WHERE received <= $as_of::DATE),
         per_worker AS (
             SELECT worker,
@@ -133,11 +124,12 @@ def single_load_workers(
         JOIN load_log l USING (load_id)
         WHERE p.loads = 1
           AND (SELECT count(DISTINCT load_id) FROM t) > 1
-          AND p.worker IN ({SCOPE_WORKERS})
+          AND p.worker IN {rows}
         ORDER BY p.load_id DESC, p.worker
-        """,
-        _check_params(as_of, filters),
-    ).df()
+        """
+        )
+        .df(con)
+    )
 
 
 def team_gaps(
@@ -148,17 +140,17 @@ def team_gaps(
     The span of a team ends with its last receipt up to the Stichtag, so a team that was
     dissolved is not reported for every month since.
     """
-    return con.execute(
-        """
-        WITH t AS (
+    # Every month of a team counts, not only its months with a filtered worker.
+    return (
+        filters.without_period()
+        .tickets(as_of)
+        .wrap(
+            """
+        WITH scope AS (SELECT DISTINCT area, team FROM {rows}),
+        t AS (
             SELECT area, team, date_trunc('month', received)::DATE AS month
-            FROM tickets
+            FROM tickets JOIN scope USING (area, team)
             WHERE received <= $as_of::DATE
-              AND (len($areas) = 0 OR list_contains($areas, area))
-              AND (len($teams) = 0 OR list_contains($teams, team))
-              AND (len($workers) = 0 OR team IN (
-                    SELECT team FROM tickets
-                    WHERE received <= $as_of::DATE AND list_contains($workers, worker)))
         ),
         spans AS (
             SELECT area, team, min(month) AS first_month, max(month) AS last_month
@@ -174,9 +166,10 @@ def team_gaps(
         FROM months m
         ANTI JOIN (SELECT DISTINCT area, team, month FROM t) r USING (area, team, month)
         ORDER BY m.area DESC, m.team, m.month
-        """,
-        _check_params(as_of, filters),
-    ).df()
+        """
+        )
+        .df(con)
+    )
 
 
 def long_open(
@@ -186,27 +179,33 @@ def long_open(
     days: int = DEFAULT_OPEN_DAYS,
 ) -> pd.DataFrame:
     """Tickets not completed at the Stichtag and received more than `days` working days ago."""
-    scoped = _scoped(replace(filters, period=None))
-    return con.execute(
-        f"""
+    return (
+        filters.without_period()
+        .verdicts(as_of)
+        .wrap(
+            """
         SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date, v.status,
                c.wd_index - v.r_index AS working_days_open
-        FROM ({scoped}) v
+        FROM {rows} v
         JOIN calendar c ON c.day = $as_of::DATE
         WHERE v.completion_date IS NULL
           AND c.wd_index - v.r_index > $days
         ORDER BY working_days_open DESC, v.ticket_id
         """,
-        _params(as_of, replace(filters, period=None)) | {"days": int(days)},
-    ).df()
+            days=int(days),
+        )
+        .df(con)
+    )
 
 
 def team_changes(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
 ) -> pd.DataFrame:
     """Workers with tickets in more than one team, their teams in order of first receipt."""
-    return con.execute(
-        f"""
+    return (
+        _scope_workers(as_of, filters)
+        .wrap(
+            """
         WITH t AS (SELECT * FROM tickets WHERE received <= $as_of::DATE),
         per_team AS (
             SELECT worker, team, count(*) AS tickets,
@@ -222,13 +221,14 @@ def team_changes(
                min(first_receipt) AS first_receipt,
                max(last_receipt) AS last_receipt
         FROM per_team
-        WHERE worker IN ({SCOPE_WORKERS})
+        WHERE worker IN {rows}
         GROUP BY worker
         HAVING count(*) > 1
         ORDER BY worker
-        """,
-        _check_params(as_of, filters),
-    ).df()
+        """
+        )
+        .df(con)
+    )
 
 
 def absences_without_substitute(
@@ -238,8 +238,10 @@ def absences_without_substitute(
 
     With a Bereich, team or worker filter, only absences of workers with tickets in it.
     """
-    return con.execute(
-        f"""
+    return (
+        _scope_workers(as_of, filters)
+        .wrap(
+            """
         SELECT a.worker, a.date_from, a.date_to,
                cto.wd_index - cfrom.wd_index + cfrom.is_workday::INT AS working_days,
                $as_of::DATE BETWEEN a.date_from AND a.date_to AS current,
@@ -250,11 +252,13 @@ def absences_without_substitute(
         LEFT JOIN load_log l USING (load_id)
         WHERE a.substitute IS NULL
           AND a.date_from <= $as_of::DATE
-          AND ($unscoped OR a.worker IN ({SCOPE_WORKERS}))
+          AND ($unscoped OR a.worker IN {rows})
         ORDER BY a.date_from DESC, a.worker
         """,
-        _check_params(as_of, filters, unscoped=True),
-    ).df()
+            unscoped=_unscoped(filters),
+        )
+        .df(con)
+    )
 
 
 def unknown_absence_workers(
@@ -265,8 +269,10 @@ def unknown_absence_workers(
     `similar_worker` is the ticket worker whose name is closest (Jaro-Winkler similarity);
     with a Bereich, team or worker filter, only names whose closest worker is in it.
     """
-    return con.execute(
-        f"""
+    return (
+        _scope_workers(as_of, filters)
+        .wrap(
+            """
         WITH known AS (
             SELECT DISTINCT worker FROM tickets WHERE received <= $as_of::DATE
         ),
@@ -292,8 +298,10 @@ def unknown_absence_workers(
                n.similar_worker, n.similarity
         FROM unknown u
         LEFT JOIN nearest n USING (worker)
-        WHERE $unscoped OR n.similar_worker IN ({SCOPE_WORKERS})
+        WHERE $unscoped OR n.similar_worker IN {rows}
         ORDER BY u.worker
         """,
-        _check_params(as_of, filters, unscoped=True),
-    ).df()
+            unscoped=_unscoped(filters),
+        )
+        .df(con)
+    )

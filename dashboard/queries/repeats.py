@@ -23,9 +23,8 @@ from dashboard.core.months import add_months, month_start
 from dashboard.core.rules import BREACHES
 from dashboard.core.storage import registered_frame
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import NO_FILTERS, Filters, status_in
 
-NO_FILTERS = Filters()
 LAST_MONTHS = 12
 PENDING_LABEL = "Gespräch ausstehend"
 HELD_LABEL = "Gespräch geführt"
@@ -118,20 +117,18 @@ def breaches_of(
     month: dt.date,
 ) -> pd.DataFrame:
     """The breaches of one worker with due date in one month (the tickets behind a case)."""
-    filters = replace(scope(filters, as_of), period=None)
-    sql = metrics._scoped(filters)
-    params = metrics._params(as_of, filters) | {"worker": worker, "month": month_start(month)}
-    return con.execute(
+    query = scope(filters, as_of).without_period().verdicts(as_of)
+    return query.wrap(
         f"""
         SELECT ticket_id, area, team, worker, receipt_date, due_date, completion_date,
                commitment_date, working_days, status
-        FROM ({sql})
-        WHERE worker = $worker AND month = $month::DATE
-          AND status IN {metrics._in(BREACHES)}
+        FROM {{rows}}
+        WHERE worker = $worker AND month = $month::DATE AND {status_in(BREACHES)}
         ORDER BY due_date, ticket_id
         """,
-        params,
-    ).df()
+        worker=worker,
+        month=month_start(month),
+    ).df(con)
 
 
 def conversations(config: Config) -> pd.DataFrame:

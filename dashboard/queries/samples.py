@@ -34,7 +34,7 @@ from dashboard.core.config import Config
 from dashboard.core.format import date as format_date
 from dashboard.core.format import number
 from dashboard.core.rules import STATUS_LABELS
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters, Query
 
 METHODS = ("per_worker", "size", "percent")
 # The page's radio labels -> method.
@@ -55,19 +55,9 @@ CONTENT_HASH = (
     "md5(concat_ws('|', " + ", ".join(f"coalesce(t.{f}::VARCHAR, '')" for f in HASHED_FIELDS) + "))"
 )
 
-POPULATION_SQL = """
-SELECT v.ticket_id, v.team, v.worker, v.receipt_date, v.due_date, v.completion_date, v.status
-FROM verdicts($as_of::DATE) v
-WHERE v.area = 'Integration'
-  AND v.completion_date BETWEEN $p_from::DATE AND $p_to::DATE
-  AND (len($teams) = 0 OR list_contains($teams, v.team))
-  AND (len($scope_teams) = 0 OR list_contains($scope_teams, v.team))
-  AND (len($scope_workers) = 0 OR list_contains($scope_workers, v.worker))
-"""
-
 # Quota per worker from the populations alone (never from the seed); see the module doc.
-ALLOCATION_SQL = f"""
-pop AS ({POPULATION_SQL}),
+ALLOCATION_SQL = """
+pop AS {rows},
 workers AS (SELECT worker, count(*) AS population FROM pop GROUP BY worker),
 totals AS (SELECT count(*) AS n_workers, sum(population)::BIGINT AS n_total FROM workers),
 target AS (
@@ -142,17 +132,24 @@ class DrawParams:
     population: int
 
 
-def _params(
+def _population(
     as_of: dt.date, filters: Filters, period_from: dt.date, period_to: dt.date, teams
-) -> dict:
-    return {
-        "as_of": as_of,
-        "p_from": period_from,
-        "p_to": period_to,
-        "teams": list(teams),
-        "scope_teams": list(filters.teams),
-        "scope_workers": list(filters.workers),
-    }
+) -> Query:
+    """Integration tickets completed in the period, of the chosen teams (empty: all)."""
+    # Of the filters only the viewer's team and worker scope applies (see the module doc).
+    scope = Filters(teams=filters.teams, workers=filters.workers)
+    return scope.verdicts(as_of).wrap(
+        """
+        SELECT ticket_id, team, worker, receipt_date, due_date, completion_date, status
+        FROM {rows}
+        WHERE area = 'Integration'
+          AND completion_date BETWEEN $c_from::DATE AND $c_to::DATE
+          AND (len($chosen) = 0 OR list_contains($chosen, team))
+        """,
+        c_from=period_from,
+        c_to=period_to,
+        chosen=list(teams),
+    )
 
 
 def check_request(method: str, amount: float, period_from: dt.date, period_to: dt.date) -> None:
@@ -205,15 +202,8 @@ def method_label(method: str, amount: float) -> str:
 
 def teams(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters) -> pd.DataFrame:
     """The Integration teams with tickets received up to `as_of` (within the team scope)."""
-    return con.execute(
-        """
-        SELECT DISTINCT team FROM tickets
-        WHERE area = 'Integration' AND received <= $as_of::DATE
-          AND (len($scope_teams) = 0 OR list_contains($scope_teams, team))
-        ORDER BY team
-        """,
-        {"as_of": as_of, "scope_teams": list(filters.teams)},
-    ).df()
+    query = Filters(areas=("Integration",), teams=filters.teams).tickets(as_of)
+    return query.wrap("SELECT DISTINCT team FROM {rows} ORDER BY team").df(con)
 
 
 def population(
@@ -225,10 +215,8 @@ def population(
     teams: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Integration tickets completed (as of `as_of`) within the period, of `teams` (empty: all)."""
-    return con.execute(
-        f"{POPULATION_SQL} ORDER BY v.worker, v.ticket_id",
-        _params(as_of, filters, period_from, period_to, teams),
-    ).df()
+    query = _population(as_of, filters, period_from, period_to, teams)
+    return query.wrap("SELECT * FROM {rows} ORDER BY worker, ticket_id").df(con)
 
 
 def allocation(
@@ -243,11 +231,12 @@ def allocation(
 ) -> pd.DataFrame:
     """Per worker with completed tickets: population and how many are drawn (quota)."""
     check_request(method, amount, period_from, period_to)
-    params = _params(as_of, filters, period_from, period_to, teams)
-    params.update(method=method, amount=amount)
-    return con.execute(
-        f"WITH {ALLOCATION_SQL} SELECT * FROM allocation ORDER BY worker", params
-    ).df()
+    query = _population(as_of, filters, period_from, period_to, teams)
+    return query.wrap(
+        f"WITH {ALLOCATION_SQL} SELECT * FROM allocation ORDER BY worker",
+        method=method,
+        amount=amount,
+    ).df(con)
 
 
 def draw(
@@ -263,9 +252,8 @@ def draw(
 ) -> pd.DataFrame:
     """The sample (nothing stored): by worker, then md5(seed:ticket_id); same inputs, same rows."""
     check_request(method, amount, period_from, period_to)
-    params = _params(as_of, filters, period_from, period_to, teams)
-    params.update(method=method, amount=amount, seed=seed)
-    return con.execute(
+    query = _population(as_of, filters, period_from, period_to, teams)
+    return query.wrap(
         f"""
         WITH {ALLOCATION_SQL},
         keyed AS (
@@ -287,8 +275,10 @@ def draw(
         WHERE o.rank_in_worker <= a.quota
         ORDER BY position
         """,
-        params,
-    ).df()
+        method=method,
+        amount=amount,
+        seed=seed,
+    ).df(con)
 
 
 def content_hashes(con: duckdb.DuckDBPyConnection, ticket_ids) -> pd.DataFrame:

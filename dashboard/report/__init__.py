@@ -35,7 +35,7 @@ from dashboard.core.labels import AREA_COLORS, STATUS_COLORS
 from dashboard.core.months import MONTHS_DE, add_months, month_count, month_label, month_start
 from dashboard.core.rules import BREACHES, STATUS_LABELS, STATUSES
 from dashboard.queries import metrics, overview
-from dashboard.queries.metrics import Filters, _in, _params, _scoped
+from dashboard.queries.filters import Filters, status_in
 from dashboard.queries.quality import KIND_LABELS
 
 ALL = Filters()  # no restriction
@@ -177,9 +177,11 @@ def breaches(
     receipt up to the Stichtag; `during_absence` marks a due date in an absence of the
     assignee (the handover failed, A4/A8).
     """
-    scope = month_scope(filters, month)
-    frame = con.execute(
-        f"""
+    frame = (
+        month_scope(filters, month)
+        .verdicts(as_of)
+        .wrap(
+            f"""
         SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date,
                CASE WHEN v.notice_valid THEN v.commitment_date END AS commitment_date,
                v.completion_date, v.status,
@@ -187,13 +189,14 @@ def breaches(
                v.completion_date IS NULL AS still_open,
                EXISTS (SELECT 1 FROM absences a WHERE a.worker = v.worker
                        AND v.due_date BETWEEN a.date_from AND a.date_to) AS during_absence
-        FROM ({_scoped(scope)}) v
+        FROM {{rows}} v
         JOIN calendar c ON c.day = $as_of::DATE
-        WHERE v.status IN {_in(BREACHES)}
+        WHERE v.{status_in(BREACHES)}
         ORDER BY v.due_date, v.ticket_id
-        """,
-        _params(as_of, scope),
-    ).df()
+        """
+        )
+        .df(con)
+    )
     return frame.assign(status_label=frame["status"].map(STATUS_LABELS))
 
 
@@ -206,9 +209,9 @@ def extensions(
     (done or still open within the deadline) + `extended_kept` + `extended_missed` +
     `open_extended`; `kept_rate` = kept / (kept + missed).
     """
-    scope = month_scope(filters, month)
-    frame = con.execute(
-        f"""
+    query = month_scope(filters, month).verdicts(as_of)
+    frame = query.wrap(
+        """
         SELECT area, team,
                count(*) AS tickets,
                count(*) FILTER (notice_valid) AS notices,
@@ -217,11 +220,10 @@ def extensions(
                count(*) FILTER (status = 'extended_kept') AS extended_kept,
                count(*) FILTER (status = 'extended_missed') AS extended_missed,
                count(*) FILTER (status = 'open_extended') AS open_extended
-        FROM ({_scoped(scope)})
+        FROM {rows}
         GROUP BY area, team
-        """,
-        _params(as_of, scope),
-    ).df()
+        """
+    ).df(con)
     judged = frame["extended_kept"] + frame["extended_missed"]
     frame["kept_rate"] = frame["extended_kept"] / judged.where(judged > 0)
     return _by_area_team(frame)
@@ -231,19 +233,18 @@ def extended_tickets(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL, *, month: dt.date
 ) -> pd.DataFrame:
     """Tickets due in the month that ran past the deadline on a commitment, by due date."""
-    scope = month_scope(filters, month)
-    frame = con.execute(
+    query = month_scope(filters, month).verdicts(as_of)
+    frame = query.wrap(
         f"""
         SELECT ticket_id, area, team, worker, receipt_date, due_date, notified_date,
                commitment_date, completion_date, status,
                CASE status WHEN 'extended_kept' THEN 'ja' WHEN 'extended_missed' THEN 'nein'
                     ELSE 'läuft noch' END AS kept
-        FROM ({_scoped(scope)})
-        WHERE status IN {_in(EXTENDED)}
+        FROM {{rows}}
+        WHERE {status_in(EXTENDED)}
         ORDER BY due_date, ticket_id
-        """,
-        _params(as_of, scope),
-    ).df()
+        """
+    ).df(con)
     return frame.assign(status_label=frame["status"].map(STATUS_LABELS))
 
 

@@ -22,7 +22,7 @@ from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.months import month_label, month_start, months_between
 from dashboard.core.rules import STATUS_LABELS, STATUSES
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from dashboard.ui import auth
 
 log = logging.getLogger(__name__)

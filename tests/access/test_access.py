@@ -37,7 +37,7 @@ from dashboard.core import records
 from dashboard.core.config import PROJECT_ROOT, load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import ACCESS_TEAMS, ACCESS_USERS, access_workers
 
 TL = Viewer("tl", "TL", "teamleitung", teams=("A", "B"))

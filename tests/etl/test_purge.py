@@ -15,7 +15,7 @@ from dashboard.core import records
 from dashboard.core.months import add_months
 from dashboard.core.storage import file_identity
 from dashboard.queries import metrics, overview
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, cutoff_date, purge
 from tests.conftest import d, ticket_row
 

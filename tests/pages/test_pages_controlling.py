@@ -21,11 +21,12 @@ from dashboard.core.format import number, percent
 from dashboard.core.rules import STATUS_LABELS, STATUSES
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import metrics, overview
+from dashboard.queries.filters import Filters
 from dashboard.serving import Selection
 from tests.conftest import DEMO_AS_OF
 
 MONTH = DEMO_AS_OF.replace(day=1)
-DEFAULT = metrics.Filters(period=(MONTH, MONTH))
+DEFAULT = Filters(period=(MONTH, MONTH))
 EMPTY_MONTH = "2024-11"  # the first receipts (28.11.2024) are due in December
 
 
@@ -61,7 +62,7 @@ def _signed(value: float, digits: int) -> str:
     return ("-" if value < 0 else "+") + number(abs(value), digits)
 
 
-def _expected_metrics(con, filters: metrics.Filters) -> dict[str, str]:
+def _expected_metrics(con, filters: Filters) -> dict[str, str]:
     row = overview.headline(con, DEMO_AS_OF, filters).iloc[0]
     counted = "eingegangen" if filters.month_of == "receipt" else "fällig"
     return {

@@ -16,7 +16,7 @@ from dashboard.core.config import load_config
 from dashboard.core.format import number
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import quality
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import ADMIN, DEMO_AS_OF, users_file
 
 UPLOADER = Viewer("admin@jc.example", "Ada Admin", "admin")

@@ -18,7 +18,8 @@ from dashboard.core.format import date, number
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import explain, followup
-from dashboard.queries.metrics import Filters, ticket_verdicts
+from dashboard.queries.filters import Filters
+from dashboard.queries.metrics import ticket_verdicts
 from tests.conftest import DEMO_AS_OF
 
 # The sidebar's defaults: the month of the Stichtag, by due date, all Bereiche and teams.

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import report
 from dashboard.core.storage import connect_readonly
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF
 
 PREVIEW = [

@@ -16,7 +16,7 @@ from dashboard.core.config import Config, load_config
 from dashboard.core.format import number
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import samples
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
 # The sidebar's default period is the Stichtag's month: completed 01.–27.11.2026.

@@ -21,7 +21,7 @@ from dashboard.core.format import number
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
 MONTH = DEMO_AS_OF.replace(day=1)

@@ -10,7 +10,8 @@ from dashboard.core.config import load_config
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import explain
-from dashboard.queries.metrics import Filters, ticket_verdicts
+from dashboard.queries.filters import Filters
+from dashboard.queries.metrics import ticket_verdicts
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

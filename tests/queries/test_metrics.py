@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import d, ticket_row
 
 # Leistung received Mon 02.03.2026 -> due Mon 09.03.2026; S = 31.03.2026 unless stated.

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import ui
 from dashboard.queries import overview
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from dashboard.serving import Selection
 from tests.conftest import d, ticket_row
 

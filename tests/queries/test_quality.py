@@ -8,7 +8,7 @@ import pytest
 from dashboard.core.config import load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import quality
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

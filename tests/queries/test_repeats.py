@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.core import records
 from dashboard.queries import repeats
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from tests.conftest import d, ticket_row
 
 

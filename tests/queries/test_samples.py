@@ -27,7 +27,7 @@ from dashboard.core import records
 from dashboard.core.config import load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import samples
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

@@ -24,7 +24,7 @@ from dashboard.core import records
 from dashboard.core.config import CalendarConfig, Config, Deadlines, load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
+from dashboard.queries.filters import Filters
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row

@@ -20,6 +20,7 @@ from dashboard.access.viewer import Viewer
 from dashboard.core import rules
 from dashboard.core.storage import StorageError, connect_readonly
 from dashboard.queries import metrics, overview
+from dashboard.queries.filters import Filters
 from tests.conftest import ticket_row
 
 AS_OF = dt.date(2026, 3, 31)
@@ -168,9 +169,7 @@ def test_summaries_give_the_figures_of_the_verdicts(demo_db):
     rules.fill_snapshot(con, as_of)
     counts = [name for name, _ in metrics.COUNTS]
     for month_of in ("due", "receipt"):
-        filters = metrics.Filters(
-            period=(dt.date(2026, 2, 1), dt.date(2026, 10, 1)), month_of=month_of
-        )
+        filters = Filters(period=(dt.date(2026, 2, 1), dt.date(2026, 10, 1)), month_of=month_of)
         for by in (("month", "area"), ("area", "team"), ("team", "worker"), ()):
             full = metrics.rates(plain, as_of, filters, by=by)
             for source in (con, plain):
