@@ -24,12 +24,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard.access import scope
-from dashboard.access.viewer import Viewer, restrict
+from dashboard.access import privacy, scope
+from dashboard.access.viewer import Viewer, may, restrict
 from dashboard.core import rules
 from dashboard.core.config import Config, load_config
 from dashboard.core.keys import load_or_create_key
 from dashboard.core.storage import connect_readonly, file_identity
+from dashboard.queries import samples
 from dashboard.queries.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -231,18 +232,41 @@ def data_scope(viewer: Viewer, cfg: Config | None = None) -> scope.Scope:
 
 
 def records(fn: Callable[..., pd.DataFrame], viewer: Viewer, *args, **kwargs) -> pd.DataFrame:
-    """A frame of the dashboard's own records (`fn(config, ...)`), limited to the viewer."""
+    """A frame of the dashboard's own records (`fn(config, ...)`) as the viewer may see it."""
     cfg = config()
-    return data_scope(viewer, cfg).frame(fn(cfg, *args, **kwargs))
+    limits = data_scope(viewer, cfg)
+    return privacy.release(limits.rows(fn(cfg, *args, **kwargs)), limits)
+
+
+def draw_sample(selection: Selection, params: samples.DrawParams) -> tuple[int, pd.DataFrame]:
+    """Draw and record a B3 sample in the viewer's scope: (draw id, items as they may see them).
+
+    The draw runs on real identities, so records never hold pseudonyms and every role that
+    reads the sample later sees the same tickets.
+    """
+    viewer = selection.viewer
+    if viewer is None or not may(viewer, "draw_sample"):
+        raise PermissionError("drawing a sample is not allowed for this viewer")
+    cfg = config()
+    con = connection(viewer, params.as_of, cfg)
+    filters = restrict(selection.filters, viewer)
+    draw_id, frame = samples.draw_and_record(con, cfg, filters, params, viewer.who)
+    return draw_id, privacy.release(frame, data_scope(viewer, cfg))
 
 
 def fetch(
-    fn: Callable[..., pd.DataFrame], selection: Selection, *, prepare: bool = True, **kwargs
+    fn: Callable[..., pd.DataFrame],
+    selection: Selection,
+    *,
+    prepare: bool = True,
+    order_by: tuple[str, ...] = (),
+    **kwargs,
 ) -> pd.DataFrame:
     """Run a domain query for the selection's viewer, cached per database version.
 
-    `prepare=False` skips computing all verdicts of the selection's Stichtag first: for a
-    one-off query at another date (e.g. a comparison), which needs only a few columns.
+    The result leaves through `dashboard.access.privacy.release`, rows ordered by `order_by`
+    after masking. `prepare=False` skips computing all verdicts of the selection's Stichtag
+    first: for a one-off query at another date (e.g. a comparison).
     """
     if selection.viewer is None:
         raise PermissionError("a query without a viewer")
@@ -256,12 +280,14 @@ def fetch(
     # A page passes names as it shows them; the query needs the stored ones.
     key = tuple(sorted(served.scope.real_kwargs(kwargs).items()))
     db_version = (str(cfg.database), served.identity)
-    return _cached(db_version, viewer, name, selection.as_of, filters, key, prepare, served)
+    return _cached(
+        db_version, viewer, name, selection.as_of, filters, key, prepare, order_by, served
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(
-    db_version, viewer: Viewer, name, as_of: dt.date, filters, kwargs: tuple, prepare, _served
+    db_version, viewer: Viewer, name, as_of, filters, kwargs: tuple, prepare, order_by, _served
 ):
     # db_version and the viewer are in the cache key (no leading underscore: Streamlit
     # would skip them): another database version or role never serves these figures.
@@ -269,5 +295,5 @@ def _cached(
     module, qualname = name.split(":")
     fn = getattr(importlib.import_module(module), qualname)
     con = _cursor(_served, as_of if prepare else None)
-    # Pseudonyms (controlling) are applied to the result, the one way out of this layer.
-    return _served.scope.names(fn(con, as_of, filters, **dict(kwargs)))
+    result = fn(con, as_of, filters, **dict(kwargs))
+    return privacy.release(result, _served.scope, order_by=order_by)

@@ -136,9 +136,6 @@ with ui.guard():
             try:
                 seed = samples.parse_seed(seed_text)
                 seed = samples.new_seed() if seed is None else seed
-                frame = serving.fetch(
-                    samples.draw, scope, method=method, amount=float(amount), seed=seed, **request
-                )
                 params = samples.DrawParams(
                     as_of=as_of,
                     method=method,
@@ -147,7 +144,7 @@ with ui.guard():
                     population=int(per_worker["population"].sum()),
                     **request,
                 )
-                draw_id = samples.store_draw(cfg, frame, params, who)
+                draw_id, frame = serving.draw_sample(selection, params)
             except (ValueError, records.RecordsBusy) as exc:
                 st.error(str(exc))
             else:

@@ -6,11 +6,11 @@ viewer's rows and, for management, no worker names and small teams merged. Every
 metric, report and download reads these views, so no query of the domain can see more
 rows than the role allows.
 
-The returned `Scope` does the rest in Python: `names` turns the worker names of every
-result into what the role shows (pseudonyms for controlling), and `frame` also limits the
-rows of the dashboard's own records (conversations, samples), which live in another
-database. Pseudonyms are applied to results, not in the views, so that computations that
-order or group by worker (a sample's strata) are the same for every role.
+The returned `Scope` limits the rows of the dashboard's own records (conversations,
+samples), which live in another database (`rows`), and turns names a page passes back into
+stored ones (`real`). Names are masked on the way out, by `dashboard.access.privacy`, not
+in the views, so that computations that group by worker (a sample's strata) are the same
+for every role and records always hold real identities.
 Nothing here imports Streamlit.
 """
 
@@ -24,12 +24,11 @@ import pandas as pd
 
 from dashboard.access.viewer import (
     HIDDEN_WORKER,
+    WORKER_NAMES,
     Viewer,
     merged_groups,
     pseudonym,
-    worker_names,
 )
-from dashboard.core.rules import ANONYMOUS_WORKER
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
@@ -66,7 +65,7 @@ class Scope:
 
     def real(self, shown: str) -> str:
         """The name behind a name as shown (a pseudonym back to the worker it stands for)."""
-        if _MODES[self.role] != "pseudonyms":
+        if WORKER_NAMES[self.role] != "pseudonyms":
             return shown
         return self.reverse.get(shown, shown)
 
@@ -74,34 +73,6 @@ class Scope:
         """Query options with worker names as shown turned back into the stored names."""
         return {k: self.real(v) if k in WORKER_COLUMNS and isinstance(v, str) else v
                 for k, v in kwargs.items()}  # fmt: skip
-
-    def shown(self, worker: str) -> str:
-        """A worker's name as this viewer sees it."""
-        mode = _MODES[self.role]
-        if mode == "hidden":
-            return HIDDEN_WORKER
-        if mode == "pseudonyms" and worker != ANONYMOUS_WORKER:
-            return pseudonym(worker, self.key)
-        return worker
-
-    def names(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The frame with every worker name as the viewer sees it (rows unchanged)."""
-        if _MODES[self.role] == "names" or not isinstance(frame, pd.DataFrame):
-            return frame
-        columns = [c for c in WORKER_COLUMNS if c in frame]
-        if not columns:
-            return frame
-        frame = frame.copy()
-        for column in columns:
-            # One pseudonym per distinct name, then a vectorised lookup.
-            values = frame[column].dropna().unique()
-            if len(values):  # an all-empty column keeps its type
-                frame[column] = frame[column].map({v: self.shown(v) for v in values})
-        return frame
-
-    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Only the scope's rows of a records frame, worker names as the viewer sees them."""
-        return self.names(self.rows(frame))
 
     def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Only the scope's rows of a records frame (names still as stored)."""
@@ -115,12 +86,13 @@ class Scope:
         return frame.reset_index(drop=True)
 
 
+# Whoever runs the command line can read the database files anyway: every row, real names.
+OPERATOR = Scope(role="admin")
+
+
 def _touches(teams, allowed: frozenset[str]) -> bool:
     teams = list(teams) if teams is not None else []
     return not teams or bool(set(teams) & allowed)
-
-
-_MODES = {role: worker_names(Viewer("", "", role)) for role in _TICKETS}
 
 
 def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dashboard.access import privacy
+from dashboard.access.scope import OPERATOR
 from dashboard.cli.args import add_config_option, iso_date
 from dashboard.core import records
 from dashboard.core.storage import connect_readonly
@@ -101,8 +103,6 @@ def run(config, args) -> int:
                 file=sys.stderr,
             )
             return 1
-        frame = samples.draw(con, as_of, Filters(), **kwargs, method=method, amount=amount,
-                             seed=seed)  # fmt: skip
         params = samples.DrawParams(
             as_of=as_of,
             period_from=args.period_from,
@@ -114,7 +114,7 @@ def run(config, args) -> int:
             population=int(per_worker["population"].sum()),
         )
         try:
-            draw_id = samples.store_draw(config, frame, params, who)
+            draw_id, _ = samples.draw_and_record(con, config, Filters(), params, who)
         except records.RecordsBusy as exc:
             print(f"Fehler: {exc}", file=sys.stderr)
             return 1
@@ -122,10 +122,11 @@ def run(config, args) -> int:
     finally:
         con.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    items = privacy.release(items, OPERATOR, target="file")
     samples.export_frame(items, seed=seed).to_csv(args.out, index=False, encoding="utf-8")
     print(f"Seed: {seed}")
     print(
-        f"Stichprobe Nr. {draw_id}: {len(frame)} von {params.population} erledigten Tickets "
+        f"Stichprobe Nr. {draw_id}: {len(items)} von {params.population} erledigten Tickets "
         f"({samples.method_label(method, amount)}), gespeichert; Datei {args.out}"
     )
     skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()

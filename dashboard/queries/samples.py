@@ -352,6 +352,17 @@ def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str
     return int(draw_id)
 
 
+def draw_and_record(
+    con: duckdb.DuckDBPyConnection, config: Config, filters: Filters, params: DrawParams, who: str
+) -> tuple[int, pd.DataFrame]:
+    """Draw the sample `params` asks for and record it with real identities: (id, items)."""
+    frame = draw(
+        con, params.as_of, filters, params.period_from, params.period_to, params.teams,
+        params.method, params.amount, params.seed,
+    )  # fmt: skip
+    return store_draw(config, frame, params, who), frame
+
+
 def record_result(
     config: Config,
     draw_id: int,

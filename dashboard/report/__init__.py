@@ -27,7 +27,8 @@ from typing import BinaryIO
 import duckdb
 import pandas as pd
 
-from dashboard.access.scope import Scope
+from dashboard.access import privacy
+from dashboard.access.scope import OPERATOR, Scope
 from dashboard.access.viewer import Viewer, restrict, sees_workers
 from dashboard.core import format, records
 from dashboard.core.config import AREAS, Config
@@ -585,13 +586,12 @@ def build(
         loads=loads(*args, month=month),
         status_mix=status_mix(*args, month=month),
     )
-    if limits is None:
-        return report
-    # Worker names as the viewer sees them (pseudonyms for controlling), in every table.
+    # Every table leaves through the privacy exit (names, pseudonyms, escaping for files).
+    limits = limits or OPERATOR
     return replace(
         report,
         **{
-            f.name: limits.names(getattr(report, f.name))
+            f.name: privacy.release(getattr(report, f.name), limits, target="file")
             for f in fields(report)
             if isinstance(getattr(report, f.name), pd.DataFrame)
         },

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import serving
+from dashboard.access import privacy
 from dashboard.core import records
 from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.months import month_label, month_start, months_between
@@ -246,6 +247,8 @@ DOWNLOAD_FORMATS = (  # (suffix, button label, maker, MIME type)
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table; the files are made only when clicked."""
+    limits = serving.data_scope(auth.current())
+    frame = privacy.release(frame, limits, target="file")
     for column, (suffix, label, maker, mime) in zip(
         st.columns(len(DOWNLOAD_FORMATS)), DOWNLOAD_FORMATS, strict=True
     ):

@@ -1,0 +1,86 @@
+"""The one exit: every frame that leaves for a person passes `release`.
+
+Queries and records work on real identities; this module decides how they appear to the
+viewer's data scope (`dashboard.access.scope.Scope`):
+- **masked**: worker names as the role shows them (names, keyed pseudonyms, or hidden);
+  masking is idempotent (a pseudonym stays itself), so nothing is pseudonymised twice;
+- **ordered**: rows sorted by `order_by` *after* masking, so an order never follows the
+  real names behind pseudonyms;
+- **small groups**: teams under 5 workers are merged for management in the scope's views
+  (`dashboard.access.scope`), before anything is counted; here hidden names stay hidden;
+- **escaped** for files: a text cell that a spreadsheet would run as a formula (starting
+  with `=`, `+`, `-`, `@`, tab or CR) gets a leading apostrophe.
+Pages, downloads, reports and CLI files all call `release`; no other code masks names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import pandas as pd
+
+from dashboard.access.scope import WORKER_COLUMNS, Scope
+from dashboard.access.viewer import HIDDEN_WORKER, WORKER_NAMES, pseudonym
+from dashboard.core.rules import ANONYMOUS_WORKER
+
+FORMULA_PATTERN = r"[=+\-@\t\r]"  # what makes a spreadsheet cell a formula
+TEXT_KINDS = ("string", "mixed", "mixed-integer")
+
+
+def release(
+    frame: pd.DataFrame,
+    scope: Scope,
+    *,
+    order_by: Sequence[str] = (),
+    target: Literal["page", "file"] = "page",
+) -> pd.DataFrame:
+    """The frame as the scope's viewer may see it: masked, ordered, escaped for `target`."""
+    out = _masked(frame, scope)
+    if order_by:
+        out = out.sort_values(list(order_by), kind="stable", ignore_index=True)
+    if target == "file":
+        out = _defused(out)
+    return out
+
+
+def shown_name(worker: str, scope: Scope) -> str:
+    """One worker's name as the scope's viewer sees it."""
+    mode = worker_names_of(scope)
+    if mode == "hidden":
+        return HIDDEN_WORKER
+    if mode == "names" or worker == ANONYMOUS_WORKER or worker in scope.reverse:
+        return worker  # a name shown as is, the placeholder, or already a pseudonym
+    return pseudonym(worker, scope.key)
+
+
+def worker_names_of(scope: Scope) -> str:
+    """'names', 'pseudonyms' or 'hidden' for the scope's role."""
+    return WORKER_NAMES[scope.role]
+
+
+def _masked(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    columns = [c for c in WORKER_COLUMNS if c in frame]
+    if worker_names_of(scope) == "names" or not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        # One pseudonym per distinct name, then a vectorised lookup.
+        values = frame[column].dropna().unique()
+        if len(values):  # an all-empty column keeps its type
+            frame[column] = frame[column].map({v: shown_name(v, scope) for v in values})
+    return frame
+
+
+def _defused(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.infer_dtype(values, skipna=True) not in TEXT_KINDS:
+            continue
+        # `.str` leaves non-text cells (numbers, dates) alone: they cannot be formulas.
+        risky = values.str.match(FORMULA_PATTERN, na=False).astype(bool)
+        if risky.any():
+            out = out.copy() if out is frame else out
+            out[column] = values.where(~risky, "'" + values.astype(str))
+    return out
