@@ -26,11 +26,12 @@ import streamlit as st
 
 from dashboard.access import privacy, scope
 from dashboard.access.viewer import Viewer, may, restrict
+from dashboard.core import records as record_store
 from dashboard.core import rules
 from dashboard.core.config import Config, load_config
 from dashboard.core.keys import load_or_create_key
 from dashboard.core.storage import connect_readonly, file_identity
-from dashboard.queries import samples
+from dashboard.queries import repeats, samples
 from dashboard.queries.filters import Filters
 
 log = logging.getLogger(__name__)
@@ -238,15 +239,45 @@ def records(fn: Callable[..., pd.DataFrame], viewer: Viewer, *args, **kwargs) ->
     return privacy.release(limits.rows(fn(cfg, *args, **kwargs)), limits)
 
 
+RecordsBusy = record_store.RecordsBusy  # for pages: the records database is busy, try again
+
+
+def _require(viewer: Viewer | None, action: str) -> Viewer:
+    if viewer is None or not may(viewer, action):
+        raise PermissionError(f"{action} is not allowed for this viewer")
+    return viewer
+
+
+def record_sample_result(
+    viewer: Viewer, draw_id: int, ticket_id: str, result: str, comment: str | None
+) -> None:
+    """Record the check result of one sampled ticket as the viewer."""
+    viewer = _require(viewer, "check_sample")
+    samples.record_result(config(), draw_id, ticket_id, result, comment, viewer.who)
+
+
+def record_conversation(viewer: Viewer, worker: str, month: dt.date, held_on: dt.date) -> int:
+    """Record that the viewer held the A10 conversation with a worker (name as shown)."""
+    viewer = _require(viewer, "record_conversation")
+    cfg = config()
+    worker = data_scope(viewer, cfg).real(worker)  # records hold real identities
+    return repeats.record_conversation(cfg, worker, month, held_on, viewer.who)
+
+
+def audit_log(viewer: Viewer) -> tuple[pd.DataFrame, int | None]:
+    """The access log, newest first, and the id of the first entry that breaks its chain."""
+    _require(viewer, "read_audit")
+    cfg = config()
+    return record_store.audit_entries(cfg), record_store.verify_audit(cfg)
+
+
 def draw_sample(selection: Selection, params: samples.DrawParams) -> tuple[int, pd.DataFrame]:
     """Draw and record a B3 sample in the viewer's scope: (draw id, items as they may see them).
 
     The draw runs on real identities, so records never hold pseudonyms and every role that
     reads the sample later sees the same tickets.
     """
-    viewer = selection.viewer
-    if viewer is None or not may(viewer, "draw_sample"):
-        raise PermissionError("drawing a sample is not allowed for this viewer")
+    viewer = _require(selection.viewer, "draw_sample")
     cfg = config()
     con = connection(viewer, params.as_of, cfg)
     filters = restrict(selection.filters, viewer)
@@ -264,9 +295,10 @@ def fetch(
 ) -> pd.DataFrame:
     """Run a domain query for the selection's viewer, cached per database version.
 
-    The result leaves through `dashboard.access.privacy.release`, rows ordered by `order_by`
-    after masking. `prepare=False` skips computing all verdicts of the selection's Stichtag
-    first: for a one-off query at another date (e.g. a comparison).
+    The result leaves through `dashboard.access.privacy.release`, rows ordered after masking
+    by `order_by` or else the order the query declares (`queries.filters.ordered_by`).
+    `prepare=False` skips computing all verdicts of the selection's Stichtag first: for a
+    one-off query at another date (e.g. a comparison).
     """
     if selection.viewer is None:
         raise PermissionError("a query without a viewer")
@@ -280,6 +312,7 @@ def fetch(
     # A page passes names as it shows them; the query needs the stored ones.
     key = tuple(sorted(served.scope.real_kwargs(kwargs).items()))
     db_version = (str(cfg.database), served.identity)
+    order_by = order_by or getattr(fn, "order_by", ())
     return _cached(
         db_version, viewer, name, selection.as_of, filters, key, prepare, order_by, served
     )

@@ -35,10 +35,15 @@ def release(
     order_by: Sequence[str] = (),
     target: Literal["page", "file"] = "page",
 ) -> pd.DataFrame:
-    """The frame as the scope's viewer may see it: masked, ordered, escaped for `target`."""
+    """The frame as the scope's viewer may see it: masked, ordered, escaped for `target`.
+
+    `order_by` names columns, '-column' for descending; the sort is stable.
+    """
     out = _masked(frame, scope)
     if order_by:
-        out = out.sort_values(list(order_by), kind="stable", ignore_index=True)
+        columns = [c.lstrip("-") for c in order_by]
+        ascending = [not c.startswith("-") for c in order_by]
+        out = out.sort_values(columns, ascending=ascending, kind="stable", ignore_index=True)
     if target == "file":
         out = _defused(out)
     return out

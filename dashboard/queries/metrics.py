@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.core.rules import ANONYMOUS_WORKER, BREACHES, COMPLIANT, UNDECIDED
-from dashboard.queries.filters import NO_FILTERS, Filters, status_in
+from dashboard.queries.filters import NO_FILTERS, Filters, ordered_by, status_in
 
 GROUPINGS = ("month", "area", "team", "worker")  # what `rates` can group by
 
@@ -158,6 +158,7 @@ def open_tickets(
     )
 
 
+@ordered_by("team", "worker")
 def oldest_open(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
@@ -178,6 +179,7 @@ def oldest_open(
     return oldest.merge(counts, on=keys_list).sort_values(keys_list, ignore_index=True)
 
 
+@ordered_by("month", "team", "worker")
 def repeat_cases(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,

@@ -16,7 +16,7 @@ import pandas as pd
 from dashboard.core.months import add_months, month_count
 from dashboard.core.rules import BREACHES, STATUS_LABELS, STATUSES
 from dashboard.queries import metrics
-from dashboard.queries.filters import NO_FILTERS, Filters, status_in
+from dashboard.queries.filters import NO_FILTERS, Filters, ordered_by, status_in
 
 TREND_MONTHS = 12
 # Open tickets past their deadline and not covered by a commitment still running (the
@@ -224,6 +224,7 @@ WORKER_COLUMNS = [
 ]  # fmt: skip
 
 
+@ordered_by("team", "worker")
 def worker_table(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,

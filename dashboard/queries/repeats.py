@@ -23,7 +23,7 @@ from dashboard.core.months import add_months, month_start
 from dashboard.core.rules import BREACHES
 from dashboard.core.storage import registered_frame
 from dashboard.queries import metrics
-from dashboard.queries.filters import NO_FILTERS, Filters, status_in
+from dashboard.queries.filters import NO_FILTERS, Filters, ordered_by, status_in
 
 LAST_MONTHS = 12
 PENDING_LABEL = "Gespräch ausstehend"
@@ -61,6 +61,7 @@ def scope(filters: Filters, as_of: dt.date, last12: bool = False) -> Filters:
     return replace(filters, period=period, month_of="due")
 
 
+@ordered_by("-month", "team", "worker")
 def repeat_cases_with_streak(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
