@@ -21,7 +21,6 @@ FIRST_DAY = dt.date(2000, 1, 1)
 # (`holidays` knows no year after 2100; the only holiday such a deadline can reach,
 # Neujahr 01.01.2101, is a Saturday.)
 LAST_DAY = dt.date(2101, 12, 31)
-SUPPORTED_YEARS = range(FIRST_DAY.year, 2101)  # receipts and events: 2000-2100
 
 _CLOSING_NAMES = {(12, 24): "Heiligabend (Schließtag)", (12, 31): "Silvester (Schließtag)"}
 

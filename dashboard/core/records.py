@@ -76,11 +76,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
     logged_at TIMESTAMP NOT NULL,
     who VARCHAR NOT NULL,
     action VARCHAR NOT NULL,
-    detail VARCHAR
+    detail VARCHAR,
+    -- SHA-256 over the previous entry's chain and this entry's fields: an entry changed
+    -- or deleted afterwards breaks the chain of every later one (`verify_audit`).
+    chain VARCHAR
 );
--- Each entry's SHA-256 over the previous entry's chain and its own fields: an entry changed
--- or deleted afterwards breaks the chain of every later one (`verify_audit`).
-ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS chain VARCHAR;
 """
 
 RETRY_SECONDS = 15.0

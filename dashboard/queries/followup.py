@@ -23,7 +23,6 @@ from dashboard.queries.filters import Filters
 NO_FILTERS = Filters()
 
 # Light codes in the order of urgency; the page colours and the legend follow this order.
-LIGHTS = ("overdue", "today", "next_workday", "extended", "later")
 LIGHT_LABELS = {
     "overdue": "überfällig",
     "today": "heute fällig",
