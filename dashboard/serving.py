@@ -264,8 +264,8 @@ def record_conversation(viewer: Viewer, worker: str, month: dt.date, held_on: dt
     return repeats.record_conversation(cfg, worker, month, held_on, viewer.who)
 
 
-def audit_log(viewer: Viewer) -> tuple[pd.DataFrame, int | None]:
-    """The access log, newest first, and the id of the first entry that breaks its chain."""
+def audit_log(viewer: Viewer) -> tuple[pd.DataFrame, record_store.AuditCheck]:
+    """The access log, newest first, and the check of its chain."""
     _require(viewer, "read_audit")
     cfg = config()
     return record_store.audit_entries(cfg), record_store.verify_audit(cfg)

@@ -297,13 +297,13 @@ def _audit_section() -> None:
     if frame.empty:
         st.info("Das Protokoll ist noch leer.")
         return
-    broken = records.verify_audit(serving.config())
-    if broken is None:
+    check = records.verify_audit(serving.config())
+    if check.intact:
         st.success("Prüfkette in Ordnung: kein Eintrag wurde nachträglich geändert oder entfernt.")
     else:
         st.error(
-            f"Prüfkette unterbrochen bei Eintrag Nr. {broken}: dieser Eintrag oder einer davor "
-            "wurde außerhalb des Dashboards geändert oder gelöscht. Bitte die IT-Sicherheit "
+            f"Prüfkette unterbrochen bei Eintrag Nr. {check.broken_at} ({check.reason}): "
+            "das Protokoll wurde außerhalb des Dashboards geändert. Bitte die IT-Sicherheit "
             "informieren."
         )
     st.caption(
@@ -313,6 +313,7 @@ def _audit_section() -> None:
     )
     shown = pd.DataFrame(
         {
+            "Nr.": frame["seq"],
             "Zeitpunkt": frame["logged_at"],
             "Wer": frame["who"],
             "Aktion": frame["action"],

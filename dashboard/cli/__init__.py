@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from dashboard.cli import audit as cli_audit
 from dashboard.cli import ops as cli_ops
 from dashboard.cli import purge as cli_purge
 from dashboard.cli import report as cli_report
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_report.add_parser(sub, parents=[common])
     cli_purge.add_parser(sub, parents=[common])
     cli_ops.add_parsers(sub, parents=[common])
+    cli_audit.add_parser(sub, parents=[common])
     return parser
 
 
@@ -84,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "purge": cli_purge.run,
             "backup": cli_ops.run_backup,
             "restore": cli_ops.run_restore,
+            "audit": cli_audit.run,
         }
         return commands[args.command](config, args)
     except ConfigError as exc:

@@ -13,15 +13,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from dashboard.core.config import Config
+from dashboard.core.keys import load_or_create_key
 from dashboard.core.storage import io_reason
 
 SCHEMA = """
@@ -77,9 +80,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
     who VARCHAR NOT NULL,
     action VARCHAR NOT NULL,
     detail VARCHAR,
-    -- SHA-256 over the previous entry's chain and this entry's fields: an entry changed
-    -- or deleted afterwards breaks the chain of every later one (`verify_audit`).
-    chain VARCHAR
+    seq BIGINT NOT NULL UNIQUE,      -- 1, 2, 3, ... without gaps: a missing entry is a break
+    -- HMAC-SHA256, keyed outside this database, over the previous entry's chain and this
+    -- entry: an entry changed, deleted or inserted afterwards breaks the chain, and nobody
+    -- without the key can compute a new one (`verify_audit`).
+    chain VARCHAR NOT NULL
 );
 """
 
@@ -88,6 +93,8 @@ RETRY_SECONDS = 15.0
 # they are tiny, and DuckDB would refuse two concurrent creations of the schema.
 _process_lock = threading.RLock()  # re-entrant: a read inside a write must not deadlock
 _schema_ready: set[str] = set()
+# The audit key of each open records connection (`audit` gets only the connection).
+_keys: dict[int, bytes] = {}
 
 
 class RecordsBusy(Exception):
@@ -129,6 +136,7 @@ def _transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
             # Jitter: two waiting processes must not retry in lockstep.
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.5)
+    _keys[id(con)] = audit_key(config)
     try:
         if str(path) not in _schema_ready:
             con.execute(SCHEMA)
@@ -149,6 +157,7 @@ def _transaction(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
                 con.execute("ROLLBACK")
             raise
     finally:
+        _keys.pop(id(con), None)
         con.close()
 
 
@@ -158,39 +167,73 @@ def query(config: Config, sql: str, params: list | dict | None = None) -> pd.Dat
         return con.execute(sql, params or []).df()
 
 
-def _chain(previous: str, logged_at: dt.datetime, who: str, action: str, detail: str) -> str:
-    fields = [previous, logged_at.isoformat(), who, action, detail or ""]
-    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+def _chain(
+    key: bytes, previous: str, seq: int, logged_at: dt.datetime, who: str, action: str, detail
+) -> str:
+    fields = [previous, str(seq), logged_at.isoformat(), who, action, detail or ""]
+    return hmac.new(key, "\x1f".join(fields).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def audit_key(config: Config) -> bytes:
+    """The key of the audit chain, derived from the key file (never stored in a database)."""
+    return hmac.new(load_or_create_key(config.storage.key_file), b"audit-log", "sha256").digest()
 
 
 def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:
     """Append one audit entry inside the caller's transaction, chained to the previous one."""
+    key = _keys[id(con)]  # set by `transaction`: audits are written only inside one
     # Writers are serialised (process lock, DuckDB's file lock), so "previous" is stable.
-    last = con.execute("SELECT chain FROM audit_log ORDER BY id DESC LIMIT 1").fetchall()
-    previous = (last[0][0] or "") if last else ""
+    last = con.execute("SELECT seq, chain FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+    seq, previous = (last[0][0] + 1, last[0][1]) if last else (1, "")
     logged_at = dt.datetime.now()
     con.execute(
-        "INSERT INTO audit_log (logged_at, who, action, detail, chain) VALUES (?, ?, ?, ?, ?)",
-        [logged_at, who, action, detail, _chain(previous, logged_at, who, action, detail)],
-    )
+        "INSERT INTO audit_log (logged_at, who, action, detail, seq, chain) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [logged_at, who, action, detail, seq,
+         _chain(key, previous, seq, logged_at, who, action, detail)],
+    )  # fmt: skip
 
 
-def verify_audit(config: Config) -> int | None:
-    """The id of the first audit entry whose chain does not match (changed), or None."""
+@dataclass(frozen=True)
+class AuditCheck:
+    """The outcome of `verify_audit`: where the chain breaks (None: intact) and its head."""
+
+    broken_at: int | None  # seq of the first entry that does not fit
+    reason: str
+    head_seq: int
+    head_chain: str
+
+    @property
+    def intact(self) -> bool:
+        """Whether every entry is there, unchanged, in order."""
+        return self.broken_at is None
+
+
+def verify_audit(config: Config, head: tuple[int, str] | None = None) -> AuditCheck:
+    """Check the whole audit chain, and against a head kept outside (`seq`, `chain`)."""
+    key = audit_key(config)
     entries = query(
-        config, "SELECT id, logged_at, who, action, detail, chain FROM audit_log ORDER BY id"
+        config, "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
     )
-    previous = ""
+    previous, expected_seq = "", 1
     # A plain loop over the log (not over tickets): each link depends on the one before.
     for row in entries.itertuples(index=False):
-        if row.chain is None and previous == "":
-            continue  # written before the chain existed
+        if row.seq != expected_seq:
+            return AuditCheck(expected_seq, "Eintrag fehlt", expected_seq - 1, previous)
         detail = row.detail if isinstance(row.detail, str) else ""
-        expected = _chain(previous, row.logged_at.to_pydatetime(), row.who, row.action, detail)
-        if row.chain != expected:
-            return int(row.id)
-        previous = row.chain
-    return None
+        when = row.logged_at.to_pydatetime()
+        if row.chain != _chain(key, previous, row.seq, when, row.who, row.action, detail):
+            return AuditCheck(int(row.seq), "Eintrag verändert", expected_seq - 1, previous)
+        previous, expected_seq = row.chain, expected_seq + 1
+    head_seq = expected_seq - 1
+    if head is not None:
+        # Entries removed from the end leave no gap: only a head kept outside shows them.
+        seq, chain = head
+        if head_seq < seq:
+            return AuditCheck(head_seq + 1, "Einträge am Ende fehlen", head_seq, previous)
+        if seq > 0 and entries["chain"].iloc[seq - 1] != chain:
+            return AuditCheck(seq, "Eintrag verändert", head_seq, previous)
+    return AuditCheck(None, "", head_seq, previous)
 
 
 def log(config: Config, who: str, action: str, detail: str = "") -> None:
@@ -203,6 +246,16 @@ def audit_entries(config: Config, limit: int = 5000) -> pd.DataFrame:
     """The newest audit entries first (for the administration only)."""
     return query(
         config,
-        "SELECT logged_at, who, action, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+        "SELECT seq, logged_at, who, action, detail FROM audit_log ORDER BY seq DESC LIMIT ?",
         [limit],
     )
+
+
+def export_audit(config: Config, target) -> AuditCheck:
+    """Write every audit entry with its chain as JSON lines (for an append-only store)."""
+    check = verify_audit(config)
+    entries = query(
+        config, "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
+    )
+    entries.to_json(target, orient="records", lines=True, date_format="iso", force_ascii=False)
+    return check
