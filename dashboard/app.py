@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.access.viewer import pages_for
+from dashboard.core.storage import private_files
 from dashboard.ui import auth
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -28,6 +29,7 @@ SECTIONS = {
     ],
 }
 
+private_files()  # records, backups, uploads: 0600
 st.set_page_config(page_title="Ticket-Controlling", page_icon=":material/checklist:", layout="wide")
 viewer = auth.signed_in()
 allowed = pages_for(viewer)

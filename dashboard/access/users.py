@@ -14,6 +14,7 @@ it). Logins match case-insensitively. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -57,6 +58,13 @@ def load_users(path: Path | None) -> dict[str, Viewer]:
     if path is None:
         return {}
     try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            # Whoever may write the file may make themselves anyone: refuse it outright.
+            raise UsersError(
+                f"Die Benutzerdatei {path} ist für andere beschreibbar (Rechte "
+                f"{stat.S_IMODE(mode):o}); bitte mit 'chmod go-w' schützen."
+            )
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         users = _UsersFile.model_validate(raw).user
     except FileNotFoundError as exc:

@@ -17,7 +17,7 @@ from dashboard.cli import sample as cli_sample
 from dashboard.cli.args import iso_date
 from dashboard.core.config import Config, ConfigError, load_config
 from dashboard.core.keys import KeyFileError
-from dashboard.core.storage import StorageError, connect_readonly
+from dashboard.core.storage import StorageError, connect_readonly, private_files
 
 VERDICT_COLUMNS = (
     "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ticket-controlling` console script."""
     args = _parser().parse_args(argv)
+    private_files()
     try:
         config = load_config(args.config)
         commands = {

@@ -24,6 +24,13 @@ from dashboard.core import rules
 from dashboard.core.config import Config
 
 SCHEMA_VERSION = "1"
+# Files hold names, samples and the access log: readable by the service account only.
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Make every file this process creates from now on readable by its owner only (0600)."""
+    os.umask(PRIVATE_UMASK)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);

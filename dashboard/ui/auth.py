@@ -51,16 +51,18 @@ def current() -> Viewer:
     return viewer if isinstance(viewer, Viewer) else signed_in()
 
 
-def _mtime(path) -> int | None:
+def _mtime(path) -> tuple[int, int] | None:
+    # Modification time and mode: a chmod alone must also make the file be read again.
     try:
-        return path.stat().st_mtime_ns if path is not None else None
+        info = path.stat() if path is not None else None
     except OSError:
         return None
+    return None if info is None else (info.st_mtime_ns, info.st_mode)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _users(path, mtime) -> dict[str, Viewer]:
-    # Read again whenever the file changes (mtime is in the key): no restart needed.
+    # Read again whenever the file changes (mtime and mode are the key): no restart needed.
     return users.load_users(path)
 
 
