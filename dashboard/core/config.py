@@ -174,10 +174,14 @@ class AuthConfig(_Strict):
     mode: Literal["demo", "proxy", "oidc"] = "demo"
     users_file: Path | None = None  # TOML list of users with role and teams
     proxy_header: str = "X-Remote-User"
+    # A secret the proxy adds to every request (header below), from a file outside the
+    # repository: required unless Streamlit listens on a loopback address only.
+    proxy_secret_header: str = "X-Proxy-Secret"
+    proxy_secret_file: Path | None = None
     # Shown to a signed-in person without a role: whom to ask for access.
     contact: str = "die Teamleitung Controlling"
 
-    @field_validator("proxy_header")
+    @field_validator("proxy_header", "proxy_secret_header")
     @classmethod
     def _header_name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9-]+", value):
@@ -262,6 +266,8 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
     users_file = Path(env[ENV_USERS]) if env.get(ENV_USERS) else auth.users_file
     if users_file is not None:
         auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
+    if auth.proxy_secret_file is not None:
+        auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
     return config.model_copy(update={"storage": storage.model_copy(update=updates), "auth": auth})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -22,3 +23,14 @@ def number(value: int | float, digits: int = 0) -> str:
 def date(value: dt.date | None) -> str:
     """2026-11-27 -> '27.11.2026'; missing -> ''."""
     return "" if value is None else f"{value:%d.%m.%Y}"
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def plain(text: object) -> str:
+    """Text from data, URL or header, escaped so Markdown shows it as typed (no links, HTML)."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    # Bare addresses become links even when escaped (GFM autolinks): an invisible word
+    # joiner after the scheme and in "www." keeps them text.
+    return escaped.replace("\\://", "\\:\u2060//").replace("www", "w\u2060ww")

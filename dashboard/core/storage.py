@@ -32,6 +32,7 @@ def private_files() -> None:
     """Make every file this process creates from now on readable by its owner only (0600)."""
     os.umask(PRIVATE_UMASK)
 
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS load_log (

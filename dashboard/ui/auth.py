@@ -11,8 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import serving
-from dashboard.access import users
+from dashboard.access import proxy, users
 from dashboard.access.viewer import Viewer
+from dashboard.core import format
 from dashboard.core.storage import StorageError, connect_readonly
 
 VIEWER_KEY = "_viewer"
@@ -29,12 +30,16 @@ def signed_in() -> Viewer:
     if cfg.auth.mode == "demo":
         viewer = _demo(configured)
     elif cfg.auth.mode == "proxy":
-        login = st.context.headers.get(cfg.auth.proxy_header)
-        if not login:
-            _refuse(
-                "Keine Anmeldung erkannt: Das Dashboard ist nur über das Anmeldeportal "
-                f"erreichbar. Bei Fragen wenden Sie sich an {cfg.auth.contact}."
+        try:
+            login = proxy.proxy_login(
+                st.context.headers.get_all,
+                header=cfg.auth.proxy_header,
+                address=st.get_option("server.address"),
+                secret_header=cfg.auth.proxy_secret_header,
+                secret=proxy.read_secret(cfg.auth.proxy_secret_file),
             )
+        except proxy.ProxyRefused as exc:
+            _refuse(f"{exc} Bei Fragen wenden Sie sich an {cfg.auth.contact}.")
         viewer = _known(configured, login, cfg.auth.contact)
     else:
         viewer = _known(configured, _oidc_login(), cfg.auth.contact)
@@ -70,7 +75,7 @@ def _known(configured: dict[str, Viewer], login: str, contact: str) -> Viewer:
     viewer = users.lookup(configured, login)
     if viewer is None:
         _refuse(
-            f"Sie sind als „{login}“ angemeldet, haben aber keine Freigabe für das "
+            f"Sie sind als „{format.plain(login)}“ angemeldet, haben aber keine Freigabe für das "
             f"Ticket-Controlling. Bitte wenden Sie sich an {contact}."
         )
     return viewer

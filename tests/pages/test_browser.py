@@ -48,8 +48,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(config: Path, tmp: Path):
-    """Run `streamlit run` with the configuration on a free port; yields its URL."""
+def _serve(config: Path, tmp: Path, address: str = "127.0.0.1"):
+    """Run `streamlit run` with the configuration on a free port; yields its URL.
+
+    `address` is what Streamlit listens on; the tests always connect over loopback.
+    """
     port = _free_port()
     env = os.environ | {"TICKET_CONTROLLING_CONFIG": str(config)}
     for name in (
@@ -62,7 +65,7 @@ def _serve(config: Path, tmp: Path):
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
-            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.port", str(port), "--server.address", address,
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
@@ -108,14 +111,7 @@ def server(demo_db, tmp_path_factory):
 def proxy_server(access_db, tmp_path_factory):
     """The dashboard behind a (simulated) single sign-on proxy: users named by a header."""
     tmp = tmp_path_factory.mktemp("proxy")
-    config = access_db.parent / "proxy.toml"
-    config.write_text(
-        access_db.read_text(encoding="utf-8")
-        .replace('mode = "oidc"', 'mode = "proxy"\nproxy_header = "X-Remote-User"')
-        .replace('"db/app.duckdb"', '"db/app-proxy.duckdb"'),
-        encoding="utf-8",
-    )
-    yield from _serve(config, tmp)
+    yield from _serve(_proxy_config(access_db, "proxy"), tmp)
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +188,39 @@ def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp
     assert "Übersicht" in names and "Regeln" in names
 
 
-def _page_with_header(browser, login: str | None):
-    headers = {"X-Remote-User": login} if login else {}
+PROXY_SECRET = "the-proxy-secret-0123456789abcdef"
+
+
+def _proxy_config(access_db: Path, name: str, extra: str = "") -> Path:
+    config = access_db.parent / f"{name}.toml"
+    config.write_text(
+        access_db.read_text(encoding="utf-8")
+        .replace('mode = "oidc"', f'mode = "proxy"\nproxy_header = "X-Remote-User"\n{extra}')
+        .replace('"db/app.duckdb"', f'"db/app-{name}.duckdb"'),
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def open_proxy_server(access_db, tmp_path_factory):
+    """Proxy mode, listening on every interface, without a shared secret: unsafe."""
+    tmp = tmp_path_factory.mktemp("open-proxy")
+    yield from _serve(_proxy_config(access_db, "open-proxy"), tmp, address="0.0.0.0")
+
+
+@pytest.fixture(scope="module")
+def secret_proxy_server(access_db, tmp_path_factory):
+    """Proxy mode on every interface, with the proxy's shared secret required."""
+    tmp = tmp_path_factory.mktemp("secret-proxy")
+    secret = access_db.parent / "proxy-secret"
+    secret.write_text(PROXY_SECRET + "\n", encoding="utf-8")
+    extra = f'proxy_secret_file = "{secret}"'
+    yield from _serve(_proxy_config(access_db, "secret-proxy", extra), tmp, address="0.0.0.0")
+
+
+def _page_with_header(browser, login: str | None, **more: str):
+    headers = ({"X-Remote-User": login} if login else {}) | more
     context = browser.new_context(
         viewport={"width": 1366, "height": 768}, extra_http_headers=headers
     )
@@ -250,5 +277,54 @@ def test_without_a_known_proxy_user_there_is_no_data(proxy_server, browser, logi
         page.goto(proxy_server)
         page.get_by_text(message).first.wait_for()
         assert "Nordberg" not in page.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_a_header_sent_straight_to_an_open_port_is_not_believed(open_proxy_server, browser):
+    # What an outsider does: talk to Streamlit's port directly, naming themselves admin.
+    context, page = _page_with_header(browser, "admin@jc.example")
+    try:
+        page.goto(open_proxy_server)
+        page.get_by_text("nicht sicher eingerichtet").first.wait_for()
+        body = page.inner_text("body")
+        assert "Ada Admin" not in body and "Zugriffsprotokoll" not in body
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("secret", "signed_in"),
+    [(None, False), ("a-guessed-secret-0123456789", False), (PROXY_SECRET, True)],
+)
+def test_only_requests_with_the_proxy_secret_are_signed_in(
+    secret_proxy_server, browser, secret, signed_in
+):
+    more = {"X-Proxy-Secret": secret} if secret else {}
+    context, page = _page_with_header(browser, "tl.nord@jc.example", **more)
+    try:
+        page.goto(secret_proxy_server)
+        if signed_in:
+            page.get_by_text("Tom Lehmann (Teamleitung)").first.wait_for()
+        else:
+            page.get_by_text("nicht über das Anmeldeportal").first.wait_for()
+            assert "Tom Lehmann" not in page.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_a_login_with_markdown_is_shown_as_text(proxy_server, browser):
+    login = "[Hier klicken](https://evil.example/x) ![b](https://evil.example/p.png)"
+    context, page = _page_with_header(browser, login)
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    try:
+        page.goto(proxy_server)
+        page.get_by_text("keine Freigabe").first.wait_for()
+        links = page.locator('a[href*="evil.example"]')
+        assert links.count() == 0, links.first.evaluate("e => e.parentElement.outerHTML")
+        assert page.locator('img[src*="evil.example"]').count() == 0
+        assert not [url for url in fetched if "evil.example" in url]
+        assert "[Hier klicken]" in page.inner_text("body")  # shown as typed
     finally:
         context.close()
