@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import serving
-from dashboard.access import proxy, users
+from dashboard.access import signin, users
 from dashboard.access.viewer import Viewer
 from dashboard.core import format
 from dashboard.core.storage import StorageError, connect_readonly
@@ -31,18 +31,18 @@ def signed_in() -> Viewer:
         viewer = _demo(configured)
     elif cfg.auth.mode == "proxy":
         try:
-            login = proxy.proxy_login(
+            login = signin.proxy_login(
                 st.context.headers.get_all,
                 header=cfg.auth.proxy_header,
                 address=st.get_option("server.address"),
                 secret_header=cfg.auth.proxy_secret_header,
-                secret=proxy.read_secret(cfg.auth.proxy_secret_file),
+                secret=signin.read_secret(cfg.auth.proxy_secret_file),
             )
-        except proxy.ProxyRefused as exc:
+        except signin.SignInRefused as exc:
             _refuse(f"{exc} Bei Fragen wenden Sie sich an {cfg.auth.contact}.")
         viewer = _known(configured, login, cfg.auth.contact)
     else:
-        viewer = _known(configured, _oidc_login(), cfg.auth.contact)
+        viewer = _known(configured, _oidc_login(cfg.auth.contact), cfg.auth.contact)
     st.session_state[VIEWER_KEY] = viewer
     return viewer
 
@@ -81,14 +81,17 @@ def _known(configured: dict[str, Viewer], login: str, contact: str) -> Viewer:
     return viewer
 
 
-def _oidc_login() -> str:
+def _oidc_login(contact: str) -> str:
     if not st.user.get("is_logged_in"):
         st.title("Ticket-Controlling")
         st.info("Bitte melden Sie sich mit Ihrem Dienstkonto an.")
         st.button("Anmelden", on_click=st.login, key="login", type="primary")
         st.stop()
     st.sidebar.button("Abmelden", on_click=st.logout, key="logout")
-    return str(st.user.get("email") or st.user.get("preferred_username") or "")
+    try:
+        return signin.oidc_login(st.user.to_dict())
+    except signin.SignInRefused as exc:
+        _refuse(f"{exc} Bei Fragen wenden Sie sich an {contact}.")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

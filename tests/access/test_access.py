@@ -339,7 +339,11 @@ def downloads(monkeypatch) -> list:
 
 def _signed_in(login: str | None) -> AppTest:
     at = AppTest.from_file("../../dashboard/app.py", default_timeout=90)
-    at.user = {"is_logged_in": True, "email": login} if login else {"is_logged_in": False}
+    at.user = (
+        {"is_logged_in": True, "email": login, "email_verified": True}
+        if login
+        else {"is_logged_in": False}
+    )
     return at
 
 
@@ -432,7 +436,12 @@ def test_url_parameters_cannot_widen_the_view(access_env):
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ({"is_logged_in": True, "email": "stranger@jc.example"}, "keine Freigabe"),
+        (
+            {"is_logged_in": True, "email": "stranger@jc.example", "email_verified": True},
+            "keine Freigabe",
+        ),
+        # an unverified address is not believed, even one the users file knows
+        ({"is_logged_in": True, "email": "admin@jc.example"}, "weder eine bestätigte"),
         ({"is_logged_in": False}, "Bitte melden Sie sich"),
     ],
 )

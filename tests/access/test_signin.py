@@ -1,10 +1,16 @@
-"""Who a request behind the sign-in proxy is: case tables of headers as an attacker sends them."""
+"""Who is signing in: case tables of headers and claims as an attacker sends them."""
 
 from __future__ import annotations
 
 import pytest
 
-from dashboard.access.proxy import ProxyRefused, is_loopback, proxy_login, read_secret
+from dashboard.access.signin import (
+    SignInRefused,
+    is_loopback,
+    oidc_login,
+    proxy_login,
+    read_secret,
+)
 from dashboard.core.format import plain
 
 SECRET = "s3cr3t-from-the-proxy-0123456789"
@@ -45,7 +51,7 @@ def test_the_header_is_believed_only_when_it_can_be(address, secret, pairs, expe
     call = dict(header="X-Remote-User", address=address, secret_header="X-Proxy-Secret",
                 secret=secret)  # fmt: skip
     if expected is None:
-        with pytest.raises(ProxyRefused):
+        with pytest.raises(SignInRefused):
             proxy_login(_headers(*pairs), **call)
     else:
         assert proxy_login(_headers(*pairs), **call) == expected
@@ -64,9 +70,9 @@ def test_loopback_addresses(address, loopback):
 def test_a_short_or_missing_secret_file_is_refused(tmp_path):
     short = tmp_path / "short"
     short.write_text("abc\n", encoding="utf-8")
-    with pytest.raises(ProxyRefused, match="zu kurz"):
+    with pytest.raises(SignInRefused, match="zu kurz"):
         read_secret(short)
-    with pytest.raises(ProxyRefused, match="nicht lesbar"):
+    with pytest.raises(SignInRefused, match="nicht lesbar"):
         read_secret(tmp_path / "missing")
     good = tmp_path / "good"
     good.write_text(SECRET + "\n", encoding="utf-8")
@@ -84,3 +90,31 @@ def test_plain_text_keeps_no_markdown_syntax(text):
     for i, char in enumerate(escaped):
         if char in "[]()<>*`!:$" and (i == 0 or escaped[i - 1] != "\\"):
             raise AssertionError(f"unescaped {char!r} in {escaped!r}")
+
+
+ISSUER = "https://login.jc.example"
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"email": "a@jc.example", "email_verified": True, "iss": ISSUER, "sub": "1"},
+         "a@jc.example"),
+        ({"email": "a@jc.example", "email_verified": "true"}, "a@jc.example"),
+        # an address nobody verified is something the user typed: the account counts instead
+        ({"email": "admin@jc.example", "iss": ISSUER, "sub": "77"}, f"{ISSUER}#77"),
+        ({"email": "admin@jc.example", "email_verified": False, "iss": ISSUER, "sub": "77"},
+         f"{ISSUER}#77"),
+        # a name the user can edit is never a login
+        ({"preferred_username": "admin@jc.example", "iss": ISSUER, "sub": "78"}, f"{ISSUER}#78"),
+        ({"preferred_username": "admin@jc.example"}, None),
+        ({"email": "admin@jc.example"}, None),
+        ({}, None),
+    ],
+)  # fmt: skip
+def test_an_oidc_login_is_never_a_claim_the_user_can_edit(claims, expected):
+    if expected is None:
+        with pytest.raises(SignInRefused):
+            oidc_login(claims)
+    else:
+        assert oidc_login(claims) == expected
