@@ -173,11 +173,12 @@ def _read_csv_text(con, path: Path, name: str, n: int, positions: dict[str, int]
     width = n + OVERFLOW
     while True:
         struct = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-        # Padding is trailing only, so the fields a record has are its non-NULL columns.
-        n_fields = " + ".join(f"(c{i} IS NOT NULL)::INT" for i in range(width))
+        # Padding is trailing only: a record's last field is its last non-NULL column (one
+        # flat CASE, tried from the right, where most records end).
+        n_fields = " ".join(f"WHEN c{i} IS NOT NULL THEN {i + 1}" for i in reversed(range(width)))
         # The column names are generated here (c0, c1, ...), never taken from the file.
         sql = (
-            f"CREATE OR REPLACE TEMP TABLE scan AS SELECT ({n_fields})::INT AS n_fields, "
+            f"CREATE OR REPLACE TEMP TABLE scan AS SELECT CASE {n_fields} ELSE 0 END AS n_fields, "
             f"{_selected(positions, fields)} FROM read_csv(?, delim=';', quote='\"', "
             "escape='\"', header=false, skip=1, auto_detect=false, strict_mode=false, "
             f"null_padding=true, nullstr=?, columns={struct}, parallel=false)"
@@ -187,14 +188,21 @@ def _read_csv_text(con, path: Path, name: str, n: int, positions: dict[str, int]
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc) and not _decodes(path, "utf-8"):
                 raise _NotUtf8 from None
-            detail = str(exc).splitlines()[0]
-            raise FileRefused(f"{name} ist keine lesbare CSV-Datei ({detail}).") from None
+            raise FileRefused(f"{name} ist keine lesbare CSV-Datei ({_reason(exc)}).") from None
         if con.execute("SELECT coalesce(max(n_fields), 0) FROM scan").fetchall()[0][0] < width:
             break
         # A record filled every column: DuckDB drops fields beyond them, so its count
         # would be short. Rare; read again with room for it.
         width *= 4
     _define_raw(con, n, fields)
+
+
+def _reason(exc: duckdb.Error) -> str:
+    """Where and why DuckDB's reader gave up, without the record's text (it may hold a
+    customer number): its first line, and the line before its suggested fixes."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    fixes = next((i for i, line in enumerate(lines) if line.startswith("Possible Solution")), 0)
+    return "; ".join(dict.fromkeys([lines[0], *lines[fixes - 1 : fixes]]))
 
 
 def _selected(positions: dict[str, int], fields: Iterable[str]) -> str:
