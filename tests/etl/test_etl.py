@@ -254,13 +254,14 @@ def test_rejects_keep_source_kind_and_raw_text(write_export, load, config):
     assert "Ticket-ID: T2" in row["raw"]
 
 
-def test_far_too_many_fields_reports_the_real_count(write_export, load, config):
-    bad = [*ticket_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * 40]
+@pytest.mark.parametrize("extra", [40, 300])
+def test_far_too_many_fields_reports_the_real_count(write_export, load, config, extra):
+    bad = [*ticket_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * extra]
     [result] = load(write_export([ticket_row(), bad]))
     _check(result, read=2, loaded=1, rejected=1)
     [(_, _, reason)] = _rejects(config)
     # The count is exact (DuckDB would drop fields beyond its overflow columns; the loader
-    # then reads the file with Python's csv module).
+    # then reads the file again with room for them).
     assert reason == f"Falsche Anzahl Felder: {len(bad)} statt {len(HEADER)}"
 
 
@@ -510,6 +511,12 @@ REFUSALS = [
     ("xlsx-missing-column", "a.xlsx", None, ["Pflichtspalte fehlt", "Bereich"]),
     ("xlsx-empty-sheet", "a.xlsx", None, ["leer"]),
     ("duplicate-header", "a.csv", csv_text([[*HEADER, " team "]]).encode(), ["dasselbe Feld"]),
+    (
+        "quote-left-open",  # the rest of the file in one field, beyond DuckDB's line limit
+        "a.csv",
+        csv_text([HEADER]).encode() + b'T1;"Leistung;' + b"L1;A;02.03.2026\n" * 200_000,
+        ["keine lesbare CSV-Datei", "Maximum line size"],
+    ),
 ]
 
 
