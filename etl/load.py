@@ -13,8 +13,8 @@ from pathlib import Path
 from dashboard.core.config import Config
 from dashboard.core.keys import HMAC_SQL, hmac_pads, load_or_create_key
 from dashboard.core.storage import writable_copy
-from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source
-from etl.validate import ABSENCES, TICKETS, RecordSpec, raw_text_sql, stage, typing
+from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source, release_source
+from etl.validate import ABSENCES, TICKETS, RecordSpec, stage
 
 Progress = Callable[[str, float], None]
 
@@ -125,14 +125,14 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
         absence = spec is ABSENCES
         fields = {f: config.export.header_names(f, absence=absence) for f in spec.headers}
         layout = Layout(fields, spec.required, spec.headers)
-        select, params = typing(con, spec, config.export)
-        reading = read_source(con, path, info, layout, select, params)
+        encoding = read_source(con, path, info, layout)
     except FileRefused as exc:
+        release_source(con)
         return LoadResult(path.name, spec.kind, refused=str(exc))
     step("Prüfen", 0.4)
-    encoding = reading.encoding
+    stage(con, spec, config.export)
+    release_source(con)  # what the rejects show is in `kept_text`
     rows_in_file = con.execute("SELECT count(*) FROM typed_rows").fetchall()[0][0]
-    stage(con, spec, config.export, reading)
     step("Schreiben", 0.7)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -144,15 +144,9 @@ def _load_one(con, path: Path, spec: RecordSpec, config: Config, key: bytes, ste
     finally:
         for statement in (
             "DROP VIEW IF EXISTS staged",
-            "DROP VIEW IF EXISTS raw",
-            "DROP VIEW IF EXISTS raw_text",
             "DROP TABLE IF EXISTS kept_text",
             "DROP TABLE IF EXISTS outcomes",
-            "DROP VIEW IF EXISTS typed",
             "DROP TABLE IF EXISTS typed_rows",
-            "DROP TABLE IF EXISTS scan",
-            "DROP TABLE IF EXISTS scan_steps",
-            "DROP TABLE IF EXISTS scan_bad",
         ):
             con.execute(statement)
     step("Fertig", 1.0)
@@ -220,8 +214,8 @@ def _write(
         ).fetchall()[0][0]
         ticket_col = "NULL"
     con.execute(
-        f"INSERT INTO rejects SELECT ?, ?, ?, s.record, {ticket_col}, s.reason, "
-        f"{raw_text_sql(spec)} FROM staged s JOIN raw_text r ON r.pos = s.pos "
+        f"INSERT INTO rejects SELECT ?, ?, ?, s.record, {ticket_col}, s.reason, k.shown "
+        "FROM staged s JOIN kept_text k USING (record) "
         "WHERE s.outcome = 'reject' ORDER BY s.record",
         [load_id, spec.kind, info.name],
     )

@@ -1,12 +1,12 @@
 """Validation of export records in SQL: typed values, rejection reasons, duplicates.
 
-Pass 1 (`typing`) is a SELECT over the view `raw` that `etl.sources.read_source` runs on
-every record as it reads the file, into `typed`. `stage` then finds the records with a
-problem and the repeated keys, has `etl.sources.Reading.keep_text` keep their text only
-(`raw_text`), and defines the temp view `staged`, one row per record: the typed fields,
-`reason` (NULL when the record is fine) and `outcome` ('load', 'reject' or 'duplicate').
-Every rule of EXPORT_FORMAT.md's "Bad input" section is one condition on the typed values
-here, so the whole file is checked in one pass.
+`stage` types every record of the view `raw` (`etl.sources.read_source`) into
+`typed_rows`, finds the records with a problem and the repeated keys, keeps the text of
+those few (`kept_text`, with `shown`: how a rejected record is shown), and defines the
+temp view `staged`, one row per record: the typed fields, `reason` (NULL when the record
+is fine) and `outcome` ('load', 'reject' or 'duplicate'). Every rule of EXPORT_FORMAT.md's
+"Bad input" section is one condition on the typed values here, so the whole file is
+checked in one pass.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from dashboard.core.config import (
     VALUE_DEFAULTS,
     ExportConfig,
 )
-from etl.sources import Reading
 
 # Dates before or after this range are typing errors, and the working-day calendar
 # covers exactly this range (dashboard.core.calendar).
@@ -149,19 +148,12 @@ ABSENCES = RecordSpec(
 )
 
 
-def typing(con, spec: RecordSpec, export: ExportConfig) -> tuple[str, list[str]]:
-    """Pass 1 as (SELECT over the view `raw`, parameters): a record's typed values.
-
-    `etl.sources.read_source` runs it on every record as it reads the file, into `typed`.
-    """
+def stage(con, spec: RecordSpec, export: ExportConfig) -> None:
+    """Type and validate the records of `raw` into `staged` per `spec` and the value mapping."""
     con.execute(DATE_MACRO)
     plan = _plan(spec, export)
-    return plan.select, plan.params
-
-
-def stage(con, spec: RecordSpec, export: ExportConfig, reading: Reading) -> None:
-    """Validate `typed` (from `typing`) into `staged` per `spec` and the value mapping."""
-    _validate(con, reading, spec, _plan(spec, export))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE typed_rows AS {plan.select}", plan.params)
+    _validate(con, spec, plan)
 
 
 class _Plan(NamedTuple):
@@ -269,28 +261,30 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     select = (
         f"SELECT *, (t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
         f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
-        f"SELECT n_fields, expected_fields, {', '.join(typed)} FROM raw) t"
+        f"SELECT record, n_fields, expected_fields, {', '.join(typed)} FROM raw) t"
     )
     return _Plan(select, params, codes, reason_list)
 
 
-def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
+def _validate(con, spec: RecordSpec, plan: _Plan) -> None:
     codes = plan.codes
     key = ", ".join(spec.key)
     t_key = ", ".join(f"t.{f}" for f in spec.key)
     # Pass 2: the few records that may be rejected or repeated: those with a problem, and
-    # those whose key comes again. Only these records get their text (`keep_text`: from
-    # the file's bytes, or from the text table, which is then freed).
-    con.execute("CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed WHERE suspect")
+    # those whose key comes again. Only these records keep their text (`kept_text`).
+    con.execute("CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM typed_rows WHERE suspect")
     con.register("repeated_hashes", repeated_hashes(con))
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM typed "
+            "CREATE OR REPLACE TEMP TABLE candidates AS SELECT * FROM typed_rows "
             "WHERE key_hash IN (SELECT key_hash FROM repeated_hashes)"
         )
     finally:
         con.unregister("repeated_hashes")
-    reading.keep_text(con, "SELECT pos FROM bad UNION SELECT pos FROM candidates")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE kept_text AS SELECT *, {_shown(spec)} AS shown FROM raw "
+        "WHERE record IN (SELECT record FROM bad UNION SELECT record FROM candidates)"
+    )
     # Pass 3: the reasons of the records with a problem. Every suspect record has one:
     # `suspect` holds exactly when one of the reasons' conditions does (`_plan`). (No
     # filter on the reason here: it would be pushed into the join and evaluate every
@@ -298,14 +292,14 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE problems AS
-        SELECT t.pos, t.record,
+        SELECT t.record,
                CASE WHEN t.n_fields <> t.expected_fields THEN
                         format('Falsche Anzahl Felder: {{}} statt {{}}',
                                t.n_fields, t.expected_fields)
                     ELSE array_to_string(
                         list_filter([{plan.reasons}], lambda x: x IS NOT NULL), '; ')
                END AS reason
-        FROM bad t JOIN raw_text r ON r.pos = t.pos
+        FROM bad t JOIN kept_text r USING (record)
         """
     )
     # Pass 4: records sharing a key. Identical ones count once, differing ones are all
@@ -318,16 +312,16 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
             SELECT {key} FROM candidates GROUP BY {key} HAVING count(*) > 1
         ),
         copies AS (
-            SELECT t.pos, t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
+            SELECT t.record, {t_key}, md5(concat_ws(chr(31), {content})) AS content
             FROM candidates t SEMI JOIN keys USING ({key})
-            JOIN raw_text r ON r.pos = t.pos
+            JOIN kept_text r USING (record)
         ),
         summary AS (
             SELECT {key}, count(DISTINCT content) AS variants, min(record) AS first_record,
                    string_agg(record::VARCHAR, ', ' ORDER BY record) AS records
             FROM copies GROUP BY {key}
         )
-        SELECT c.pos, c.record, s.variants, s.first_record, s.records
+        SELECT c.record, s.variants, s.first_record, s.records
         FROM copies c JOIN summary s USING ({key})
         """
     )
@@ -338,7 +332,7 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE outcomes AS
-        SELECT coalesce(p.pos, d.pos) AS pos,
+        SELECT coalesce(p.record, d.record) AS record,
                CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN 'duplicate'
                     ELSE 'reject' END AS outcome,
                CASE WHEN d.variants = 1 AND d.record <> d.first_record THEN NULL
@@ -356,7 +350,7 @@ def _validate(con, reading: Reading, spec: RecordSpec, plan: _Plan) -> None:
         + "), "
         + "".join(f"{text}[t.{f}] AS {f}, " for f, text in codes.items())
         + "coalesce(o.outcome, 'load') AS outcome, o.reason "
-        "FROM typed t LEFT JOIN outcomes o USING (pos)"
+        "FROM typed_rows t LEFT JOIN outcomes o USING (record)"
     )
 
 
@@ -370,14 +364,14 @@ def repeated_hashes(con) -> pa.Table:
     return pa.table({"key_hash": np.unique(again)})
 
 
-def raw_text_sql(spec: RecordSpec) -> str:
-    """SQL (over `raw_text r` and `staged s`) for a rejected record's fields as a person reads them.
+def _shown(spec: RecordSpec) -> str:
+    """SQL (over `raw`) for a record's fields as a person reads them in the rejects.
 
-    The secret fields are left out. A record with the wrong number of fields keeps no
+    The secret fields are left out. A record with the wrong number of fields shows no
     text at all: its values sit in the wrong columns, so a customer number could appear
     under any header.
     """
     visible = ", ".join(
-        f"{_q(h)} || ': ' || r.{f}" for f, h in spec.headers.items() if f not in spec.secret
+        f"{_q(h)} || ': ' || {f}" for f, h in spec.headers.items() if f not in spec.secret
     )
-    return f"CASE WHEN s.n_fields = s.expected_fields THEN concat_ws(' | ', {visible}) END"
+    return f"CASE WHEN n_fields = expected_fields THEN concat_ws(' | ', {visible}) END"

@@ -8,6 +8,7 @@ keep showing the database file that a load has since replaced.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -253,13 +254,14 @@ def test_rejects_keep_source_kind_and_raw_text(write_export, load, config):
     assert "Ticket-ID: T2" in row["raw"]
 
 
-def test_far_too_many_fields_reports_the_real_count(write_export, load, config):
-    bad = [*ticket_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * 40]
+@pytest.mark.parametrize("extra", [40, 300])
+def test_far_too_many_fields_reports_the_real_count(write_export, load, config, extra):
+    bad = [*ticket_line(ticket_row(**{"Ticket-ID": "T9"})), *["x"] * extra]
     [result] = load(write_export([ticket_row(), bad]))
     _check(result, read=2, loaded=1, rejected=1)
     [(_, _, reason)] = _rejects(config)
     # The count is exact (DuckDB would drop fields beyond its overflow columns; the loader
-    # then reads the file with Python's csv module).
+    # then reads the file again with room for them).
     assert reason == f"Falsche Anzahl Felder: {len(bad)} statt {len(HEADER)}"
 
 
@@ -509,6 +511,12 @@ REFUSALS = [
     ("xlsx-missing-column", "a.xlsx", None, ["Pflichtspalte fehlt", "Bereich"]),
     ("xlsx-empty-sheet", "a.xlsx", None, ["leer"]),
     ("duplicate-header", "a.csv", csv_text([[*HEADER, " team "]]).encode(), ["dasselbe Feld"]),
+    (
+        "quote-left-open",  # the rest of the file in one field, beyond DuckDB's line limit
+        "a.csv",
+        csv_text([HEADER]).encode() + b'T1;"Leistung;' + b"L1;A;02.03.2026\n" * 200_000,
+        ["keine lesbare CSV-Datei", "Maximum line size"],
+    ),
 ]
 
 
@@ -709,6 +717,71 @@ def test_rejected_row_after_quoted_newline_has_right_record(write_export, load, 
     [(record, ticket_id, reason)] = _rejects(config)
     assert (record, ticket_id) == (3, "T3")
     assert "Erledigt ist kein Datum" in reason
+
+
+def _mixed_export(newline: str, bom: bool, final_break: bool) -> bytes:
+    """Fourteen records: quoted line breaks, bad values, repeats and wrong field counts."""
+    good = [ticket_line(ticket_row(**{"Ticket-ID": f"T{i}"})) for i in range(1, 7)]
+    lines = [
+        good[0],
+        ticket_line(ticket_row(**{"Ticket-ID": "T20", "Eingang": "31.02.2026"})),
+        ticket_line(ticket_row(**{"Ticket-ID": " T21 ", "Bereich": " leistung "})),
+        good[1],
+        ticket_line(ticket_row(**{"Ticket-ID": "T22", "Team": "Leistung\n1"})),
+        ticket_line(ticket_row(**{"Ticket-ID": "T23", "Bereich": "Sozial", "Team": "A\r\nB"})),
+        good[1],  # identical repeat
+        good[2],
+        ticket_line(ticket_row(**{"Ticket-ID": "T3", "Team": "Leistung 2"})),  # conflicting
+        ["T24", "Leistung"],  # too few fields
+        [*good[3], "extra"],  # too many
+        good[4],
+        ticket_line(ticket_row(**{"Ticket-ID": "T25", "Erledigt": "01.01.2020"})),
+        good[5],
+    ]
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator=newline).writerows([HEADER, *lines])
+    text = out.getvalue() if final_break else out.getvalue().removesuffix(newline)
+    return (("\ufeff" if bom else "") + text).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("newline", "bom", "final_break"),
+    [("\n", False, True), ("\r\n", True, True), ("\n", False, False)],
+    ids=["lf", "crlf-bom", "no-final-break"],
+)
+def test_record_numbers_and_outcomes_of_a_mixed_export(
+    tmp_path, load, config, newline, bom, final_break
+):
+    path = tmp_path / "gemischt.csv"
+    path.write_bytes(_mixed_export(newline, bom, final_break))
+    [result] = load(path)
+    _check(result, read=14, loaded=6, rejected=7, duplicate=1)
+    rejects = _query(config, "SELECT record, ticket_id, reason, raw FROM rejects ORDER BY record")
+    assert [(r["record"], r["ticket_id"]) for r in rejects] == [
+        (2, "T20"),
+        (6, "T23"),
+        (8, "T3"),
+        (9, "T3"),
+        (10, None),
+        (11, None),
+        (13, "T25"),
+    ]
+    reasons = {r["record"]: r["reason"] for r in rejects}
+    assert reasons[10] == f"Falsche Anzahl Felder: 2 statt {len(HEADER)}"
+    assert reasons[11] == f"Falsche Anzahl Felder: {len(HEADER) + 1} statt {len(HEADER)}"
+    assert "Team: A\r\nB" in next(r["raw"] for r in rejects if r["record"] == 6)
+    # A record with the wrong number of fields shows no text; every other reject does.
+    assert [r["record"] for r in rejects if r["raw"] is None] == [10, 11]
+    tickets = _tickets(config)
+    assert {t: r["source_record"] for t, r in tickets.items()} == {
+        "T1": 1,
+        "T21": 3,
+        "T2": 4,
+        "T22": 5,
+        "T5": 12,
+        "T6": 14,
+    }
+    assert tickets["T22"]["team"] == "Leistung\n1"
 
 
 # ----------------------------------------------------------------------- 4. XLSX
