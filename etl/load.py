@@ -195,9 +195,10 @@ def _write(
             """,
             [load_id, outer, inner],
         ).fetchall()[0][0]
-        # A record with the wrong number of fields has its values in the wrong columns:
-        # what stands under Ticket-ID could be the customer number, so it is not kept.
-        ticket_col = "CASE WHEN s.n_fields = s.expected_fields THEN s.ticket_id END"
+        # A record with the wrong number of fields may have its values in the wrong
+        # columns: its Ticket-ID is kept only where it is known to be one (`id_in_place`,
+        # etl.sources), never what could be a customer number.
+        ticket_col = "CASE WHEN s.id_in_place THEN s.ticket_id END"
     else:
         replaced = con.execute(
             "SELECT count(*) FROM staged s SEMI JOIN absences a USING (worker, date_from) "

@@ -194,7 +194,7 @@ def _read_csv_text(con, path: Path, name: str, n: int, positions: dict[str, int]
         # A record filled every column: DuckDB drops fields beyond them, so its count
         # would be short. Rare; read again with room for it.
         width *= 4
-    _define_raw(con, n, fields)
+    _define_raw(con, n, fields, positions)
 
 
 def _reason(exc: duckdb.Error) -> str:
@@ -212,11 +212,18 @@ def _selected(positions: dict[str, int], fields: Iterable[str]) -> str:
     )
 
 
-def _define_raw(con, n: int, fields: Iterable[str]) -> None:
+def _define_raw(con, n: int, fields: Iterable[str], positions: dict[str, int]) -> None:
     # `scan` was filled in file order (a serial read, or the workbook's rows in turn).
+    # `id_in_place`: what stands under Ticket-ID is the Ticket-ID. In a record with the
+    # wrong field count that holds only when Ticket-ID is the first column and the record
+    # has too many fields: a stray separator shifts only the fields after it, while a record
+    # with too few may be the second half of a broken one, starting with any field (a
+    # customer number included, which must never be stored in clear).
+    first = "true" if positions.get("ticket_id") == 0 else "false"
     con.execute(
         "CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 1 AS record, n_fields, "
-        f"{n} AS expected_fields, {', '.join(fields)} FROM scan"
+        f"{n} AS expected_fields, (n_fields = {n} OR (n_fields > {n} AND {first})) "
+        f"AS id_in_place, {', '.join(fields)} FROM scan"
     )
 
 
@@ -312,7 +319,7 @@ def _scan_workbook(con, workbook, path: Path, layout: Layout) -> None:
         )
     finally:
         con.unregister("workbook_rows")
-    _define_raw(con, n, layout.fields)
+    _define_raw(con, n, layout.fields, positions)
 
 
 def _cell_text(value) -> str | None:

@@ -261,7 +261,7 @@ def _plan(spec: RecordSpec, export: ExportConfig) -> _Plan:
     select = (
         f"SELECT *, (t.n_fields <> t.expected_fields OR {any_problem}) AS suspect, "
         f"CASE WHEN {keyed} THEN hash({t_key}) END AS key_hash FROM ("
-        f"SELECT record, n_fields, expected_fields, {', '.join(typed)} FROM raw) t"
+        f"SELECT record, n_fields, expected_fields, id_in_place, {', '.join(typed)} FROM raw) t"
     )
     return _Plan(select, params, codes, reason_list)
 

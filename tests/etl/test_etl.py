@@ -230,9 +230,11 @@ def test_wrong_number_of_fields_is_rejected(bad_rows_loaded, case, count):
     result, rejects, _, cases = bad_rows_loaded
     assert result.reconciled
     record, _ = cases[case]
-    # No Ticket-ID is kept: in a misaligned record it could be another field, e.g. the
-    # customer number, which must never be stored in clear.
-    assert rejects[record] == (None, f"Falsche Anzahl Felder: {count} statt {len(HEADER)}")
+    # Too many fields (Ticket-ID first): a stray separator shifts only later fields, so the
+    # Ticket-ID is named. Too few: the record may be the second half of a broken one, its
+    # first field any other (a customer number, never stored in clear): none is kept.
+    expected_id = f"F-{case}" if count > len(HEADER) else None
+    assert rejects[record] == (expected_id, f"Falsche Anzahl Felder: {count} statt {len(HEADER)}")
 
 
 def test_valid_rows_beside_bad_ones_still_load(bad_rows_loaded):
@@ -762,8 +764,8 @@ def test_record_numbers_and_outcomes_of_a_mixed_export(
         (6, "T23"),
         (8, "T3"),
         (9, "T3"),
-        (10, None),
-        (11, None),
+        (10, None),  # too few fields: its first field may be any field, not named
+        (11, "T4"),  # too many: the Ticket-ID (first column) is still in place
         (13, "T25"),
     ]
     reasons = {r["record"]: r["reason"] for r in rejects}
