@@ -88,17 +88,16 @@ def trend(
 
     Every month and Bereich of the window has a row; rates are NaN where nothing was decided.
     """
-    last = month_start(month)
-    months = months_between(add_months(last, 1 - overview.TREND_MONTHS), last)
-    scope = replace(filters, period=(months[0], last), month_of="due")
-    frame = metrics.rates(con, as_of, scope, by=("month", "area"))
+    scope = month_scope(filters, month)
+    frame = overview.trend(con, as_of, scope)  # the 12 months ending with the scope's month
     frame["month"] = frame["month"].astype("datetime64[us]")
+    months = pd.to_datetime(months_between(*overview.trend_window(as_of, scope)))
     grid = pd.MultiIndex.from_product(
-        [pd.to_datetime(months).astype("datetime64[us]"), _areas(filters)], names=["month", "area"]
+        [months.astype("datetime64[us]"), _areas(filters)], names=["month", "area"]
     ).to_frame(index=False)
-    columns = ["tickets", "decided", "on_time", "compliant", "on_time_rate", "compliant_rate"]
-    out = grid.merge(frame[["month", "area", *columns]], on=["month", "area"], how="left")
-    out[columns[:4]] = out[columns[:4]].fillna(0).astype("int64")
+    out = grid.merge(frame, on=["month", "area"], how="left")
+    counts = ["tickets", "decided", "on_time", "compliant"]
+    out[counts] = out[counts].fillna(0).astype("int64")
     return out
 
 

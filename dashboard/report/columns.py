@@ -16,7 +16,7 @@ class Column:
 
     key: str
     header: str
-    kind: str = "text"  # text, int, percent, days, number, date, datetime, month, bool
+    kind: str = "text"  # text, int, percent, days, number, date, datetime, month, bool, any
     width: int = 12
     missing: str = ""  # shown for an empty value
 

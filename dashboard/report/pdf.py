@@ -54,11 +54,17 @@ def _empty(ax, text: str) -> None:
             transform=ax.transAxes)  # fmt: skip
 
 
-def _teams(ax, frame: pd.DataFrame) -> list[int]:
-    """Team names (with their Bereich) on the y axis, the first team on top."""
-    y = list(range(len(frame)))[::-1]
-    ax.set_yticks(y, [f"{t} ({a})" for t, a in zip(frame["team"], frame["area"], strict=True)])
+def _rows(ax, labels, ends, notes) -> range:
+    """The y positions of bars, the first on top, with their labels and a note at each end."""
+    y = range(len(labels))[::-1]
+    ax.set_yticks(y, list(labels))
+    for yi, end, note in zip(y, ends, notes, strict=True):
+        ax.text(end, yi, f"  {note}", va="center", fontsize=9)
     return y
+
+
+def _team_names(frame: pd.DataFrame) -> pd.Series:
+    return frame["team"] + " (" + frame["area"] + ")"
 
 
 def _title_page(fig, report: Report, generated_at: dt.datetime) -> None:
@@ -136,13 +142,13 @@ def _team_rate_page(fig, report: Report, _generated_at) -> None:
     frame = report.teams
     if frame.empty:
         return _empty(ax, "Keine Tickets in diesem Monat.")
-    y = _teams(ax, frame)
     rates = frame["compliant_rate"]
+    decided = frame["decided"]
+    notes = [
+        f"{format.percent(r)} von {format.number(n)}" for r, n in zip(rates, decided, strict=True)
+    ]
+    y = _rows(ax, _team_names(frame), rates.fillna(0), notes)
     ax.barh(y, rates.fillna(0), color=[AREA_COLORS.get(a, GREY) for a in frame["area"]])
-    for yi, rate, decided in zip(y, rates, frame["decided"], strict=True):
-        ax.text((0 if pd.isna(rate) else rate) + 0.01, yi,
-                f"{format.percent(rate)} von {format.number(decided)}", va="center",
-                fontsize=9)  # fmt: skip
     ax.set_xlim(0, 1.2)
     ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     _axis(ax.xaxis, percent=True)
@@ -151,17 +157,13 @@ def _team_rate_page(fig, report: Report, _generated_at) -> None:
 
 def _status_page(fig, report: Report, _generated_at) -> None:
     ax = _chart(fig, report, "Status der Tickets")
-    mix = report.status_mix
-    total = int(mix["tickets"].sum())
-    if total == 0:
+    counts = report.status_mix["tickets"]
+    if counts.sum() == 0:
         return _empty(ax, "Keine Tickets in diesem Monat.")
-    y = list(range(len(mix)))[::-1]
-    ax.barh(y, mix["tickets"], color=[STATUS_COLORS[s] for s in mix["status"]])
-    ax.set_yticks(y, list(mix["label"]))
-    for yi, n in zip(y, mix["tickets"], strict=True):
-        ax.text(n, yi, f"  {format.number(n)} ({format.percent(n / total)})", va="center",
-                fontsize=9)  # fmt: skip
-    ax.set_xlim(0, max(mix["tickets"]) * 1.25)
+    notes = [f"{format.number(n)} ({format.percent(n / counts.sum())})" for n in counts]
+    y = _rows(ax, report.status_mix["label"], counts, notes)
+    ax.barh(y, counts, color=[STATUS_COLORS[s] for s in report.status_mix["status"]])
+    ax.set_xlim(0, counts.max() * 1.25)
     ax.set_xlabel("Tickets")
     _axis(ax.xaxis)
 
@@ -169,17 +171,16 @@ def _status_page(fig, report: Report, _generated_at) -> None:
 def _breaches_page(fig, report: Report, _generated_at) -> None:
     ax = _chart(fig, report, "Fristverstöße je Team", bottom=0.2)
     frame = report.teams
-    if frame.empty or frame["breaches"].sum() == 0:
+    if frame["breaches"].sum() == 0:
         return _empty(ax, "Keine Fristverstöße in diesem Monat.")
-    y = _teams(ax, frame)
-    left = pd.Series(0, index=frame.index)
-    for status in BREACHES:
+    totals = frame["breaches"]
+    y = _rows(ax, _team_names(frame), totals, [format.number(n) for n in totals])
+    left = 0
+    for status in BREACHES:  # stacked: the kinds of breach add up to the team's breaches
         ax.barh(y, frame[status], left=left, color=STATUS_COLORS[status],
                 label=STATUS_LABELS[status])  # fmt: skip
         left = left + frame[status]
-    for yi, n in zip(y, left, strict=True):
-        ax.text(n, yi, f"  {format.number(n)}", va="center", fontsize=9)
-    ax.set_xlim(0, left.max() * 1.15 + 1)
+    ax.set_xlim(0, totals.max() * 1.15 + 1)
     ax.set_xlabel("Fristverstöße")
     _axis(ax.xaxis)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize=9)

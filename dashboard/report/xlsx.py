@@ -44,8 +44,9 @@ class Sheet:
     empty: str = "Keine Einträge für diesen Monat."
 
 
-def _sheets(report: Report) -> list[Sheet]:
+def _sheets(report: Report, generated_at: dt.datetime) -> list[Sheet]:
     month = month_label(report.month)
+    created = pd.DataFrame({"label": ["Erstellt am"], "value": [generated_at]}, dtype=object)
     sheets = [
         Sheet("Übersicht", f"Übersicht je Bereich · {month}", report.summary,
               columns_of("area", COUNTS)),
@@ -94,36 +95,32 @@ def _sheets(report: Report) -> list[Sheet]:
             Column("drawn_at", "gezogen am", "datetime", 16),
             Column("drawn_by", "gezogen von", width=16),
             Column("period_from", "Zeitraum von", "date", 11),
-            Column("period_to", "Zeitraum bis", "date", 11),
-            Column("teams", "Teams", width=22),
-            Column("method_label", "Verfahren", width=16),
-            Column("amount", "Umfang", "number", 9),
+            Column("period_to", "Zeitraum bis", "date", 11), Column("teams", "Teams", width=22),
+            Column("method_label", "Verfahren", width=16), Column("amount", "Umfang", "number", 9),
             Column("seed", "Startwert", "int", 10),
             Column("population", "Grundgesamtheit", "int", 12),
-            Column("items", "gezogen", "int", 9),
-            Column("checked", "geprüft", "int", 9),
+            Column("items", "gezogen", "int", 9), Column("checked", "geprüft", "int", 9),
             Column("confirmed", "bestätigt", "int", 10),
             Column("not_confirmed", "nicht bestätigt", "int", 10),
             Column("unchecked", "noch nicht geprüft", "int", 11),
         ], note="Ziehungen im Monat oder mit Zeitraum im Monat; je Ticket zählt das letzte "
                 "Ergebnis bis zum Stichtag.", empty="Keine Stichproben in diesem Monat."),
         Sheet("Datenqualität", f"Ladevorgänge im {month}", report.loads, [
-            Column("load_id", "Ladevorgang", "int", 11),
-            Column("file_name", "Datei", width=30),
+            Column("load_id", "Ladevorgang", "int", 11), Column("file_name", "Datei", width=30),
             Column("kind_label", "Art", width=13),
             Column("started_at", "begonnen", "datetime", 16),
             Column("finished_at", "beendet", "datetime", 16),
-            Column("encoding", "Kodierung", width=10),
-            Column("rows_read", "gelesen", "int", 9),
+            Column("encoding", "Kodierung", width=10), Column("rows_read", "gelesen", "int", 9),
             Column("rows_loaded", "geladen", "int", 9),
             Column("rows_rejected", "abgewiesen", "int", 10),
             Column("rows_duplicate", "Duplikate", "int", 10),
-            Column("records_new", "neu", "int", 8),
-            Column("records_replaced", "ersetzt", "int", 8),
+            Column("records_new", "neu", "int", 8), Column("records_replaced", "ersetzt", "int", 8),
             Column("reconciled", "Abgleich stimmt", "bool", 10),
             Column("rejects", "abgewiesene Zeilen gespeichert", "int", 13),
         ], note="Abgleich: gelesen = geladen + abgewiesen + Duplikate.",
             empty="Keine Ladevorgänge in diesem Monat."),
+        Sheet("Regeln", f"Regeln und Einstellungen · {month}", pd.concat([report.rules, created]),
+              [Column("label", "Angabe", width=34), Column("value", "Wert", "any", 90)], 0),
     ]  # fmt: skip
     return [sheet for sheet in sheets if sheet.frame is not None]
 
@@ -136,26 +133,33 @@ class _Formats:
         self.note = workbook.add_format({"italic": True, "font_color": "#555555"})
         self.header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top",
                                            "bg_color": "#DDE3EA", "bottom": 1})  # fmt: skip
-        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-        kinds = [*NUM_FORMATS, "text", "bool"]
-        self.cell = {k: workbook.add_format({"num_format": NUM_FORMATS.get(k, "General")})
-                     for k in kinds}  # fmt: skip
-        self.bold = {k: workbook.add_format({"num_format": NUM_FORMATS.get(k, "General"),
-                                             "bold": True, "top": 1}) for k in kinds}  # fmt: skip
+        cells = {kind: {"num_format": f} for kind, f in NUM_FORMATS.items()}
+        cells |= {"text": {}, "bool": {}, "wrap": {"text_wrap": True, "valign": "top"}}
+        self.cell = {k: workbook.add_format(p) for k, p in cells.items()}
+        self.bold = {k: workbook.add_format(p | {"bold": True, "top": 1}) for k, p in cells.items()}
 
 
-def _write_cell(ws, row: int, col: int, value, column: Column, fmt) -> None:
+def _kind(column: Column, value) -> str:
+    if column.kind != "any":
+        return column.kind
+    # a rule's value: a date, a point in time or a text to wrap
+    if isinstance(value, dt.date):
+        return "datetime" if isinstance(value, dt.datetime) else "date"
+    return "wrap"
+
+
+def _write_cell(ws, row: int, col: int, value, kind: str, missing: str, fmt) -> None:
     if pd.isna(value):
-        if column.missing:
-            ws.write_string(row, col, column.missing, fmt)
+        if missing:
+            ws.write_string(row, col, missing, fmt)
         else:
             ws.write_blank(row, col, None, fmt)
-    elif column.kind in ("int", "percent", "days", "number"):
+    elif kind in ("int", "percent", "days", "number"):
         ws.write_number(row, col, float(value), fmt)
-    elif column.kind in ("date", "datetime", "month"):
+    elif kind in ("date", "datetime", "month"):
         stamp = pd.Timestamp(value).to_pydatetime()
-        ws.write_datetime(row, col, stamp if column.kind == "datetime" else stamp.date(), fmt)
-    elif column.kind == "bool":
+        ws.write_datetime(row, col, stamp if kind == "datetime" else stamp.date(), fmt)
+    elif kind == "bool":
         ws.write_string(row, col, "ja" if bool(value) else "nein", fmt)
     else:
         ws.write_string(row, col, str(value), fmt)
@@ -173,7 +177,8 @@ def _write_table(ws, formats: _Formats, frame: pd.DataFrame, columns: list[Colum
         total = columns[0].key == "area" and row[0] == TOTAL  # the summary's last row
         formats_of = formats.bold if total else formats.cell
         for col, column in enumerate(columns):
-            _write_cell(ws, top + 1 + i, col, row[col], column, formats_of[column.kind])
+            kind = _kind(column, row[col])
+            _write_cell(ws, top + 1 + i, col, row[col], kind, column.missing, formats_of[kind])
     return top + 1, top + len(frame)
 
 
@@ -198,7 +203,8 @@ def _page_setup(ws) -> None:
 def _write_sheet(workbook, formats: _Formats, report: Report, sheet: Sheet):
     ws = workbook.add_worksheet(sheet.name)
     ws.write_string(0, 0, sheet.title, formats.title)
-    ws.write_string(1, 0, f"{report.subtitle}. {sheet.note}".strip(), formats.note)
+    ws.write_string(1, 0, f"{report.subtitle}. {sheet.note}" if sheet.note else report.subtitle,
+                    formats.note)  # fmt: skip
     first, last = _write_table(ws, formats, sheet.frame, sheet.columns, HEADER_ROW, sheet.empty)
     for col, column in enumerate(sheet.columns):
         ws.set_column(col, col, column.width)
@@ -257,28 +263,6 @@ def _write_trend(workbook, ws, formats: _Formats, report: Report, below: int) ->
         ws.set_column(col, col, max(column.width, above[col].width if col < len(above) else 0))
 
 
-def _write_rules(workbook, formats: _Formats, report: Report, generated_at: dt.datetime):
-    ws = workbook.add_worksheet("Regeln")
-    ws.write_string(0, 0, f"Regeln und Einstellungen · {month_label(report.month)}",
-                    formats.title)  # fmt: skip
-    ws.write_string(1, 0, report.subtitle, formats.note)
-    ws.write_string(HEADER_ROW, 0, "Angabe", formats.header)
-    ws.write_string(HEADER_ROW, 1, "Wert", formats.header)
-    rows = [*report.rules.itertuples(index=False), ("Erstellt am", generated_at)]
-    for i, (label, value) in enumerate(rows, start=HEADER_ROW + 1):
-        ws.write_string(i, 0, label)
-        if isinstance(value, dt.date):
-            kind = "datetime" if isinstance(value, dt.datetime) else "date"
-            ws.write_datetime(i, 1, value, formats.cell[kind])
-        else:
-            ws.write_string(i, 1, str(value), formats.wrap)
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 1, 90)
-    ws.freeze_panes(HEADER_ROW + 1, 0)
-    ws.autofilter(HEADER_ROW, 0, HEADER_ROW + len(rows), 1)
-    _page_setup(ws)
-
-
 def render(report: Report, generated_at: dt.datetime) -> bytes:
     """The report as the bytes of an Excel workbook created at `generated_at`."""
     import xlsxwriter  # only when a workbook is made: the CLI starts faster without it
@@ -294,10 +278,9 @@ def render(report: Report, generated_at: dt.datetime) -> bytes:
         "created": generated_at,
     })  # fmt: skip
     formats = _Formats(workbook)
-    for sheet in _sheets(report):
+    for sheet in _sheets(report, generated_at):
         ws, last = _write_sheet(workbook, formats, report, sheet)
         if sheet.name == "Übersicht":
             _write_trend(workbook, ws, formats, report, max(last, HEADER_ROW + 1))
-    _write_rules(workbook, formats, report, generated_at)
     workbook.close()
     return buffer.getvalue()
