@@ -58,7 +58,9 @@ def _by_area_team(frame: pd.DataFrame, *more: str) -> pd.DataFrame:
     return frame.sort_values(keys, ascending=[False] + [True] * (len(keys) - 1), ignore_index=True)
 
 
-def _rates(con, as_of: dt.date, filters: Filters, month: dt.date, by: tuple) -> pd.DataFrame:
+def _rates(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters, month: dt.date, by: tuple
+) -> pd.DataFrame:
     frame = metrics.rates(con, as_of, month_scope(filters, month), by=by)
     frame["undecided"] = frame["open"] + frame["open_extended"]
     return frame[[*by, *RATE_COLUMNS]]
