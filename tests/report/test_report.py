@@ -310,6 +310,15 @@ def test_repeat_cases_with_conversations(con, config):
     assert later.set_index("worker").loc["Dirk Dorn", "conversation"] == "02.04.2026"
 
 
+def test_records_version_changes_with_a_record(config):
+    # the page's report files are cached per records version: a new record makes new files
+    before = records.version(config)
+    assert before == (None, None)  # no records database yet
+    with records.transaction(config) as rec:
+        _conversation(rec, "Anna Alt", "01.03.2026", "20.03.2026")
+    assert records.version(config) != before
+
+
 def _draw(con, draw_id, drawn_at, period, teams, method, items, results=()):
     con.execute(
         "INSERT INTO sample_draws VALUES (?, 'Tina Leiter', ?, ?, ?, ?, ?, ?, 1, 7, ?)",
