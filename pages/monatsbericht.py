@@ -8,8 +8,8 @@ import streamlit as st
 
 from dashboard import report, serving, ui
 from dashboard.access.viewer import Viewer, sees_workers
-from dashboard.core import format
-from dashboard.queries import metrics
+from dashboard.core import format, records
+from dashboard.queries import metrics, monthly
 from dashboard.queries.filters import Filters
 
 EMPTY_DATABASE = (
@@ -67,14 +67,14 @@ with ui.guard():
     )
     month = by_key[chosen]
     scope = serving.Selection(
-        selection.as_of, report.scope_filters(selection.filters), selection.viewer
+        selection.as_of, monthly.scope_filters(selection.filters), selection.viewer
     )
     st.caption(
         f"Tickets fällig im {ui.month_label(month)} · Stichtag {format.date(selection.as_of)} · "
         f"{report.scope_label(scope.filters)}. „Von/Bis Monat“ und „Monat nach“ der "
         "Seitenleiste gelten hier nicht: der Bericht zählt immer nach Fälligkeit."
     )
-    summary = serving.fetch(report.summary, scope, month=month)
+    summary = serving.fetch(monthly.summary, scope, month=month)
     if dims.empty:
         st.info(EMPTY_DATABASE)
     elif summary["tickets"].iloc[-1] == 0:
@@ -96,7 +96,7 @@ with ui.guard():
             "einzelnen Personen oder Tickets."
         )
     st.subheader("Bericht herunterladen")
-    versions = (serving.version(viewer=selection.viewer), report.records_version(serving.config()))
+    versions = (serving.version(viewer=selection.viewer), records.version(serving.config()))
     for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
         column.download_button(
             label,

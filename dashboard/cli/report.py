@@ -12,6 +12,7 @@ from dashboard import report
 from dashboard.cli.args import add_config_option, iso_date
 from dashboard.core import format, rules
 from dashboard.core.config import Config
+from dashboard.core.months import month_label, month_start
 from dashboard.core.records import RecordsBusy
 from dashboard.core.storage import connect_readonly
 
@@ -53,15 +54,15 @@ def add_parser(
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report of `args.month` as of `args.as_of` to `args.out`; the exit code."""
     try:
-        writer = report.writer_for(args.out)
+        suffix = report.suffix_of(args.out)
     except report.ReportError as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
     as_of = args.as_of or config.reference_date()
-    month = report.month_start(args.month)
-    if month > report.month_start(as_of):
+    month = month_start(args.month)
+    if month > month_start(as_of):
         print(
-            f"Fehler: Der Berichtsmonat {report.month_label(month)} liegt nach dem Monat des "
+            f"Fehler: Der Berichtsmonat {month_label(month)} liegt nach dem Monat des "
             f"Stichtags {format.date(as_of)}.",
             file=sys.stderr,
         )
@@ -79,7 +80,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     generated_at = dt.datetime.now().replace(microsecond=0)
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        writer(built, args.out, generated_at)
+        args.out.write_bytes(report.file_bytes(built, suffix, generated_at))
     except OSError as exc:
         print(
             f"Fehler: {args.out} konnte nicht geschrieben werden: {exc.strerror or exc}.",

@@ -14,11 +14,13 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import os
 import random
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -165,6 +167,19 @@ def query(config: Config, sql: str, params: list | dict | None = None) -> pd.Dat
     """Read from the records database (short connection, retried while locked)."""
     with transaction(config) as con:
         return con.execute(sql, params or []).df()
+
+
+def version(config: Config) -> tuple:
+    """Identity of the records database files: changes when something was recorded."""
+    out = []
+    for path in (config.app_database, Path(f"{config.app_database}.wal")):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def _chain(

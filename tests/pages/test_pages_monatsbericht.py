@@ -1,6 +1,6 @@
 """The Monatsbericht page under AppTest, on the demo database (Stichtag 27.11.2026).
 
-The preview is compared with `report.summary` called directly for the same month and scope.
+The preview is compared with `monthly.summary` called directly for the same month and scope.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import report
 from dashboard.core.storage import connect_readonly
+from dashboard.queries import monthly
 from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF
 
@@ -55,7 +55,7 @@ def test_preview_equals_the_report_and_offers_both_files(app_env, con):
     month = at.selectbox(key="report_month")
     assert month.value == "2026-10"
     assert month.options[:3] == ["November 2026", "Oktober 2026", "September 2026"]
-    expected = report.summary(con, DEMO_AS_OF, Filters(), month=OCTOBER)
+    expected = monthly.summary(con, DEMO_AS_OF, Filters(), month=OCTOBER)
     assert list(expected["area"]) == ["Leistung", "Integration", "Gesamt"]
     assert expected["tickets"].iloc[-1] > 0
     _assert_preview(at, expected)
@@ -74,12 +74,12 @@ def test_month_and_sidebar_filters_change_the_preview(app_env, con):
     at.selectbox(key="report_month").set_value("2026-09").run()
     _ok(at)
     september = dt.date(2026, 9, 1)
-    _assert_preview(at, report.summary(con, DEMO_AS_OF, Filters(), month=september))
+    _assert_preview(at, monthly.summary(con, DEMO_AS_OF, Filters(), month=september))
     assert any("September 2026" in s.value for s in at.subheader)
     # the sidebar's Bereich narrows the report; its period does not apply
     at.selectbox(key="f_bereich").set_value("Integration").run()
     _ok(at)
-    expected = report.summary(con, DEMO_AS_OF, Filters(areas=("Integration",)), month=september)
+    expected = monthly.summary(con, DEMO_AS_OF, Filters(areas=("Integration",)), month=september)
     assert list(expected["area"]) == ["Integration", "Gesamt"]
     _assert_preview(at, expected)
 

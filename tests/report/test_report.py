@@ -23,8 +23,12 @@ from dashboard.cli import report as cli_report
 from dashboard.core import records
 from dashboard.core.config import CalendarConfig, Config, Deadlines, load_config
 from dashboard.core.storage import connect_readonly
-from dashboard.queries import metrics
+from dashboard.queries import metrics, monthly
 from dashboard.queries.filters import Filters
+from dashboard.report import figures, pdf
+from dashboard.report.columns import COUNTS, columns_of
+from dashboard.report.rules import rules_table
+from dashboard.report.xlsx import NUM_FORMATS
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row
@@ -157,7 +161,7 @@ SUMMARY_CASES = {
 
 @pytest.mark.parametrize(("area", "expected"), SUMMARY_CASES.items(), ids=SUMMARY_CASES)
 def test_summary_per_area(con, area, expected):
-    frame = report.summary(con, S, month=MARCH)
+    frame = monthly.summary(con, S, month=MARCH)
     assert list(frame["area"]) == ["Leistung", "Integration", "Gesamt"]
     row = _record(frame, "area", area)
     assert {k: row[k] for k in expected} == pytest.approx(expected)
@@ -168,17 +172,17 @@ def test_summary_per_area(con, area, expected):
 
 
 def test_summary_of_an_empty_month_keeps_every_area(con):
-    frame = report.summary(con, S, month=d("01.01.2026"))
+    frame = monthly.summary(con, S, month=d("01.01.2026"))
     assert list(frame["area"]) == ["Leistung", "Integration", "Gesamt"]
     assert list(frame["tickets"]) == [0, 0, 0]
     assert frame["compliant_rate"].isna().all()
-    only = report.summary(con, S, Filters(areas=("Integration",)), month=MARCH)
+    only = monthly.summary(con, S, Filters(areas=("Integration",)), month=MARCH)
     assert list(only["area"]) == ["Integration", "Gesamt"]
     assert list(only["tickets"]) == [5, 5]
 
 
 def test_trend_has_twelve_months_per_area(con):
-    frame = report.trend(con, S, month=MARCH)
+    frame = monthly.trend(con, S, month=MARCH)
     months = sorted({m.date() for m in frame["month"]})
     assert (len(frame), months[0], months[-1], len(months)) == (
         24, d("01.04.2025"), MARCH, 12
@@ -207,7 +211,7 @@ WORKER_CASES = {
 
 @pytest.mark.parametrize(("worker", "expected"), WORKER_CASES.items(), ids=WORKER_CASES)
 def test_workers(con, worker, expected):
-    frame = report.workers(con, S, month=MARCH)
+    frame = monthly.workers(con, S, month=MARCH)
     assert list(frame["worker"]) == ["Anna Alt", "Bert Bach", "Cora Ernst", "Dirk Dorn"]
     row = _record(frame, "worker", worker)
     columns = ("team", "tickets", "decided", "on_time", "breaches", "on_time_rate",
@@ -216,14 +220,14 @@ def test_workers(con, worker, expected):
 
 
 def test_teams_leistung_first(con):
-    frame = report.teams(con, S, month=MARCH)
+    frame = monthly.teams(con, S, month=MARCH)
     assert list(frame["team"]) == ["Leistung 1", "Integration 1"]
     assert list(frame["compliant_rate"]) == pytest.approx([0.5, 0.4])
     assert list(frame["breaches"]) == [3, 3]
 
 
 def test_breaches_list(con):
-    frame = report.breaches(con, S, month=MARCH)
+    frame = monthly.breaches(con, S, month=MARCH)
     shown = frame[["ticket_id", "worker", "status_label", "working_days", "during_absence"]]
     assert shown.values.tolist() == [
         ["L2", "Anna Alt", "verspätet", 7, True],
@@ -241,21 +245,21 @@ def test_breaches_list(con):
 
 
 def test_extensions_and_commitments(con):
-    frame = report.extensions(con, S, month=MARCH)
+    frame = monthly.extensions(con, S, month=MARCH)
     columns = ["team", "tickets", "notices", "within_deadline", "extended_kept",
                "extended_missed", "open_extended", "kept_rate"]  # fmt: skip
     assert frame[columns].values.tolist() == [
         ["Leistung 1", 8, 4, 1, 1, 1, 1, 0.5],
         ["Integration 1", 5, 1, 0, 1, 0, 0, 1.0],
     ]
-    listed = report.extended_tickets(con, S, month=MARCH)
+    listed = monthly.extended_tickets(con, S, month=MARCH)
     assert listed[["ticket_id", "kept"]].values.tolist() == [
         ["I4", "ja"], ["L4", "ja"], ["L5", "nein"], ["L6", "läuft noch"],
     ]  # fmt: skip
 
 
 def test_checks_a5_to_a7(con):
-    frame = report.checks(con, S, month=MARCH)
+    frame = monthly.checks(con, S, month=MARCH)
     # callback L1 true, L2 false; walk-in L4 true; TL informed L1 L4 true, L2 L5 L8 false
     expected = [2, 0.5, 1, 1.0, 5, 0.4]
     columns = ["callback_checked", "callback_rate", "walkin_checked", "walkin_rate",
@@ -263,11 +267,11 @@ def test_checks_a5_to_a7(con):
     assert list(frame["team"]) == ["Bereich gesamt", "Leistung 1"]
     for row in frame[columns].values.tolist():
         assert row == pytest.approx(expected)
-    assert report.checks(con, S, Filters(areas=("Integration",)), month=MARCH).empty
+    assert monthly.checks(con, S, Filters(areas=("Integration",)), month=MARCH).empty
 
 
 def test_status_mix(con):
-    frame = report.status_mix(con, S, month=MARCH)
+    frame = monthly.status_mix(con, S, month=MARCH)
     assert dict(zip(frame["status"], frame["tickets"], strict=True)) == {
         "on_time": 3, "extended_kept": 2, "extended_missed": 1, "late": 3, "open": 1,
         "open_extended": 1, "overdue": 2,
@@ -284,7 +288,7 @@ def _conversation(con, worker: str, month: str, held_on: str) -> None:
 
 def test_repeat_cases_with_conversations(con, config):
     # no records database yet: everything pending, and the report does not create the file
-    frame = report.repeat_conversations(con, config, S, month=MARCH)
+    frame = figures.repeat_conversations(con, config, S, month=MARCH)
     assert not config.app_database.exists()
     assert frame[["worker", "conversation"]].values.tolist() == [
         ["Dirk Dorn", "ausstehend"], ["Anna Alt", "ausstehend"]
@@ -294,7 +298,7 @@ def test_repeat_cases_with_conversations(con, config):
         _conversation(rec, "Anna Alt", "01.03.2026", "30.03.2026")  # the last one counts
         _conversation(rec, "Anna Alt", "01.02.2026", "31.03.2026")  # another month
         _conversation(rec, "Dirk Dorn", "01.03.2026", "02.04.2026")  # after the Stichtag
-    frame = report.repeat_conversations(con, config, S, month=MARCH)
+    frame = figures.repeat_conversations(con, config, S, month=MARCH)
     # ordered by team: Integration 1 before Leistung 1
     assert frame[["worker", "team", "breaches", "tickets", "conversation"]].values.tolist() == [
         ["Dirk Dorn", "Integration 1", 2, "I3, I5", "ausstehend"],
@@ -302,8 +306,17 @@ def test_repeat_cases_with_conversations(con, config):
     ]
     assert frame["held_on"].iloc[1].date() == d("30.03.2026")
     # at a later Stichtag Dirk's conversation has happened
-    later = report.repeat_conversations(con, config, d("03.04.2026"), month=MARCH)
+    later = figures.repeat_conversations(con, config, d("03.04.2026"), month=MARCH)
     assert later.set_index("worker").loc["Dirk Dorn", "conversation"] == "02.04.2026"
+
+
+def test_records_version_changes_with_a_record(config):
+    # the page's report files are cached per records version: a new record makes new files
+    before = records.version(config)
+    assert before == (None, None)  # no records database yet
+    with records.transaction(config) as rec:
+        _conversation(rec, "Anna Alt", "01.03.2026", "20.03.2026")
+    assert records.version(config) != before
 
 
 def _draw(con, draw_id, drawn_at, period, teams, method, items, results=()):
@@ -348,7 +361,7 @@ def sampled(config):
 
 
 def test_samples_of_the_month(sampled):
-    frame = report.samples(sampled, S, month=MARCH)
+    frame = monthly.samples(sampled, S, month=MARCH)
     columns = ["draw_id", "teams", "method_label", "items", "checked", "confirmed",
                "not_confirmed", "unchecked"]  # fmt: skip
     assert frame[columns].values.tolist() == [
@@ -356,7 +369,7 @@ def test_samples_of_the_month(sampled):
         [901, "Integration 1", "je Mitarbeiter/in", 2, 2, 1, 1, 0],
     ]
     # a later Stichtag: I4's newer result counts, draw 904 exists
-    later = report.samples(sampled, d("03.04.2026"), month=MARCH)
+    later = monthly.samples(sampled, d("03.04.2026"), month=MARCH)
     assert later.set_index("draw_id").loc[901, "confirmed"] == 2
     assert list(later["draw_id"]) == [903, 901, 904]
 
@@ -372,21 +385,21 @@ def test_samples_of_the_month(sampled):
     ids=["Dirk", "Cora", "team Leistung 1", "Bereich Leistung"],
 )
 def test_samples_respect_the_scope(sampled, filters, expected):
-    frame = report.samples(sampled, S, filters, month=MARCH)
+    frame = monthly.samples(sampled, S, filters, month=MARCH)
     assert frame[["draw_id", "items"]].values.tolist() == expected
 
 
 def test_loads_of_the_month(con):
     log = con.execute("SELECT min(started_at)::DATE FROM load_log").fetchone()[0]
-    frame = report.loads(con, log, month=log.replace(day=1))
+    frame = monthly.loads(con, log, month=log.replace(day=1))
     columns = ["kind_label", "rows_read", "rows_rejected", "reconciled", "rejects"]
     assert frame[columns].values.tolist() == [
         ["Tickets", 17, 1, True, 1],
         ["Abwesenheiten", 1, 0, True, 0],
     ]  # fmt: skip
     # nothing was loaded in March 2026, and nothing counts before its Stichtag
-    assert report.loads(con, S, month=MARCH).empty
-    assert report.loads(con, log - dt.timedelta(days=1), month=log.replace(day=1)).empty
+    assert monthly.loads(con, S, month=MARCH).empty
+    assert monthly.loads(con, log - dt.timedelta(days=1), month=log.replace(day=1)).empty
 
 
 def test_viewer_restriction_narrows_every_table(con, sampled):
@@ -425,7 +438,7 @@ def test_rules_table_follows_the_configuration(config):
         update={"deadlines": Deadlines(Leistung=7),
                 "calendar": CalendarConfig(holiday_state="BE", closing_days=("24.12.",))}
     )  # fmt: skip
-    rules = dict(report.rules_table(changed, MARCH, S, Filters(teams=("Leistung 1",))).values)
+    rules = dict(rules_table(changed, MARCH, S, Filters(teams=("Leistung 1",))).values)
     assert rules["Frist Leistung (A2)"] == "7 Arbeitstage nach Eingang"
     assert rules["Frist Integration (B1)"] == "2 Arbeitstage nach Eingang"
     assert "BE" in rules["Feiertage"]
@@ -438,9 +451,9 @@ def test_colours_and_month_names_match_the_pages():
     from dashboard import ui
     from dashboard.core import labels as style
 
-    assert report.STATUS_COLORS == ui.STATUS_COLORS
-    assert report.AREA_COLORS == style.AREA_COLORS  # the pages' bar and line colours
-    assert [report.month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)] == [
+    assert pdf.STATUS_COLORS == ui.STATUS_COLORS
+    assert pdf.AREA_COLORS == style.AREA_COLORS  # the pages' bar and line colours
+    assert [pdf.month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)] == [
         ui.month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)
     ]
 
@@ -488,14 +501,14 @@ def test_xlsx_summary_cell_by_cell(wb):
     ]  # fmt: skip
     assert ws.freeze_panes == "B5"
     assert ws.auto_filter.ref == "A4:N7"
-    columns = [report.AREA, *report.COUNTS]
+    shown = columns_of("area", COUNTS)
     for row, area in enumerate(["Leistung", "Integration", "Gesamt"], start=5):
         expected = SUMMARY_CASES[area]
         assert ws.cell(row, 1).value == area
-        for col, column in enumerate(columns[1:], start=2):
+        for col, column in enumerate(shown[1:], start=2):
             cell = ws.cell(row, col)
             assert _same(cell.value, expected[column.key]), (area, column.key)
-            assert cell.number_format == report.NUM_FORMATS[column.kind]
+            assert cell.number_format == NUM_FORMATS[column.kind]
     assert ws["G5"].value == 0.5 and ws["G5"].number_format == "0.0%"
     assert ws["A7"].font.b  # the total row is bold
     scales = [(str(cf.sqref), rule.type) for cf in ws.conditional_formatting for rule in cf.rules]
@@ -596,25 +609,25 @@ def test_xlsx_is_reproducible(con, month_db, xlsx, wb):
     assert differ == [("Regeln", ["Erstellt am", GENERATED], ["Erstellt am", hour_later])]
 
 
-def _pages(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+def _pages(document: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", document))
 
 
 def test_pdf_pages_and_reproducibility(built):
-    pdf = report.file_bytes(built, ".pdf", GENERATED)
-    assert pdf.startswith(b"%PDF")
-    assert _pages(pdf) == len(report.PDF_PAGES) == 5
-    assert pdf.count(b"/MediaBox [ 0 0 841.68 595.44 ]") == 5  # A4 landscape, in points
-    assert report.file_bytes(built, ".pdf", GENERATED) == pdf
+    document = report.file_bytes(built, ".pdf", GENERATED)
+    assert document.startswith(b"%PDF")
+    assert _pages(document) == len(pdf.PAGES) == 5
+    assert document.count(b"/MediaBox [ 0 0 841.68 595.44 ]") == 5  # A4 landscape, in points
+    assert report.file_bytes(built, ".pdf", GENERATED) == document
     # the document information: title (UTF-16 for the "ä") and the fixed creation date
-    assert "Monatsbericht März 2026".encode("utf-16-be") in pdf
-    assert b"/CreationDate (D:20260401083000" in pdf
+    assert "Monatsbericht März 2026".encode("utf-16-be") in document
+    assert b"/CreationDate (D:20260401083000" in document
 
 
 def test_pdf_of_an_empty_month(con, config):
     empty = report.build(con, config, d("01.01.2026"), S)
-    pdf = report.file_bytes(empty, ".pdf", GENERATED)
-    assert pdf.startswith(b"%PDF") and _pages(pdf) == 5
+    document = report.file_bytes(empty, ".pdf", GENERATED)
+    assert document.startswith(b"%PDF") and _pages(document) == 5
     ws = _workbook(report.file_bytes(empty, ".xlsx", GENERATED))["Fristverstöße"]
     assert ws["A5"].value == "Keine Fristverstöße in diesem Monat."
 

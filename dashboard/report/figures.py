@@ -1,0 +1,130 @@
+"""All figures of one monthly report, computed for a viewer and released for a file.
+
+A report covers the tickets due in one month as of a Stichtag (`dashboard.queries.monthly`).
+Every figure depends only on the data, the month, the Stichtag and the filters, so the same
+month and Stichtag always give the same files apart from their creation time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from dashboard.access import privacy
+from dashboard.access.scope import OPERATOR, Scope
+from dashboard.access.viewer import Viewer, restrict, sees_workers
+from dashboard.core import format
+from dashboard.core.config import Config
+from dashboard.core.months import month_label, month_start
+from dashboard.queries import monthly
+from dashboard.queries.filters import NO_FILTERS, Filters
+from dashboard.report.rules import rules_table, scope_label
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """All figures of one monthly report."""
+
+    month: dt.date
+    as_of: dt.date
+    filters: Filters
+    rules: pd.DataFrame  # label, value: the rules the figures were computed with
+    summary: pd.DataFrame
+    trend: pd.DataFrame
+    teams: pd.DataFrame
+    workers: pd.DataFrame | None  # None: not for this viewer (no worker-level figures)
+    breaches: pd.DataFrame | None
+    extensions: pd.DataFrame
+    extended_tickets: pd.DataFrame | None
+    checks: pd.DataFrame
+    repeat_cases: pd.DataFrame | None
+    samples: pd.DataFrame
+    loads: pd.DataFrame
+    status_mix: pd.DataFrame
+
+    @property
+    def title(self) -> str:
+        """'Monatsbericht März 2026'."""
+        return f"Monatsbericht {month_label(self.month)}"
+
+    @property
+    def subtitle(self) -> str:
+        """Month, Stichtag and selection in one line."""
+        return (
+            f"Tickets fällig im {month_label(self.month)} · Stichtag "
+            f"{format.date(self.as_of)} · {scope_label(self.filters)}"
+        )
+
+
+def repeat_conversations(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    *,
+    month: dt.date,
+    limits: Scope | None = None,
+) -> pd.DataFrame:
+    """Repeat cases of the month with the date of the conversation held, or 'ausstehend'.
+
+    `limits` narrows the recorded conversations to a viewer's scope (names as stored, like
+    the cases; `build` turns all names into what the viewer sees at the end).
+    """
+    threshold = config.rules.repeat_threshold
+    cases = monthly.repeat_cases(con, as_of, filters, month=month, threshold=threshold)
+    held = monthly.conversations(config, as_of, month=month)
+    if limits is not None:
+        held = limits.rows(held)
+    held["held_on"] = pd.to_datetime(held["held_on"]).astype("datetime64[us]")
+    frame = cases.merge(held, on="worker", how="left")
+    frame["conversation"] = frame["held_on"].dt.strftime("%d.%m.%Y").fillna("ausstehend")
+    return frame
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    month: dt.date,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    viewer: Viewer | None = None,
+    limits: Scope | None = None,
+) -> Report:
+    """Compute every figure of the report of `month` as of `as_of` for the viewer.
+
+    Without a viewer (the CLI: whoever runs it can read the database file anyway) the
+    report covers everything. A viewer who sees no worker-level figures (management)
+    gets the report without the sheets per person and per ticket.
+    """
+    month = month_start(month)
+    # Only the Bereich/team/worker scope applies: the month decides the period.
+    scope = restrict(monthly.scope_filters(filters), viewer)
+    personal = viewer is None or sees_workers(viewer)
+    args, kw = (con, as_of, scope), {"month": month}
+    tables = {
+        "rules": rules_table(config, month, as_of, scope),
+        "summary": monthly.summary(*args, **kw),
+        "trend": monthly.trend(*args, **kw),
+        "teams": monthly.teams(*args, **kw),
+        "workers": monthly.workers(*args, **kw) if personal else None,
+        "breaches": monthly.breaches(*args, **kw) if personal else None,
+        "extensions": monthly.extensions(*args, **kw),
+        "extended_tickets": monthly.extended_tickets(*args, **kw) if personal else None,
+        "checks": monthly.checks(*args, **kw),
+        "repeat_cases": repeat_conversations(con, config, as_of, scope, **kw, limits=limits)
+        if personal
+        else None,
+        "samples": monthly.samples(config, as_of, scope, **kw),
+        "loads": monthly.loads(*args, **kw),
+        "status_mix": monthly.status_mix(*args, **kw),
+    }
+    # Every table leaves through the privacy exit (names, pseudonyms, escaping for files).
+    released = {
+        name: privacy.release(frame, limits or OPERATOR, target="file")
+        for name, frame in tables.items()
+        if frame is not None
+    }
+    return Report(month, as_of, scope, **{**tables, **released})
