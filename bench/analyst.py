@@ -1,29 +1,21 @@
 """The analyst's way to the team-month figures: pandas and numpy straight from the export.
 
-    .venv/bin/python bench/analyst.py EXPORT.csv OUT.parquet AS_OF
-
 Reads the export, parses Eingang and Erledigt in the export's date formats, computes each
 ticket's due date with numpy's business-day functions and the configured holidays, and counts
-tickets and tickets completed on time per team and month of the due date. Writes the figures
-to OUT.parquet and prints the seconds it took (without imports) as JSON.
+tickets and tickets completed on time per team and month of the due date. bench/run.py
+(`analyst`) runs it in a child process against the same figures from our database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from dashboard.core.calendar import closing_days, public_holidays  # noqa: E402
-from dashboard.core.config import AREAS, load_config  # noqa: E402
+from dashboard.core.calendar import closing_days, public_holidays
+from dashboard.core.config import AREAS, load_config
 
 COLUMNS = ["Ticket-ID", "Bereich", "Team", "Eingang", "Erledigt"]
 # The date formats of EXPORT_FORMAT.md, tried in turn.
@@ -72,16 +64,3 @@ def team_months(csv_path: Path, as_of: dt.date) -> pd.DataFrame:
         tickets=("on_time", "size"), on_time=("on_time", "sum")
     )
     return figures.reset_index()
-
-
-def main() -> None:
-    csv_path, out, as_of = Path(sys.argv[1]), Path(sys.argv[2]), dt.date.fromisoformat(sys.argv[3])
-    start = time.perf_counter()
-    figures = team_months(csv_path, as_of)
-    seconds = time.perf_counter() - start
-    figures.to_parquet(out)
-    print(json.dumps({"seconds": seconds}))
-
-
-if __name__ == "__main__":
-    main()

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
+from bench.analyst import team_months  # noqa: E402
 from dashboard.core import rules  # noqa: E402
 from dashboard.core.config import Config, load_config  # noqa: E402
 from dashboard.core.storage import connect_readonly  # noqa: E402
@@ -59,16 +60,24 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def run_child(args: list[str]) -> tuple[dict, float]:
-    """Run `python <args>`: the JSON of its last output line and its peak resident MiB."""
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE)
-    out = proc.stdout.read()
-    proc.stdout.close()
-    # wait4 gives the rusage of exactly this child; Linux reports ru_maxrss in KiB.
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{args} failed")
-    return json.loads(out.decode().splitlines()[-1]), usage.ru_maxrss / 1024
+def run_child(args: list[str]) -> dict:
+    """Run `bench/run.py <args>` in a child process: the JSON it prints last."""
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory in MiB."""
+    # VmHWM starts afresh at exec; ru_maxrss would carry over the parent's peak from the fork.
+    status = Path("/proc/self/status").read_text()
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+        / 1024
+    )
 
 
 def bench_config(work: Path, database: Path) -> Config:
@@ -101,16 +110,16 @@ def loaded_database(work: Path, tickets: int) -> Path:
     return database
 
 
-def child_raw(csv_path: Path, database: Path) -> tuple[float, float]:
+def child_raw(csv_path: Path, database: Path) -> dict:
     """Seconds and peak MiB of DuckDB's own `read_csv` of the export into a database file."""
-    out, peak = run_child([__file__, "child-raw", str(csv_path), str(database)])
+    result = run_child(["child-raw", str(csv_path), str(database)])
     database.unlink()
-    return out["seconds"], peak
+    return result
 
 
-def child_load(work: Path, csv_path: Path, database: Path) -> tuple[dict, float]:
-    """Our fresh load of the export in a child process: its counts and seconds, peak MiB."""
-    result = run_child([__file__, "child-load", str(work), str(csv_path), str(database)])
+def child_load(work: Path, csv_path: Path, database: Path) -> dict:
+    """Our fresh load of the export in a child process: its counts, seconds and peak MiB."""
+    result = run_child(["child-load", str(work), str(csv_path), str(database)])
     database.with_suffix(".commit").write_text(commit())
     return result
 
@@ -125,7 +134,7 @@ def _child_raw(csv_path: str, database: str) -> dict:
             "ignore_errors=true)",
             [csv_path],
         )
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": time.perf_counter() - start, "peak_mib": peak_mib()}
 
 
 def _child_load(work: str, csv_path: str, database: str) -> dict:
@@ -134,30 +143,40 @@ def _child_load(work: str, csv_path: str, database: str) -> dict:
     [result] = load_files(config, [Path(csv_path)], fresh=True)
     return {
         "seconds": time.perf_counter() - start,
+        "peak_mib": peak_mib(),
         "loaded": result.rows_loaded,
         "rejected": result.rows_rejected,
         "duplicate": result.rows_duplicate,
     }
 
 
+def _child_analyst(csv_path: str, out: str) -> dict:
+    start = time.perf_counter()
+    figures = team_months(Path(csv_path), UNTIL)
+    seconds = time.perf_counter() - start
+    figures.to_parquet(out)
+    return {"seconds": seconds, "peak_mib": peak_mib()}
+
+
+CHILDREN = {"child-raw": _child_raw, "child-load": _child_load, "child-analyst": _child_analyst}
+
+
 def measure_load(work: Path, tickets: int, repeat: int) -> dict:
     """Raw read and our load of the same export, alternating, each in a child process."""
     csv_path = export(work, tickets).tickets
-    raw, load, raw_peak, load_peak = [], [], [], []
+    raw, load = [], []
     for _ in range(repeat):
-        seconds, peak = child_raw(csv_path, work / "raw.duckdb")
-        raw.append(seconds)
-        raw_peak.append(peak)
-        counts, peak = child_load(work, csv_path, work / f"tickets-{tickets}.duckdb")
-        load.append(counts["seconds"])
-        load_peak.append(peak)
-    raw_s, load_s = statistics.median(raw), statistics.median(load)
+        raw.append(child_raw(csv_path, work / "raw.duckdb"))
+        load.append(child_load(work, csv_path, work / f"tickets-{tickets}.duckdb"))
+    raw_s = statistics.median(r["seconds"] for r in raw)
+    load_s = statistics.median(r["seconds"] for r in load)
+    counts = load[-1]
     return {
         "file_mb": round(csv_path.stat().st_size / 1e6),
         "raw_s": round(raw_s, 3),
-        "raw_peak_mib": round(max(raw_peak)),
+        "raw_peak_mib": round(max(r["peak_mib"] for r in raw)),
         "load_s": round(load_s, 3),
-        "load_peak_mib": round(max(load_peak)),
+        "load_peak_mib": round(max(r["peak_mib"] for r in load)),
         "load_over_raw": round(load_s / raw_s, 2),
         "rows_loaded": counts["loaded"],
         "rows_rejected": counts["rejected"],
@@ -247,30 +266,24 @@ def measure_analyst(work: Path, tickets: int, repeat: int) -> dict:
     csv_path = export(work, tickets).tickets
     config = bench_config(work, loaded_database(work, tickets))
     out = work / "analyst.parquet"
-    script = str(ROOT / "bench" / "analyst.py")
-    runs, peaks = [], []
-    for _ in range(repeat):
-        result, peak = run_child([script, str(csv_path), str(out), UNTIL.isoformat()])
-        runs.append(result["seconds"])
-        peaks.append(peak)
+    runs = [run_child(["child-analyst", str(csv_path), str(out)]) for _ in range(repeat)]
     ours_s = median_time(lambda: our_team_months(config), repeat)
     theirs = pd.read_parquet(out)
     ours = our_team_months(config)
     ours["month"] = pd.to_datetime(ours["month"])
     both = theirs.merge(ours, on=["team", "month"], how="outer", suffixes=("_a", "_o"))
-    differ = both.isna().any(axis=1) | (both["tickets_a"] != both["tickets_o"])
-    differ |= both["on_time_a"] != both["on_time_o"]
-    analyst_s = statistics.median(runs)
+    equal = (both["tickets_a"] == both["tickets_o"]) & (both["on_time_a"] == both["on_time_o"])
+    analyst_s = statistics.median(r["seconds"] for r in runs)
     return {
         "analyst_s": round(analyst_s, 2),
-        "analyst_peak_mib": round(max(peaks)),
+        "analyst_peak_mib": round(max(r["peak_mib"] for r in runs)),
         "ours_s": round(ours_s, 3),
         "analyst_over_ours": round(analyst_s / ours_s, 1),
         # The analyst keeps what the load rejects (dirty rows, duplicates): a few more tickets.
         "analyst_tickets": int(theirs["tickets"].sum()),
         "our_tickets": int(ours["tickets"].sum()),
         "team_months": len(both),
-        "team_months_differ": int(differ.sum()),
+        "team_months_equal": int(equal.sum()),
     }
 
 
@@ -368,9 +381,8 @@ def commit() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("child-raw", "child-load"):
-        child = _child_raw if argv[0] == "child-raw" else _child_load
-        print(json.dumps(child(*argv[1:])))
+    if argv and argv[0] in CHILDREN:
+        print(json.dumps(CHILDREN[argv[0]](*argv[1:])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("commands", nargs="+", choices=COMMANDS, metavar="COMMAND")

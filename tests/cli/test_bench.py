@@ -31,6 +31,7 @@ def test_load_reports_both_timings_and_reconciles(work):
     result = json.loads((results / f"load-{N}.json").read_text(encoding="utf-8"))
     figures = result["figures"]
     assert figures["raw_s"] > 0 and figures["load_s"] > 0
+    assert 0 < figures["load_peak_mib"] < 4096
     assert figures["load_over_raw"] == pytest.approx(figures["load_s"] / figures["raw_s"], 0.1)
     with open(run.export(work, N).tickets, encoding="utf-8", newline="") as f:
         records = sum(1 for _ in csv.reader(f, delimiter=";")) - 1
@@ -62,6 +63,13 @@ def test_incremental_loads_the_daily_export_into_the_database(work):
     assert figures["rows_loaded"] == figures["daily_rows"]
     assert figures["records_new"] == run.DAILY_NEW
     assert figures["records_replaced"] == figures["daily_rows"] - run.DAILY_NEW
+
+
+def test_analyst_counts_what_the_load_keeps_and_what_it_rejects(work):
+    figures = run.measure_analyst(work, N, repeat=1)
+    # The analyst keeps the dirty rows and duplicates the load rejects, nothing else differs.
+    assert figures["analyst_tickets"] > figures["our_tickets"] > 0.98 * figures["analyst_tickets"]
+    assert figures["team_months"] > 20
 
 
 @pytest.mark.parametrize(
