@@ -272,7 +272,9 @@ def measure_analyst(work: Path, tickets: int, repeat: int) -> dict:
     ours = our_team_months(config)
     ours["month"] = pd.to_datetime(ours["month"])
     both = theirs.merge(ours, on=["team", "month"], how="outer", suffixes=("_a", "_o"))
-    equal = (both["tickets_a"] == both["tickets_o"]) & (both["on_time_a"] == both["on_time_o"])
+    both = both.fillna(0)
+    tickets_diff = (both["tickets_a"] - both["tickets_o"]).abs() / both["tickets_o"]
+    rate_diff = both["on_time_a"] / both["tickets_a"] - both["on_time_o"] / both["tickets_o"]
     analyst_s = statistics.median(r["seconds"] for r in runs)
     return {
         "analyst_s": round(analyst_s, 2),
@@ -283,7 +285,8 @@ def measure_analyst(work: Path, tickets: int, repeat: int) -> dict:
         "analyst_tickets": int(theirs["tickets"].sum()),
         "our_tickets": int(ours["tickets"].sum()),
         "team_months": len(both),
-        "team_months_equal": int(equal.sum()),
+        "team_month_tickets_max_diff_pct": round(100 * tickets_diff.max(), 2),
+        "team_month_on_time_rate_max_diff_pp": round(100 * rate_diff.abs().max(), 2),
     }
 
 
