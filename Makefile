@@ -38,7 +38,7 @@ bench: install
 	$(BIN)/python bench/run.py load analyst pages
 
 bench-scale: install
-	$(BIN)/python bench/run.py scale incremental --tickets 10000000 --repeat 1
+	$(BIN)/python bench/run.py scale incremental
 
 # Re-pin every dependency to what is installed now (after changing pyproject.toml).
 lock: install
