@@ -187,7 +187,8 @@ def _chunk_text(
     m = len(rows["received"])
     odd = _odd_row_plan(rng, m)
     _apply_dirty_values(rows, odd, rng)
-    # Duplicates are extra rows appended to the table and later written after their source.
+    # Duplicates are extra rows appended to the table and later written after their source;
+    # a conflicting one names the next colleague as worker.
     identical, conflicting = odd["identical_duplicate"], odd["conflicting_duplicate"]
     duplicated = np.concatenate([identical, conflicting])
     rows = {k: np.concatenate([v, v[duplicated]]) for k, v in rows.items()}
@@ -195,7 +196,8 @@ def _chunk_text(
     rows["worker"][m + len(identical) :] = workers.next_colleague[changed]
     lines = _records(rows, texts)
 
-    # Output order: record i at key 2i + 1, a duplicate just before the record it goes before.
+    # Output order: record i at key 2i + 1, a duplicate at 2j, just before record j (1 to 20
+    # records after its source).
     before = np.minimum(duplicated + 1 + rng.integers(0, 20, len(duplicated)), m)
     order = np.argsort(np.concatenate([2 * np.arange(m) + 1, 2 * before]), kind="stable")
     # Odd records replace their clean ones, re-rendered one by one (they are few).
