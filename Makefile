@@ -33,13 +33,12 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The goals of docs/performance.md: 1 M tickets (a few minutes), then 10 M (about 10 minutes).
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py load analyst pages
 
-# Issue 6 "Scale" (docs/performance.md): 10 M and 1 M tickets, about 7 min on 2 cores.
 bench-scale: install
-	$(BIN)/python bench/scale.py --tickets 10000000 --repeat 1
-	$(BIN)/python bench/scale.py --tickets 1000000 --repeat 3
+	$(BIN)/python bench/run.py scale incremental
 
 # Re-pin every dependency to what is installed now (after changing pyproject.toml).
 lock: install

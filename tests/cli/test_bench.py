@@ -1,53 +1,83 @@
-"""The benchmark's floor (bench/common.py): it must do the load's work it stands for."""
+"""Smoke test of the benchmark script (bench/run.py) on a tiny export."""
 
 from __future__ import annotations
 
-import datetime as dt
+import csv
+import json
+import subprocess
+import sys
 
-import duckdb
+import pytest
 
-from bench.common import floor_load, floor_statements
-from dashboard.core.keys import load_or_create_key, pseudonym
-from tests.conftest import ticket_row
+from bench import run
 
-D = dt.date
-ROWS = [
-    ticket_row(**{"Ticket-ID": "T1", "Eingang": "02.03.2026 09:15", "Erledigt": "2026-03-04",
-                  "Kundennummer": "123A456789"}),
-    ticket_row(**{"Ticket-ID": "T2", "Eingang": "03.03.2026", "Kundennummer": "123A456789",
-                  "TL informiert": "05.03.2026"}),
-    ticket_row(**{"Ticket-ID": "T3", "Eingang": "2026-03-02T08:00",
-                  "Kundennummer": "999B000001"}),
-    ticket_row(**{"Ticket-ID": "T4", "Eingang": " 04.03.2026 10:00 "}),
-]  # fmt: skip
+N = 3_000
 
 
-def _floor(path, tmp_path, key) -> list[tuple]:
-    db = tmp_path / "floor.duckdb"
-    floor_load(db, floor_statements(path, key))
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(
-            'SELECT "Ticket-ID", "Eingang", "Erledigt", "TL informiert", pseudonym '
-            "FROM floor ORDER BY 1"
-        ).fetchall()
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench")
 
 
-def test_floor_reads_dates_and_pseudonymises_as_worked_by_hand(write_export, tmp_path):
-    key = bytes(range(32))
-    first, second = pseudonym(key, "123A456789"), pseudonym(key, "999B000001")
-    assert _floor(write_export(ROWS), tmp_path, key) == [
-        ("T1", D(2026, 3, 2), D(2026, 3, 4), None, first),
-        ("T2", D(2026, 3, 3), None, D(2026, 3, 5), first),
-        ("T3", D(2026, 3, 2), None, None, second),
-        ("T4", D(2026, 3, 4), None, None, None),
+def test_load_reports_both_timings_and_reconciles(work):
+    results = work / "results"
+    proc = subprocess.run(
+        [sys.executable, str(run.ROOT / "bench" / "run.py"), "load", "--tickets", str(N),
+         "--repeat", "1", "--work", str(work), "--results", str(results)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "| load_over_raw |" in proc.stdout
+    result = json.loads((results / f"load-{N}.json").read_text(encoding="utf-8"))
+    figures = result["figures"]
+    assert figures["raw_s"] > 0 and figures["load_s"] > 0
+    assert 0 < figures["load_peak_mib"] < 4096
+    assert figures["load_over_raw"] == pytest.approx(figures["load_s"] / figures["raw_s"], 0.1)
+    with open(run.export(work, N).tickets, encoding="utf-8", newline="") as f:
+        records = sum(1 for _ in csv.reader(f, delimiter=";")) - 1
+    counted = figures["rows_loaded"] + figures["rows_rejected"] + figures["rows_duplicate"]
+    assert counted == records
+    assert result["goals"] == [
+        {"figure": "load_over_raw", "limit": 3.0, "at_tickets": 1_000_000, "verdict": "-"}
     ]
 
 
-def test_floor_gives_what_the_load_stores(write_export, tmp_path, config, load, db):
-    path = write_export(ROWS)
-    [result] = load(path)
-    assert result.rows_loaded == len(ROWS)
-    stored = db().execute(
-        "SELECT ticket_id, received, completed, tl_informed, customer FROM tickets ORDER BY 1"
-    )
-    assert _floor(path, tmp_path, load_or_create_key(config.storage.key_file)) == stored.fetchall()
+def test_daily_export_completes_open_tickets_and_adds_new_ones(work):
+    files = run.export(work, N)
+    daily = run.daily_export(files.tickets, run.loaded_database(work, N), work / "daily.csv")
+
+    def rows(path):
+        with open(path, encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f, delimiter=";"))
+
+    before = {r["Ticket-ID"]: r for r in rows(files.tickets)}
+    changed = [r for r in rows(daily) if r["Ticket-ID"] in before]
+    new = [r for r in rows(daily) if r["Ticket-ID"] not in before]
+    assert changed and all(not before[r["Ticket-ID"]]["Erledigt"] for r in changed)
+    assert all(r["Erledigt"] == "28.11.2026 10:00" for r in changed)
+    assert len(new) == run.DAILY_NEW == len({r["Ticket-ID"] for r in new})
+
+
+def test_incremental_loads_the_daily_export_into_the_database(work):
+    figures = run.measure_incremental(work, N, repeat=1)
+    assert figures["rows_loaded"] == figures["daily_rows"]
+    assert figures["records_new"] == run.DAILY_NEW
+    assert figures["records_replaced"] == figures["daily_rows"] - run.DAILY_NEW
+
+
+def test_analyst_counts_what_the_load_keeps_and_what_it_rejects(work):
+    figures = run.measure_analyst(work, N, repeat=1)
+    # The analyst keeps the dirty rows and duplicates the load rejects: a few more tickets.
+    assert figures["analyst_tickets"] > figures["our_tickets"] > 0.98 * figures["analyst_tickets"]
+    assert figures["team_months"] > 20
+    assert 0 < figures["team_month_tickets_max_diff_pct"] < 10
+    assert figures["team_month_on_time_rate_max_diff_pp"] < 10
+
+
+@pytest.mark.parametrize(
+    ("tickets", "ratio", "verdict"),
+    [(1_000_000, 2.9, "met"), (1_000_000, 3.1, "missed"), (2_000, 9.0, "-")],
+)
+def test_goals_apply_at_their_number_of_tickets(tickets, ratio, verdict):
+    [goal] = run.judge("load", tickets, {"load_over_raw": ratio})
+    assert goal["verdict"] == verdict
