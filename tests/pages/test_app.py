@@ -29,7 +29,7 @@ def empty_env(tmp_path, monkeypatch):
 
 def _signed_in(login: str) -> AppTest:
     at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
-    at.user = {"is_logged_in": True, "email": login}
+    at.user = {"is_logged_in": True, "email": login, "email_verified": True}
     return at
 
 

@@ -41,7 +41,7 @@ def _open(login: str | None = None) -> AppTest:
     """The Daten page as the administration (demo user, or signed in as `login`)."""
     at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
     if login:
-        at.user = {"is_logged_in": True, "email": login}
+        at.user = {"is_logged_in": True, "email": login, "email_verified": True}
     else:
         at.session_state["demo_user"] = "demo-admin"
     at.run()
