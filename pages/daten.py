@@ -3,18 +3,21 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import serving, ui, upload
+from dashboard import serving, upload
 from dashboard.access.viewer import may
 from dashboard.core import records
 from dashboard.core.format import number
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import quality
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import downloads
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
 ALL_FILES = "Alle Dateien"
 RESULTS_KEY = "upload_results"
 
-selection = ui.sidebar()
+selection = sidebar.selection()
 st.title("Daten")
 
 
@@ -157,7 +160,7 @@ def _rejects_section() -> None:
         }
     )
     st.dataframe(shown, hide_index=True, key="rejects_table")
-    ui.downloads(shown, "abgewiesene-zeilen", key="rejects_download")
+    downloads(shown, "abgewiesene-zeilen", key="rejects_download")
 
 
 def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None) -> None:
@@ -182,7 +185,7 @@ def _checks_section() -> None:
         step=1,
         key="quality_open_days",
     )
-    date = ui.date_column
+    date = widgets.date_column
     _check(
         "Bearbeiter aus nur einem Ladevorgang",
         "Alle Tickets dieser Namen stammen aus demselben Ladevorgang: neue Namen (vielleicht "
@@ -211,7 +214,7 @@ def _checks_section() -> None:
             {
                 "Bereich": f["area"],
                 "Team": f["team"],
-                "Monat": [ui.month_label(m) for m in f["month"].dt.date],
+                "Monat": [month_label(m) for m in f["month"].dt.date],
             }
         ),
     )
@@ -222,7 +225,7 @@ def _checks_section() -> None:
         serving.fetch(quality.long_open, selection, days=int(days)),
         lambda f: pd.DataFrame(
             {
-                "Ticket": f["ticket_id"].map(ui.ticket_url),
+                "Ticket": f["ticket_id"].map(widgets.ticket_url),
                 "Bereich": f["area"],
                 "Team": f["team"],
                 "Bearbeiter": f["worker"],
@@ -232,7 +235,7 @@ def _checks_section() -> None:
                 "Arbeitstage offen": f["working_days_open"],
             }
         ),
-        {"Ticket": ui.ticket_column(), "Eingang": date("Eingang"), "fällig": date("fällig")},
+        {"Ticket": widgets.ticket_column(), "Eingang": date("Eingang"), "fällig": date("fällig")},
     )
     _check(
         "Bearbeiter in mehreren Teams",
@@ -287,7 +290,7 @@ def _checks_section() -> None:
         {
             "erste ab": date("erste ab"),
             "letzte bis": date("letzte bis"),
-            "Ähnlichkeit": ui.percent_column("Ähnlichkeit"),
+            "Ähnlichkeit": widgets.percent_column("Ähnlichkeit"),
         },
     )
 
@@ -327,10 +330,10 @@ def _audit_section() -> None:
             "Zeitpunkt": st.column_config.DatetimeColumn("Zeitpunkt", format="DD.MM.YYYY HH:mm:ss")
         },
     )
-    ui.downloads(shown, "protokoll", key="audit_download")
+    downloads(shown, "protokoll", key="audit_download")
 
 
-with ui.guard():
+with widgets.guard():
     tabs = {
         "Laden": _upload_section if may(selection.viewer, "upload") else None,
         "Ladeprotokoll": _history_section,

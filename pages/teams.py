@@ -3,12 +3,15 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import serving, ui
+from dashboard import serving
 from dashboard.access.viewer import sees_workers
 from dashboard.core import format
 from dashboard.core import labels as style
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS, STATUSES
 from dashboard.queries import overview
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import audit_view, downloads
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
@@ -80,72 +83,73 @@ def _ranking(frame) -> go.Figure:
     return fig
 
 
-RATE_CONFIG = {
-    "team": st.column_config.TextColumn("Team"),
-    "worker": st.column_config.TextColumn("Mitarbeiter/in"),
-    "tickets": st.column_config.NumberColumn("Tickets"),
-    "decided": st.column_config.NumberColumn("Entschieden"),
-    "on_time_rate": ui.percent_column("Fristgerecht"),
-    "compliant_rate": ui.percent_column("Regelkonform"),
-    "breaches": st.column_config.NumberColumn("Fristverstöße"),
-}
+DRILL_CONFIG = {"team": st.column_config.TextColumn("Team"), **widgets.RATE_COLUMNS}
 
 
-selection = ui.sidebar()
-st.title("Teams")
-with ui.guard():
-    filters = selection.filters
+def _months(selection: serving.Selection) -> None:
+    """The heatmap of the compliant rate per team and month."""
+    first, last = overview.heatmap_window(selection.as_of, selection.filters)
+    period = selection.filters.period
+    st.subheader("Regelkonform je Team und Monat")
+    one_month = period is None or period[0] == period[1]
     st.caption(
-        f"Zeitraum {ui.period_label(selection)} · Stichtag {format.date(selection.as_of)} · "
-        f"Bereich {', '.join(filters.areas) or 'alle'}"
+        (
+            "Ein einzelner Monat ist gewählt: gezeigt werden die 12 Monate bis zu diesem "
+            if one_month
+            else "Gezeigt werden die Monate des gewählten Zeitraums "
+        )
+        + f"({month_label(first)} – {month_label(last)}). Quote der entschiedenen "
+        "Tickets; leere Felder: nichts entschieden."
     )
+    months = serving.fetch(overview.team_months, selection)
+    st.plotly_chart(_heatmap(months), width="stretch")
+
+
+def _status_counts(table) -> None:
+    """Tickets per status and team, with downloads."""
+    st.subheader("Tickets je Status")
+    counts = table[["team", "tickets", *STATUSES, "area"]].rename(columns=STATUS_LABELS)
+    st.dataframe(
+        counts,
+        hide_index=True,
+        column_config={
+            "area": st.column_config.TextColumn("Bereich"),
+            "tickets": st.column_config.NumberColumn("Tickets"),
+            "team": st.column_config.TextColumn("Team"),
+        },
+    )
+    downloads(counts, "tickets-je-status-und-team", key="teams_status")
+
+
+def _drill_down(selection: serving.Selection, teams: list[str]) -> None:
+    """The workers of one chosen team (only for viewers who see workers)."""
+    st.subheader("Mitarbeitende eines Teams")
+    team = st.selectbox("Team", teams, key="teams_drill")
+    workers = serving.fetch(overview.worker_table, selection, team=team)
+    audit_view("Teams, Mitarbeitende", selection, Team=team)
+    workers = workers[workers["tickets"] > 0]
+    if workers.empty:
+        st.info("Dieses Team hat im Zeitraum keine Tickets.")
+    else:
+        st.dataframe(
+            workers[list(DRILL_CONFIG)],
+            hide_index=True,
+            column_config=DRILL_CONFIG,
+            placeholder="–",
+        )
+
+
+selection = sidebar.selection()
+st.title("Teams")
+with widgets.guard():
+    st.caption(sidebar.scope_caption(selection))
     table = serving.fetch(overview.team_table, selection)
     if table.empty or table["tickets"].sum() == 0:
         st.info(EMPTY_SELECTION)
     else:
-        first, last = overview.heatmap_window(selection.as_of, filters)
-        st.subheader("Regelkonform je Team und Monat")
-        one_month = filters.period is None or filters.period[0] == filters.period[1]
-        st.caption(
-            (
-                "Ein einzelner Monat ist gewählt: gezeigt werden die 12 Monate bis zu diesem "
-                if one_month
-                else "Gezeigt werden die Monate des gewählten Zeitraums "
-            )
-            + f"({ui.month_label(first)} – {ui.month_label(last)}). Quote der entschiedenen "
-            "Tickets; leere Felder: nichts entschieden."
-        )
-        months = serving.fetch(overview.team_months, selection)
-        st.plotly_chart(_heatmap(months), width="stretch")
-
+        _months(selection)
         st.subheader("Rangfolge im Zeitraum")
         st.plotly_chart(_ranking(table), width="stretch")
-
-        st.subheader("Tickets je Status")
-        counts = table[["team", "tickets", *STATUSES, "area"]].rename(columns=STATUS_LABELS)
-        st.dataframe(
-            counts,
-            hide_index=True,
-            column_config={
-                "area": st.column_config.TextColumn("Bereich"),
-                "tickets": st.column_config.NumberColumn("Tickets"),
-                "team": st.column_config.TextColumn("Team"),
-            },
-        )
-        ui.downloads(counts, "tickets-je-status-und-team", key="teams_status")
-
+        _status_counts(table)
         if sees_workers(selection.viewer):
-            st.subheader("Mitarbeitende eines Teams")
-            team = st.selectbox("Team", sorted(table["team"]), key="teams_drill")
-            workers = serving.fetch(overview.worker_table, selection, team=team)
-            ui.audit_view("Teams, Mitarbeitende", selection, Team=team)
-            workers = workers[workers["tickets"] > 0]
-            if workers.empty:
-                st.info("Dieses Team hat im Zeitraum keine Tickets.")
-            else:
-                st.dataframe(
-                    workers[list(RATE_CONFIG)],
-                    hide_index=True,
-                    column_config=RATE_CONFIG,
-                    placeholder="–",
-                )
+            _drill_down(selection, sorted(table["team"]))

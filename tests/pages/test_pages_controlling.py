@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
 from dashboard.core.format import number, percent
+from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS, STATUSES
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import metrics, overview
 from dashboard.serving import Selection
+from dashboard.ui import sidebar
 from tests.conftest import DEMO_AS_OF
 
 MONTH = DEMO_AS_OF.replace(day=1)
@@ -43,7 +44,7 @@ def _page(file: str) -> AppTest:
 
 def _ok(at: AppTest) -> None:
     assert not at.exception
-    assert not at.error  # ui.guard turns failures into st.error
+    assert not at.error  # widgets.guard turns failures into st.error
 
 
 def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -89,7 +90,7 @@ def test_overview_headline_equals_the_domain_functions(app_env, con):
     assert shown["Regelkonform"][0] == percent(rates.compliant_rate)
     assert rates.tickets > 0
     # deltas against October 2026 (and open overdue against the state on 27.10.2026)
-    before = ui.previous_period(Selection(DEMO_AS_OF, DEFAULT)).filters
+    before = sidebar.previous_period(Selection(DEMO_AS_OF, DEFAULT)).filters
     now = overview.headline(con, DEMO_AS_OF, DEFAULT).iloc[0]
     prev = overview.headline(con, DEMO_AS_OF, before).iloc[0]
     compare = overview.comparison_date(DEMO_AS_OF, DEFAULT)
@@ -143,7 +144,7 @@ def test_overview_trend_and_backlog_charts(app_env, con):
     statuses = overview.status_mix(con, DEMO_AS_OF, DEFAULT)
     statuses = statuses[statuses["tickets"] > 0]
     assert _array(mix["data"][0]["labels"]) == list(statuses["label"])
-    assert mix["data"][0]["marker"]["colors"] == [ui.LABEL_COLORS[x] for x in statuses["label"]]
+    assert mix["data"][0]["marker"]["colors"] == [STATUS_COLORS[s] for s in statuses["status"]]
 
 
 @pytest.mark.parametrize("file", ["uebersicht.py", "teams.py", "mitarbeitende.py"])
