@@ -17,15 +17,12 @@ KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenhe
 ALL_FILES = "Alle Dateien"
 RESULTS_KEY = "upload_results"
 
-selection = sidebar.selection()
-st.title("Daten")
-
 
 def _kind(code: str) -> str:
     return quality.KIND_LABELS.get(code, code)
 
 
-def _upload_section() -> None:
+def _upload_section(selection: serving.Selection) -> None:
     st.caption(
         "Ticket- oder Abwesenheitsexporte als CSV (Trennzeichen `;`) oder Excel (.xlsx), "
         f"höchstens {upload.MAX_UPLOAD_MB} MB je Datei. Sie werden genauso geladen wie mit "
@@ -88,7 +85,7 @@ def _upload_section() -> None:
                 st.error(text)
 
 
-def _history_section() -> None:
+def _history_section(selection: serving.Selection) -> None:
     frame = serving.fetch(quality.load_history, selection)
     if frame.empty:
         st.info("Noch keine Daten geladen. Exporte lassen sich im Bereich „Laden“ hochladen.")
@@ -126,7 +123,7 @@ def _history_section() -> None:
     )
 
 
-def _rejects_section() -> None:
+def _rejects_section(selection: serving.Selection) -> None:
     files = serving.fetch(quality.reject_files, selection)
     if files.empty:
         st.info("Keine abgewiesenen Zeilen: alle geladenen Zeilen waren in Ordnung.")
@@ -172,7 +169,7 @@ def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None
             st.dataframe(shown(frame), hide_index=True, column_config=config or {})
 
 
-def _checks_section() -> None:
+def _checks_section(selection: serving.Selection) -> None:
     st.caption(
         f"Stand am Stichtag {selection.as_of:%d.%m.%Y}; Bereich und Team gelten, der Zeitraum "
         "nicht (ein Datenfehler zählt in jedem Monat)."
@@ -295,7 +292,7 @@ def _checks_section() -> None:
     )
 
 
-def _audit_section() -> None:
+def _audit_section(selection: serving.Selection) -> None:
     frame = records.audit_entries(serving.config())
     if frame.empty:
         st.info("Das Protokoll ist noch leer.")
@@ -333,6 +330,8 @@ def _audit_section() -> None:
     downloads(shown, "protokoll", key="audit_download")
 
 
+selection = sidebar.selection()
+st.title("Daten")
 with widgets.guard():
     tabs = {
         "Laden": _upload_section if may(selection.viewer, "upload") else None,
@@ -344,4 +343,4 @@ with widgets.guard():
     tabs = {label: section for label, section in tabs.items() if section is not None}
     for tab, section in zip(st.tabs(list(tabs)), tabs.values(), strict=True):
         with tab:
-            section()
+            section(selection)
