@@ -22,7 +22,7 @@ PREVIEW = {
     "breaches": st.column_config.NumberColumn("Fristverstöße"),
     "extensions": st.column_config.NumberColumn("gültige Zusagen"),
     "undecided": st.column_config.NumberColumn("noch nicht entschieden"),
-    "median_working_days": st.column_config.NumberColumn("Median Arbeitstage", format="%.1f"),
+    "median_working_days": st.column_config.NumberColumn("Median Arbeitstage", format="localized"),
 }
 DOWNLOADS = {".xlsx": "Excel-Bericht herunterladen", ".pdf": "PDF-Bericht herunterladen"}
 

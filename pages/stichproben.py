@@ -215,6 +215,7 @@ def _items_table(items: pd.DataFrame) -> None:
         table,
         hide_index=True,
         height=widgets.table_height(len(table), 420),
+        placeholder="",  # no result or comment yet: an empty cell, not "None"
         column_config={
             "Ticket": widgets.ticket_column(),
             "Eingang": widgets.date_column("Eingang"),
