@@ -22,7 +22,12 @@ PREVIEW = {
     "breaches": st.column_config.NumberColumn("Fristverstöße"),
     "extensions": st.column_config.NumberColumn("gültige Zusagen"),
     "undecided": st.column_config.NumberColumn("noch nicht entschieden"),
-    "median_working_days": st.column_config.NumberColumn("Median Arbeitstage", format="localized"),
+    # a short label: the long one pushed the column out of the visible table
+    "median_working_days": st.column_config.NumberColumn(
+        "Median AT",
+        format="localized",
+        help="Median der Arbeitstage (AT) vom Eingang bis zur Erledigung",
+    ),
 }
 DOWNLOADS = {".xlsx": "Excel-Bericht herunterladen", ".pdf": "PDF-Bericht herunterladen"}
 
