@@ -1,13 +1,11 @@
 """Mitarbeitende: figures per worker of a team, working days taken, checks A5–A7."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import serving
 from dashboard.core import format
-from dashboard.core import labels as style
 from dashboard.queries import overview
-from dashboard.ui import sidebar, widgets
+from dashboard.ui import charts, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 EMPTY_TEAMS = "Für die gewählte Auswahl gibt es keine Teams mit Tickets."
@@ -44,45 +42,6 @@ CHECK_CONFIG = {
     "tl_informed_rate": widgets.percent_column("A7 TL informiert"),
     "tl_informed_checked": st.column_config.NumberColumn("A7 geprüft"),
 }
-
-
-def _histogram(frame, deadlines: dict[str, int]) -> go.Figure:
-    fig = go.Figure()
-    for area in frame["area"].unique():
-        part = frame[frame["area"] == area]
-        fig.add_trace(
-            go.Bar(
-                x=part["working_days"],
-                y=part["tickets"],
-                name=area,
-                marker_color=style.AREA_COLORS.get(area),
-                hovertemplate="%{x} Arbeitstage: %{y:,} Tickets<extra></extra>",
-            )
-        )
-    for area, days in deadlines.items():
-        # Between N and N+1: every bar left of the line was completed within the deadline.
-        fig.add_vline(
-            x=days + 0.5,
-            line_dash="dash",
-            line_color="#c62828",
-            annotation_text=f"Frist {area}: {days} Arbeitstage",
-            annotation_position="top right",
-        )
-    fig.update_layout(
-        separators=",.",
-        height=340,
-        bargap=0.1,
-        barmode="overlay",
-        showlegend=len(deadlines) > 1,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={
-            "title": "Arbeitstage vom Eingang bis zur Erledigung",
-            # one tick per day while that stays readable
-            "dtick": 1 if frame["working_days"].max() <= 20 else None,
-        },
-        yaxis={"title": "Erledigte Tickets"},
-    )
-    return fig
 
 
 def _period_figures(workers, team: str) -> None:
@@ -123,7 +82,7 @@ def _duration(selection: serving.Selection, team: str) -> None:
         return
     cfg = serving.config()
     deadlines = {a: cfg.deadline(a) for a in spread["area"].unique()}
-    st.plotly_chart(_histogram(spread, deadlines), width="stretch")
+    st.plotly_chart(charts.working_days(spread, deadlines), width="stretch")
 
 
 def _checks(workers, area: str) -> None:

@@ -4,18 +4,15 @@ import math
 from dataclasses import replace
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import serving
 from dashboard.core import format
-from dashboard.core import labels as style
 from dashboard.core.months import month_label
 from dashboard.queries import metrics, overview
-from dashboard.ui import sidebar, widgets
+from dashboard.ui import charts, sidebar, widgets
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
-RATE_LABELS = {"on_time_rate": "fristgerecht", "compliant_rate": "regelkonform"}
 
 
 def _missing(value) -> bool:
@@ -53,86 +50,6 @@ def _metric(column, label: str, value, previous, kind: str, inverse: bool, help:
         help=help,
         border=True,
     )
-
-
-def _trend_chart(frame) -> go.Figure:
-    fig = go.Figure()
-    for area in frame["area"].unique():
-        part = frame[frame["area"] == area]
-        for column, label in RATE_LABELS.items():
-            fig.add_trace(
-                go.Scatter(
-                    x=part["month"],
-                    y=part[column],
-                    mode="lines+markers",
-                    name=f"{area}: {label}",
-                    line={
-                        "color": style.AREA_COLORS.get(area),
-                        "dash": "solid" if column == "on_time_rate" else "dot",
-                    },
-                    customdata=part["decided"],
-                    hovertemplate=f"{area}, %{{x|%m.%Y}}<br>{label}: %{{y:.1%}}"
-                    "<br>entschieden: %{customdata:,}<extra></extra>",
-                )
-            )
-    fig.add_hline(
-        y=1, line_dash="dash", line_color="#555", annotation_text="Ziel 100 %",
-        annotation_position="bottom right",
-    )  # fmt: skip
-    fig.update_layout(
-        separators=",.",
-        height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.35},
-        yaxis={"title": "Quote", "tickformat": ".0%", "rangemode": "tozero"},
-        xaxis={"title": "Monat", "tickformat": "%m.%Y", "dtick": "M1"},
-    )
-    return fig
-
-
-def _backlog_chart(frame) -> go.Figure:
-    fig = go.Figure()
-    for column, label, color in (
-        ("open", "offen", style.STATUS_COLORS["open"]),
-        ("past_due", "davon Frist überschritten", style.STATUS_COLORS["overdue"]),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=frame["week_end"],
-                y=frame[column],
-                mode="lines",
-                name=label,
-                line={"color": color},
-                fill="tozeroy",
-                hovertemplate=f"Stand %{{x|%d.%m.%Y}}<br>{label}: %{{y:,}}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        separators=",.",
-        height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-        yaxis={"title": "Tickets", "rangemode": "tozero"},
-        xaxis={"title": "Wochenende (Sonntag)", "tickformat": "%d.%m.%Y"},
-    )
-    return fig
-
-
-def _status_chart(frame) -> go.Figure:
-    shown = frame[frame["tickets"] > 0]
-    fig = go.Figure(
-        go.Pie(
-            labels=shown["label"],
-            values=shown["tickets"],
-            hole=0.5,
-            sort=False,
-            marker={"colors": [style.STATUS_COLORS[status] for status in shown["status"]]},
-            hovertemplate="%{label}: %{value:,} Tickets (%{percent:.1%})<extra></extra>",
-            texttemplate="%{percent:.1%}",
-        )
-    )
-    fig.update_layout(separators=",.", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return fig
 
 
 def _no_tickets(selection: serving.Selection) -> None:
@@ -195,14 +112,14 @@ def _trends(selection: serving.Selection) -> None:
         if trend.empty:
             st.info("Keine Tickets in diesen 12 Monaten.")
         else:
-            st.plotly_chart(_trend_chart(trend), width="stretch")
+            st.plotly_chart(charts.trend(trend), width="stretch")
     with right:
         st.markdown("**Rückstand am Wochenende**")
         backlog = serving.fetch(overview.backlog, selection)
         if backlog.empty:
             st.info("Keine Wochenenden bis zum Stichtag in diesen 12 Monaten.")
         else:
-            st.plotly_chart(_backlog_chart(backlog), width="stretch")
+            st.plotly_chart(charts.backlog(backlog), width="stretch")
             st.caption(
                 "Offen: eingegangen und bis zum jeweiligen Tag nicht erledigt. Frist "
                 "überschritten: Fälligkeit vor diesem Tag (auch bei Verlängerung). "
@@ -215,7 +132,7 @@ def _status_mix(selection: serving.Selection) -> None:
     st.subheader(f"Status der Tickets · {sidebar.period_label(selection)}")
     mix = serving.fetch(overview.status_mix, selection)
     chart, table = st.columns([3, 2])
-    chart.plotly_chart(_status_chart(mix), width="stretch")
+    chart.plotly_chart(charts.status_ring(mix), width="stretch")
     table.dataframe(
         mix[["label", "tickets"]],
         hide_index=True,

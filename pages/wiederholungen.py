@@ -3,23 +3,20 @@
 import datetime as dt
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import serving
 from dashboard.access.viewer import Viewer, may
 from dashboard.core import records
 from dashboard.core.format import date, number
-from dashboard.core.months import MONTHS_DE, month_label
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import repeats
-from dashboard.ui import sidebar, widgets
+from dashboard.ui import charts, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 SAVED_KEY = "rep_saved_message"
 STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
-# Not status colours: a conversation's state is no ticket status.
-CONVERSATION_COLORS = {"Gespräch ausstehend": "#455a64", "Gespräch geführt": "#a5c4a0"}
 
 
 def _month(value) -> dt.date:
@@ -85,31 +82,6 @@ def _overview(status: pd.DataFrame) -> None:
         },
         key="rep_overview",
     )
-
-
-def _chart(status: pd.DataFrame) -> None:
-    months = repeats.per_month(status)
-    # short month names: twelve of them fit side by side at 1366 px
-    labels = [f"{MONTHS_DE[m.month - 1][:3]} {m.year}" for m in months["month"]]
-    fig = go.Figure()
-    for column, name in (("pending", "Gespräch ausstehend"), ("held", "Gespräch geführt")):
-        fig.add_bar(
-            x=labels,
-            y=months[column],
-            name=name,
-            marker_color=CONVERSATION_COLORS[name],
-            hovertemplate=f"%{{x}}<br>{name}: %{{y:,d}}<extra></extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        separators=",.",
-        height=260,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis_title="Monat der Fälligkeit",
-        yaxis_title="Wiederholungsfälle",
-        legend={"orientation": "h", "y": 1.12, "x": 0, "title_text": ""},
-    )
-    st.plotly_chart(fig, width="stretch", key="rep_chart")
 
 
 def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
@@ -272,7 +244,9 @@ with widgets.guard():
         status = repeats.merge_status(cases, history)
         _figures(status)
         if status["month"].nunique() > 1:
-            _chart(status)
+            st.plotly_chart(
+                charts.repeat_cases(repeats.per_month(status)), width="stretch", key="rep_chart"
+            )
         _overview(status)
         downloads(
             repeats.export_frame(status),
