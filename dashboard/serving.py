@@ -242,6 +242,11 @@ def records(fn: Callable[..., pd.DataFrame], viewer: Viewer, *args, **kwargs) ->
 RecordsBusy = record_store.RecordsBusy  # for pages: the records database is busy, try again
 
 
+def records_version() -> tuple:
+    """Identity of the records database: a cache key that changes when something is recorded."""
+    return record_store.version(config())
+
+
 def _require(viewer: Viewer | None, action: str) -> Viewer:
     if viewer is None or not may(viewer, action):
         raise PermissionError(f"{action} is not allowed for this viewer")

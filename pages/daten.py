@@ -3,26 +3,25 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import serving, ui, upload
+from dashboard import serving, upload
 from dashboard.access.viewer import may
-from dashboard.core import records
 from dashboard.core.format import number
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import quality
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import downloads
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
 ALL_FILES = "Alle Dateien"
 RESULTS_KEY = "upload_results"
-
-selection = ui.sidebar()
-st.title("Daten")
 
 
 def _kind(code: str) -> str:
     return quality.KIND_LABELS.get(code, code)
 
 
-def _upload_section() -> None:
+def _upload_section(selection: serving.Selection) -> None:
     st.caption(
         "Ticket- oder Abwesenheitsexporte als CSV (Trennzeichen `;`) oder Excel (.xlsx), "
         f"höchstens {upload.MAX_UPLOAD_MB} MB je Datei. Sie werden genauso geladen wie mit "
@@ -85,7 +84,7 @@ def _upload_section() -> None:
                 st.error(text)
 
 
-def _history_section() -> None:
+def _history_section(selection: serving.Selection) -> None:
     frame = serving.fetch(quality.load_history, selection)
     if frame.empty:
         st.info("Noch keine Daten geladen. Exporte lassen sich im Bereich „Laden“ hochladen.")
@@ -123,7 +122,7 @@ def _history_section() -> None:
     )
 
 
-def _rejects_section() -> None:
+def _rejects_section(selection: serving.Selection) -> None:
     files = serving.fetch(quality.reject_files, selection)
     if files.empty:
         st.info("Keine abgewiesenen Zeilen: alle geladenen Zeilen waren in Ordnung.")
@@ -157,7 +156,7 @@ def _rejects_section() -> None:
         }
     )
     st.dataframe(shown, hide_index=True, key="rejects_table")
-    ui.downloads(shown, "abgewiesene-zeilen", key="rejects_download")
+    downloads(shown, "abgewiesene-zeilen", key="rejects_download")
 
 
 def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None) -> None:
@@ -169,7 +168,7 @@ def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None
             st.dataframe(shown(frame), hide_index=True, column_config=config or {})
 
 
-def _checks_section() -> None:
+def _checks_section(selection: serving.Selection) -> None:
     st.caption(
         f"Stand am Stichtag {selection.as_of:%d.%m.%Y}; Bereich und Team gelten, der Zeitraum "
         "nicht (ein Datenfehler zählt in jedem Monat)."
@@ -182,7 +181,7 @@ def _checks_section() -> None:
         step=1,
         key="quality_open_days",
     )
-    date = ui.date_column
+    date = widgets.date_column
     _check(
         "Bearbeiter aus nur einem Ladevorgang",
         "Alle Tickets dieser Namen stammen aus demselben Ladevorgang: neue Namen (vielleicht "
@@ -211,7 +210,7 @@ def _checks_section() -> None:
             {
                 "Bereich": f["area"],
                 "Team": f["team"],
-                "Monat": [ui.month_label(m) for m in f["month"].dt.date],
+                "Monat": [month_label(m) for m in f["month"].dt.date],
             }
         ),
     )
@@ -222,7 +221,7 @@ def _checks_section() -> None:
         serving.fetch(quality.long_open, selection, days=int(days)),
         lambda f: pd.DataFrame(
             {
-                "Ticket": f["ticket_id"].map(ui.ticket_url),
+                "Ticket": f["ticket_id"].map(widgets.ticket_url),
                 "Bereich": f["area"],
                 "Team": f["team"],
                 "Bearbeiter": f["worker"],
@@ -232,7 +231,7 @@ def _checks_section() -> None:
                 "Arbeitstage offen": f["working_days_open"],
             }
         ),
-        {"Ticket": ui.ticket_column(), "Eingang": date("Eingang"), "fällig": date("fällig")},
+        {"Ticket": widgets.ticket_column(), "Eingang": date("Eingang"), "fällig": date("fällig")},
     )
     _check(
         "Bearbeiter in mehreren Teams",
@@ -287,17 +286,16 @@ def _checks_section() -> None:
         {
             "erste ab": date("erste ab"),
             "letzte bis": date("letzte bis"),
-            "Ähnlichkeit": ui.percent_column("Ähnlichkeit"),
+            "Ähnlichkeit": widgets.percent_column("Ähnlichkeit"),
         },
     )
 
 
-def _audit_section() -> None:
-    frame = records.audit_entries(serving.config())
+def _audit_section(selection: serving.Selection) -> None:
+    frame, check = serving.audit_log(selection.viewer)
     if frame.empty:
         st.info("Das Protokoll ist noch leer.")
         return
-    check = records.verify_audit(serving.config())
     if check.intact:
         st.success("Prüfkette in Ordnung: kein Eintrag wurde nachträglich geändert oder entfernt.")
     else:
@@ -328,10 +326,12 @@ def _audit_section() -> None:
             "Zeitpunkt": st.column_config.DatetimeColumn("Zeitpunkt", format="DD.MM.YYYY HH:mm:ss")
         },
     )
-    ui.downloads(shown, "protokoll", key="audit_download")
+    downloads(shown, "protokoll", key="audit_download")
 
 
-with ui.guard():
+selection = sidebar.selection()
+st.title("Daten")
+with widgets.guard():
     tabs = {
         "Laden": _upload_section if may(selection.viewer, "upload") else None,
         "Ladeprotokoll": _history_section,
@@ -342,4 +342,4 @@ with ui.guard():
     tabs = {label: section for label, section in tabs.items() if section is not None}
     for tab, section in zip(st.tabs(list(tabs)), tabs.values(), strict=True):
         with tab:
-            section()
+            section(selection)

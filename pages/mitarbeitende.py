@@ -1,25 +1,18 @@
 """Mitarbeitende: figures per worker of a team, working days taken, checks A5–A7."""
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import serving, ui
+from dashboard import serving
 from dashboard.core import format
-from dashboard.core import labels as style
 from dashboard.queries import overview
+from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui.downloads import audit_view, downloads
 
 EMPTY_TEAMS = "Für die gewählte Auswahl gibt es keine Teams mit Tickets."
 EMPTY_SELECTION = "Dieses Team hat im gewählten Zeitraum keine Tickets."
 
 WORKER_CONFIG = {
-    "worker": st.column_config.TextColumn("Mitarbeiter/in"),
-    "tickets": st.column_config.NumberColumn("Tickets"),
-    "decided": st.column_config.NumberColumn(
-        "Entschieden", help="Erledigt oder Frist (bzw. Zusage) abgelaufen"
-    ),
-    "on_time_rate": ui.percent_column("Fristgerecht"),
-    "compliant_rate": ui.percent_column("Regelkonform"),
-    "breaches": st.column_config.NumberColumn("Fristverstöße"),
+    **widgets.RATE_COLUMNS,
     "median_working_days": st.column_config.NumberColumn(
         "Median AT",
         format="localized",
@@ -34,134 +27,112 @@ WORKER_CONFIG = {
 OPEN_CONFIG = {
     "worker": st.column_config.TextColumn("Mitarbeiter/in"),
     "open_tickets": st.column_config.NumberColumn("Offene Tickets"),
-    "oldest_ticket_id": ui.ticket_column("Ältestes offenes Ticket"),
-    "oldest_receipt_date": ui.date_column("Eingang"),
+    "oldest_ticket_id": widgets.ticket_column("Ältestes offenes Ticket"),
+    "oldest_receipt_date": widgets.date_column("Eingang"),
     "oldest_working_days_open": st.column_config.NumberColumn(
         "Arbeitstage offen", help="Arbeitstage seit dem Eingang bis zum Stichtag"
     ),
 }
 CHECK_CONFIG = {
     "worker": st.column_config.TextColumn("Mitarbeiter/in"),
-    "callback_rate": ui.percent_column("A5 Rückruf"),
+    "callback_rate": widgets.percent_column("A5 Rückruf"),
     "callback_checked": st.column_config.NumberColumn("A5 geprüft"),
-    "walkin_rate": ui.percent_column("A6 Vermerk an TL bei Vorsprache"),
+    "walkin_rate": widgets.percent_column("A6 Vermerk an TL bei Vorsprache"),
     "walkin_checked": st.column_config.NumberColumn("A6 geprüft"),
-    "tl_informed_rate": ui.percent_column("A7 TL informiert"),
+    "tl_informed_rate": widgets.percent_column("A7 TL informiert"),
     "tl_informed_checked": st.column_config.NumberColumn("A7 geprüft"),
 }
 
 
-def _histogram(frame, deadlines: dict[str, int]) -> go.Figure:
-    fig = go.Figure()
-    for area in frame["area"].unique():
-        part = frame[frame["area"] == area]
-        fig.add_trace(
-            go.Bar(
-                x=part["working_days"],
-                y=part["tickets"],
-                name=area,
-                marker_color=style.AREA_COLORS.get(area),
-                hovertemplate="%{x} Arbeitstage: %{y:,} Tickets<extra></extra>",
-            )
-        )
-    for area, days in deadlines.items():
-        # Between N and N+1: every bar left of the line was completed within the deadline.
-        fig.add_vline(
-            x=days + 0.5,
-            line_dash="dash",
-            line_color="#c62828",
-            annotation_text=f"Frist {area}: {days} Arbeitstage",
-            annotation_position="top right",
-        )
-    fig.update_layout(
-        separators=",.",
-        height=340,
-        bargap=0.1,
-        barmode="overlay",
-        showlegend=len(deadlines) > 1,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={
-            "title": "Arbeitstage vom Eingang bis zur Erledigung",
-            # one tick per day while that stays readable
-            "dtick": 1 if frame["working_days"].max() <= 20 else None,
-        },
-        yaxis={"title": "Erledigte Tickets"},
+def _period_figures(workers, team: str) -> None:
+    """Rates and working days per worker in the period, with downloads."""
+    st.subheader("Kennzahlen im Zeitraum")
+    st.dataframe(
+        workers[list(WORKER_CONFIG)],
+        hide_index=True,
+        column_config=WORKER_CONFIG,
+        placeholder="–",
     )
-    return fig
+    downloads(workers, f"mitarbeitende-{team}", key="workers")
 
 
-selection = ui.sidebar()
+def _oldest_open(workers) -> None:
+    """Each worker's oldest open ticket at the Stichtag, whatever its month (A1)."""
+    st.subheader("Älteste offene Tickets am Stichtag")
+    waiting = workers[workers["open_tickets"] > 0]
+    if waiting.empty:
+        st.info("Am Stichtag hat niemand in diesem Team offene Tickets.")
+        return
+    st.dataframe(
+        waiting.assign(oldest_ticket_id=waiting["oldest_ticket_id"].map(widgets.ticket_url))[
+            list(OPEN_CONFIG)
+        ],
+        hide_index=True,
+        column_config=OPEN_CONFIG,
+    )
+    st.caption("Offene Tickets aus jedem Monat, nicht nur aus dem Zeitraum (A1).")
+
+
+def _duration(selection: serving.Selection, team: str) -> None:
+    """The histogram of working days taken, with each Bereich's deadline."""
+    st.subheader("Bearbeitungsdauer")
+    spread = serving.fetch(overview.working_days_distribution, selection, team=team)
+    if spread.empty:
+        st.info("Im Zeitraum wurde in diesem Team kein Ticket erledigt.")
+        return
+    cfg = serving.config()
+    deadlines = {a: cfg.deadline(a) for a in spread["area"].unique()}
+    st.plotly_chart(charts.working_days(spread, deadlines), width="stretch")
+
+
+def _checks(workers, area: str) -> None:
+    """The check rates A5–A7 per worker (Leistung only)."""
+    st.subheader("Prüfungen A5–A7")
+    checked = workers[["callback_checked", "walkin_checked", "tl_informed_checked"]].to_numpy()
+    if checked.sum() == 0:
+        st.info(
+            "Keine geprüften Tickets: Die Prüfungen A5–A7 gelten nur im Bereich Leistung."
+            if area != "Leistung"
+            else "Im Zeitraum gibt es keine geprüften Tickets."
+        )
+        return
+    st.dataframe(
+        workers[list(CHECK_CONFIG)],
+        hide_index=True,
+        column_config=CHECK_CONFIG,
+        placeholder="–",
+    )
+    st.caption(
+        "A5: Rückruf bis zum Fristende (Anliegen Rückruf/Termin). A6: Vermerk an "
+        "die TL am Tag der Vorsprache. A7: TL nach Erledigung informiert. Noch "
+        "offene Prüfungen zählen nicht."
+    )
+
+
+def _team(selection: serving.Selection, teams) -> None:
+    """Everything about the workers of the team chosen here."""
+    team = st.selectbox("Team", list(teams["team"]), key="worker_team")
+    area = teams.loc[teams["team"] == team, "area"].iloc[0]
+    st.caption(
+        f"{area} · Zeitraum {sidebar.period_label(selection)} · "
+        f"Stichtag {format.date(selection.as_of)}"
+    )
+    workers = serving.fetch(overview.worker_table, selection, team=team)
+    audit_view("Mitarbeitende", selection, Team=team)
+    if workers.empty or workers["tickets"].sum() == 0:
+        st.info(EMPTY_SELECTION)
+        return
+    _period_figures(workers, team)
+    _oldest_open(workers)
+    _duration(selection, team)
+    _checks(workers, area)
+
+
+selection = sidebar.selection()
 st.title("Mitarbeitende")
-with ui.guard():
-    filters = selection.filters
+with widgets.guard():
     teams = serving.fetch(overview.teams, selection)
     if teams.empty:
         st.info(EMPTY_TEAMS)
     else:
-        team = st.selectbox("Team", list(teams["team"]), key="worker_team")
-        area = teams.loc[teams["team"] == team, "area"].iloc[0]
-        st.caption(
-            f"{area} · Zeitraum {ui.period_label(selection)} · "
-            f"Stichtag {format.date(selection.as_of)}"
-        )
-        workers = serving.fetch(overview.worker_table, selection, team=team)
-        ui.audit_view("Mitarbeitende", selection, Team=team)
-        if workers.empty or workers["tickets"].sum() == 0:
-            st.info(EMPTY_SELECTION)
-        else:
-            st.subheader("Kennzahlen im Zeitraum")
-            st.dataframe(
-                workers[list(WORKER_CONFIG)],
-                hide_index=True,
-                column_config=WORKER_CONFIG,
-                placeholder="–",
-            )
-            ui.downloads(workers, f"mitarbeitende-{team}", key="workers")
-
-            st.subheader("Älteste offene Tickets am Stichtag")
-            waiting = workers[workers["open_tickets"] > 0]
-            if waiting.empty:
-                st.info("Am Stichtag hat niemand in diesem Team offene Tickets.")
-            else:
-                st.dataframe(
-                    waiting.assign(oldest_ticket_id=waiting["oldest_ticket_id"].map(ui.ticket_url))[
-                        list(OPEN_CONFIG)
-                    ],
-                    hide_index=True,
-                    column_config=OPEN_CONFIG,
-                )
-                st.caption("Offene Tickets aus jedem Monat, nicht nur aus dem Zeitraum (A1).")
-
-            st.subheader("Bearbeitungsdauer")
-            spread = serving.fetch(overview.working_days_distribution, selection, team=team)
-            if spread.empty:
-                st.info("Im Zeitraum wurde in diesem Team kein Ticket erledigt.")
-            else:
-                cfg = serving.config()
-                deadlines = {a: cfg.deadline(a) for a in spread["area"].unique()}
-                st.plotly_chart(_histogram(spread, deadlines), width="stretch")
-
-            st.subheader("Prüfungen A5–A7")
-            checked = (
-                workers[["callback_checked", "walkin_checked", "tl_informed_checked"]]
-                .to_numpy()
-                .sum()
-            )
-            if checked == 0:
-                st.info(
-                    "Keine geprüften Tickets: Die Prüfungen A5–A7 gelten nur im Bereich Leistung."
-                    if area != "Leistung"
-                    else "Im Zeitraum gibt es keine geprüften Tickets."
-                )
-            else:
-                st.dataframe(
-                    workers[list(CHECK_CONFIG)],
-                    hide_index=True,
-                    column_config=CHECK_CONFIG,
-                    placeholder="–",
-                )
-                st.caption(
-                    "A5: Rückruf bis zum Fristende (Anliegen Rückruf/Termin). A6: Vermerk an "
-                    "die TL am Tag der Vorsprache. A7: TL nach Erledigung informiert. Noch "
-                    "offene Prüfungen zählen nicht."
-                )
+        _team(selection, teams)

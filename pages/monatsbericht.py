@@ -3,28 +3,32 @@
 import datetime as dt
 import functools
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import report, serving, ui
+from dashboard import report, serving
 from dashboard.access.viewer import Viewer, sees_workers
-from dashboard.core import format, records
-from dashboard.queries import metrics, monthly
+from dashboard.core import format
+from dashboard.core.months import month_label
+from dashboard.queries import monthly
 from dashboard.queries.filters import Filters
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import download_file
 
-EMPTY_DATABASE = (
-    "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
-)
 PREVIEW = {
     "area": st.column_config.TextColumn("Bereich"),
     "tickets": st.column_config.NumberColumn("Tickets fällig"),
     "decided": st.column_config.NumberColumn("entschieden"),
-    "on_time_rate": ui.percent_column("fristgerecht"),
-    "compliant_rate": ui.percent_column("regelkonform"),
+    "on_time_rate": widgets.percent_column("fristgerecht"),
+    "compliant_rate": widgets.percent_column("regelkonform"),
     "breaches": st.column_config.NumberColumn("Fristverstöße"),
     "extensions": st.column_config.NumberColumn("gültige Zusagen"),
     "undecided": st.column_config.NumberColumn("noch nicht entschieden"),
-    "median_working_days": st.column_config.NumberColumn("Median Arbeitstage", format="%.1f"),
+    # a short label: the long one pushed the column out of the visible table
+    "median_working_days": st.column_config.NumberColumn(
+        "Median AT",
+        format="localized",
+        help="Median der Arbeitstage (AT) vom Eingang bis zur Erledigung",
+    ),
 }
 DOWNLOADS = {".xlsx": "Excel-Bericht herunterladen", ".pdf": "PDF-Bericht herunterladen"}
 
@@ -46,21 +50,17 @@ def _report_file(
     return report.file_bytes(built, suffix, dt.datetime.now().replace(microsecond=0))
 
 
-selection = ui.sidebar()
+selection = sidebar.selection()
 st.title("Monatsbericht")
-with ui.guard():
-    dims = serving.fetch(
-        metrics.dimensions, serving.Selection(selection.as_of, viewer=selection.viewer)
-    )
-    first = dims["first_receipt"].min() if not dims.empty else None
-    first = first.date() if isinstance(first, pd.Timestamp) else None
+with widgets.guard():
+    first = sidebar.first_receipt(selection.as_of, selection.viewer)
     by_key = {m.strftime("%Y-%m"): m for m in report.month_options(first, selection.as_of)}
     keys = list(by_key)
     chosen = st.selectbox(
         "Berichtsmonat",
         keys,
         index=keys.index(report.default_month(selection.as_of).strftime("%Y-%m")),
-        format_func=lambda k: ui.month_label(by_key[k]),
+        format_func=lambda k: month_label(by_key[k]),
         key="report_month",
         help="Der Bericht umfasst die Tickets, die in diesem Monat fällig sind, bewertet "
         "zum Stichtag der Seitenleiste.",
@@ -70,20 +70,20 @@ with ui.guard():
         selection.as_of, monthly.scope_filters(selection.filters), selection.viewer
     )
     st.caption(
-        f"Tickets fällig im {ui.month_label(month)} · Stichtag {format.date(selection.as_of)} · "
+        f"Tickets fällig im {month_label(month)} · Stichtag {format.date(selection.as_of)} · "
         f"{report.scope_label(scope.filters)}. „Von/Bis Monat“ und „Monat nach“ der "
         "Seitenleiste gelten hier nicht: der Bericht zählt immer nach Fälligkeit."
     )
     summary = serving.fetch(monthly.summary, scope, month=month)
-    if dims.empty:
-        st.info(EMPTY_DATABASE)
+    if first is None:
+        st.info(widgets.EMPTY_DATABASE)
     elif summary["tickets"].iloc[-1] == 0:
         st.info(
-            f"Im {ui.month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "
+            f"Im {month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "
             "Der Bericht enthält dann nur Nullen, die Aufzeichnungen des Monats und die Regeln."
         )
     else:
-        st.subheader(f"Übersicht je Bereich · {ui.month_label(month)}")
+        st.subheader(f"Übersicht je Bereich · {month_label(month)}")
         st.dataframe(summary[list(PREVIEW)], hide_index=True, column_config=PREVIEW)
         st.caption(
             "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams, "
@@ -96,25 +96,18 @@ with ui.guard():
             "einzelnen Personen oder Tickets."
         )
     st.subheader("Bericht herunterladen")
-    versions = (serving.version(viewer=selection.viewer), records.version(serving.config()))
+    versions = (serving.version(viewer=selection.viewer), serving.records_version())
     for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
-        column.download_button(
+        make = functools.partial(
+            _report_file, suffix, *versions, month, selection.as_of, scope.filters,
+            selection.viewer,
+        )  # fmt: skip
+        download_file(
+            column,
             label,
-            ui.audited(
-                functools.partial(
-                    _report_file,
-                    suffix,
-                    *versions,
-                    month,
-                    selection.as_of,
-                    scope.filters,
-                    selection.viewer,
-                ),
-                report.file_name(month, suffix),
-            ),
+            make,
             report.file_name(month, suffix),
             report.MIME_TYPES[suffix],
             key=f"report_download_{suffix[1:]}",
-            on_click="ignore",
             width="stretch",
         )

@@ -3,10 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import serving, ui
+from dashboard import serving
 from dashboard.core.format import date
+from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import explain
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import audit_view
 
 OUTCOME_COLORS = {
     explain.MET: "green",
@@ -15,13 +18,13 @@ OUTCOME_COLORS = {
     explain.NOT_APPLICABLE: "gray",
 }
 
-# readable text on the darker status colours of ui.STATUS_COLORS
+# readable text on the darker colours of STATUS_COLORS
 TEXT_ON = {s: "white" for s in ("on_time", "late", "extended_missed", "overdue")}
 
-selection = ui.sidebar()
+selection = sidebar.selection()
 st.title("Ticket")
 
-with ui.guard():
+with widgets.guard():
     field, header = st.columns([1, 2], vertical_alignment="bottom")
     ticket_id = field.text_input(
         "Ticket-ID",
@@ -50,15 +53,13 @@ with ui.guard():
                 "berücksichtigt. Für eine Bewertung einen späteren Stichtag wählen."
             )
         else:
-            ui.audit_view("Ticket", selection, Ticket=facts["ticket_id"])
+            audit_view("Ticket", selection, Ticket=facts["ticket_id"])
             status = facts["status"]
-            color = ui.STATUS_COLORS[status]
+            color = STATUS_COLORS[status]
             header.markdown(
                 f"**{facts['ticket_id']}** · {facts['area']} · {facts['team']} · "
                 f"{facts['worker']} &nbsp; "
-                f"<span style='background:{color};color:{TEXT_ON.get(status, 'black')};"
-                f"padding:2px 8px;border-radius:4px;white-space:nowrap'>"
-                f"{STATUS_LABELS[status]}</span>",
+                + widgets.badge(STATUS_LABELS[status], color, TEXT_ON.get(status, "black")),
                 unsafe_allow_html=True,
             )
             reason = explain.status_reason(facts, selection.as_of)
@@ -111,9 +112,9 @@ with ui.guard():
                 st.dataframe(
                     table,
                     hide_index=True,
-                    height=min(38 + 35 * len(table), 360),
+                    height=widgets.table_height(len(table), 360),
                     placeholder="–",
-                    column_config={"Tag": ui.date_column("Tag")},
+                    column_config={"Tag": widgets.date_column("Tag")},
                     key="ticket_days",
                 )
 

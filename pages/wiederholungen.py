@@ -3,21 +3,19 @@
 import datetime as dt
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import serving, ui
+from dashboard import serving
 from dashboard.access.viewer import Viewer, may
-from dashboard.core import records
 from dashboard.core.format import date, number
-from dashboard.core.months import MONTHS_DE
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import repeats
+from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui.downloads import audit_view, downloads
 
 SAVED_KEY = "rep_saved_message"
 STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
-# Not status colours: a conversation's state is no ticket status.
-CONVERSATION_COLORS = {"Gespräch ausstehend": "#455a64", "Gespräch geführt": "#a5c4a0"}
 
 
 def _month(value) -> dt.date:
@@ -36,7 +34,7 @@ def _case_options(status: pd.DataFrame) -> dict[str, int]:
 
 def _case_label(case: pd.Series) -> str:
     return (
-        f"{case['worker']} – {ui.month_label(_month(case['month']))} "
+        f"{case['worker']} – {month_label(_month(case['month']))} "
         f"({number(case['breaches'])} Überschreitungen)"
     )
 
@@ -45,7 +43,7 @@ def _overview(status: pd.DataFrame) -> None:
     marker = status["streak"].map(repeats.streak_marker)
     table = pd.DataFrame(
         {
-            "Monat": [ui.month_label(_month(m)) for m in status["month"]],
+            "Monat": [month_label(_month(m)) for m in status["month"]],
             "Mitarbeiter/in": status["worker"],
             "Team": status["team"],
             "Anzahl": status["breaches"],
@@ -61,7 +59,7 @@ def _overview(status: pd.DataFrame) -> None:
     st.dataframe(
         styled,
         hide_index=True,
-        height=min(38 + 35 * len(table), 390),
+        height=widgets.table_height(len(table), 390),
         placeholder="",
         column_config={
             "Monat": st.column_config.TextColumn("Monat", help="Monat der Fälligkeit", width=120),
@@ -74,7 +72,7 @@ def _overview(status: pd.DataFrame) -> None:
             "In Folge": st.column_config.TextColumn(
                 "In Folge", help="Wiederholungsfall in aufeinanderfolgenden Monaten", width=175
             ),
-            "Gespräch am": ui.date_column("Gespräch am"),
+            "Gespräch am": widgets.date_column("Gespräch am"),
             "Erfasst": st.column_config.NumberColumn(
                 "Erfasst",
                 help="Anzahl der erfassten Gespräche zu diesem Fall (alle bleiben)",
@@ -85,44 +83,19 @@ def _overview(status: pd.DataFrame) -> None:
     )
 
 
-def _chart(status: pd.DataFrame) -> None:
-    months = repeats.per_month(status)
-    # short month names: twelve of them fit side by side at 1366 px
-    labels = [f"{MONTHS_DE[m.month - 1][:3]} {m.year}" for m in months["month"]]
-    fig = go.Figure()
-    for column, name in (("pending", "Gespräch ausstehend"), ("held", "Gespräch geführt")):
-        fig.add_bar(
-            x=labels,
-            y=months[column],
-            name=name,
-            marker_color=CONVERSATION_COLORS[name],
-            hovertemplate=f"%{{x}}<br>{name}: %{{y:,d}}<extra></extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        separators=",.",
-        height=260,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis_title="Monat der Fälligkeit",
-        yaxis_title="Wiederholungsfälle",
-        legend={"orientation": "h", "y": 1.12, "x": 0, "title_text": ""},
-    )
-    st.plotly_chart(fig, width="stretch", key="rep_chart")
-
-
 def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
     month = _month(case["month"])
-    st.subheader(f"{case['worker']} – {ui.month_label(month)}")
+    st.subheader(f"{case['worker']} – {month_label(month)}")
     marker = repeats.streak_marker(int(case["streak"]))
     if marker:
         st.warning(
-            f"Wiederholungsfall {marker} (seit {ui.month_label(_month(case['streak_since']))}).",
+            f"Wiederholungsfall {marker} (seit {month_label(_month(case['streak_since']))}).",
             icon=":material/repeat:",
         )
     tickets = serving.fetch(repeats.breaches_of, scoped, worker=case["worker"], month=month)
     table = pd.DataFrame(
         {
-            "Ticket": tickets["ticket_id"].map(ui.ticket_url),
+            "Ticket": tickets["ticket_id"].map(widgets.ticket_url),
             "Fällig am": tickets["due_date"],
             "Status": tickets["status"].map(STATUS_LABELS),
             "Arbeitstage": tickets["working_days"],
@@ -134,13 +107,13 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
     st.dataframe(
         table,
         hide_index=True,
-        height=min(38 + 35 * len(table), 320),
+        height=widgets.table_height(len(table), 320),
         placeholder="",
         column_config={
-            "Ticket": ui.ticket_column(),
-            "Fällig am": ui.date_column("Fällig am"),
-            "Erledigt am": ui.date_column("Erledigt am"),
-            "Zusage bis": ui.date_column("Zusage bis"),
+            "Ticket": widgets.ticket_column(),
+            "Fällig am": widgets.date_column("Fällig am"),
+            "Erledigt am": widgets.date_column("Erledigt am"),
+            "Zusage bis": widgets.date_column("Zusage bis"),
             "Arbeitstage": st.column_config.NumberColumn(
                 "Arbeitstage", help="Arbeitstage von Eingang bis Erledigung (offen: leer)"
             ),
@@ -149,7 +122,7 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
     )
 
 
-def _record_form(cfg, case: pd.Series, history: pd.DataFrame, viewer: Viewer) -> None:
+def _record_form(case: pd.Series, history: pd.DataFrame, viewer: Viewer) -> None:
     month = _month(case["month"])
     st.subheader("Gespräch erfassen")
     st.caption(
@@ -162,17 +135,16 @@ def _record_form(cfg, case: pd.Series, history: pd.DataFrame, viewer: Viewer) ->
             "Gespräch geführt am", value=dt.date.today(), format="DD.MM.YYYY", key="rep_held_on"
         )
         submitted = right.form_submit_button("Gespräch speichern", type="primary", key="rep_save")
-    who = viewer.who
     if submitted:
         try:
-            repeats.record_conversation(cfg, case["worker"], month, held_on, who)
+            serving.record_conversation(viewer, case["worker"], month, held_on)
         except repeats.InvalidConversation as exc:
             st.error(str(exc))
-        except records.RecordsBusy as exc:
+        except serving.RecordsBusy as exc:
             st.warning(str(exc))
         else:
             st.session_state[SAVED_KEY] = (
-                f"Gespräch mit {case['worker']} ({ui.month_label(month)}) am {date(held_on)} "
+                f"Gespräch mit {case['worker']} ({month_label(month)}) am {date(held_on)} "
                 "gespeichert."
             )
             st.rerun()
@@ -194,7 +166,7 @@ def _record_form(cfg, case: pd.Series, history: pd.DataFrame, viewer: Viewer) ->
             ),
             hide_index=True,
             column_config={
-                "Gespräch am": ui.date_column("Gespräch am"),
+                "Gespräch am": widgets.date_column("Gespräch am"),
                 "Erfasst am": st.column_config.DatetimeColumn(
                     "Erfasst am", format="DD.MM.YYYY HH:mm"
                 ),
@@ -203,24 +175,59 @@ def _record_form(cfg, case: pd.Series, history: pd.DataFrame, viewer: Viewer) ->
         )
 
 
-selection = ui.sidebar()
-st.title("Wiederholte Fristüberschreitungen")
+def _figures(status: pd.DataFrame) -> None:
+    """How many repeat cases, with and without a conversation, and in a row."""
+    cols = st.columns(4)
+    cols[0].metric("Wiederholungsfälle", number(len(status)), icon=":material/warning:")
+    cols[1].metric(
+        "Gespräch ausstehend", number(status["pending"].sum()), icon=":material/pending:"
+    )
+    cols[2].metric("Gespräch geführt", number((~status["pending"]).sum()), icon=":material/forum:")
+    cols[3].metric(
+        "In Folge",
+        number((status["streak"] >= 2).sum()),
+        icon=":material/repeat:",
+        help="Wiederholungsfälle, deren Person auch im Vormonat einer war",
+    )
 
-with ui.guard():
-    cfg = serving.config()
-    threshold = cfg.rules.repeat_threshold
+
+def _case(selection: serving.Selection, scoped: serving.Selection, status, history) -> None:
+    """One chosen case: its breaches and, for team leaders, the conversation form."""
+    options = _case_options(status)
+    chosen = st.selectbox(
+        "Fall",
+        list(options),
+        format_func=lambda k: _case_label(status.iloc[options[k]]),
+        key="rep_case",
+    )
+    case = status.iloc[options[chosen]]
+    _breaches(scoped, case)
+    audit_view("Wiederholte Fristüberschreitungen", scoped, Person=case["worker"])
+    if may(selection.viewer, "record_conversation"):
+        _record_form(case, history, selection.viewer)
+
+
+def _scoped(selection: serving.Selection) -> serving.Selection:
+    """The sidebar's selection, or the 12 months up to the Stichtag when ticked."""
     last12 = st.checkbox(
         "letzte 12 Monate",
         key="rep_last12",
         help="Statt des Zeitraums der Seitenleiste die zwölf Monate bis zum Monat des Stichtags.",
     )
-    scoped = serving.Selection(
+    return serving.Selection(
         selection.as_of,
         repeats.scope(selection.filters, selection.as_of, last12=last12),
         selection.viewer,
     )
+
+
+selection = sidebar.selection()
+st.title("Wiederholte Fristüberschreitungen")
+with widgets.guard():
+    threshold = serving.config().rules.repeat_threshold
+    scoped = _scoped(selection)
     st.caption(
-        f"{ui.period_label(scoped)}, Monate nach Fälligkeit; Stand {date(selection.as_of)}. "
+        f"{sidebar.period_label(scoped)}, Monate nach Fälligkeit; Stand {date(selection.as_of)}. "
         f"Wiederholungsfall: mindestens {number(threshold)} Fristüberschreitungen "
         "(verspätet, Zusage nicht eingehalten, überfällig) einer Person in einem Monat."
     )
@@ -233,39 +240,16 @@ with ui.guard():
     else:
         history = serving.records(repeats.conversations, selection.viewer)
         status = repeats.merge_status(cases, history)
-        cols = st.columns(4)
-        cols[0].metric("Wiederholungsfälle", number(len(status)), icon=":material/warning:")
-        cols[1].metric(
-            "Gespräch ausstehend", number(status["pending"].sum()), icon=":material/pending:"
-        )
-        cols[2].metric(
-            "Gespräch geführt", number((~status["pending"]).sum()), icon=":material/forum:"
-        )
-        cols[3].metric(
-            "In Folge",
-            number((status["streak"] >= 2).sum()),
-            icon=":material/repeat:",
-            help="Wiederholungsfälle, deren Person auch im Vormonat einer war",
-        )
+        _figures(status)
         if status["month"].nunique() > 1:
-            _chart(status)
+            st.plotly_chart(
+                charts.repeat_cases(repeats.per_month(status)), width="stretch", key="rep_chart"
+            )
         _overview(status)
-        ui.downloads(
+        downloads(
             repeats.export_frame(status),
             f"wiederholungsfaelle-{selection.as_of:%Y-%m-%d}",
             key="rep_download",
         )
-
         st.divider()
-        options = _case_options(status)
-        chosen = st.selectbox(
-            "Fall",
-            list(options),
-            format_func=lambda k: _case_label(status.iloc[options[k]]),
-            key="rep_case",
-        )
-        case = status.iloc[options[chosen]]
-        _breaches(scoped, case)
-        ui.audit_view("Wiederholte Fristüberschreitungen", scoped, Person=case["worker"])
-        if may(selection.viewer, "record_conversation"):
-            _record_form(cfg, case, history, selection.viewer)
+        _case(selection, scoped, status, history)

@@ -3,18 +3,21 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import serving, ui
+from dashboard import serving
 from dashboard.core.format import date, number
+from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import followup
+from dashboard.ui import sidebar, widgets
+from dashboard.ui.downloads import audit_view, downloads
 
-# Traffic light per code: the overdue colour of ui.STATUS_COLORS for breaches, the
+# Traffic light per code: the overdue colour of STATUS_COLORS for breaches, the
 # open_extended colour for a running extension, orange / yellow / grey-green in between.
 LIGHT_COLORS = {
-    "overdue": ui.STATUS_COLORS["overdue"],
+    "overdue": STATUS_COLORS["overdue"],
     "today": "#ef6c00",
     "next_workday": "#fdd835",
-    "extended": ui.STATUS_COLORS["open_extended"],
+    "extended": STATUS_COLORS["open_extended"],
     "later": "#a5c4a0",
 }
 LIGHT_TEXT = {"overdue": "white", "today": "white"}  # readable on the dark colours
@@ -32,19 +35,155 @@ ALL = "Alle Zuständigen"
 
 
 def _badge(light: str, text: str) -> str:
-    color, fg = LIGHT_COLORS[light], LIGHT_TEXT.get(light, "black")
-    return (
-        f"<span style='background:{color};color:{fg};padding:1px 8px;border-radius:4px;"
-        f"white-space:nowrap'>{text}</span>"
+    return widgets.badge(text, LIGHT_COLORS[light], LIGHT_TEXT.get(light, "black"))
+
+
+def _lights(summary: pd.Series, next_workday: str) -> None:
+    """The open tickets per traffic light and the coloured legend."""
+    cols = st.columns(6)
+    cols[0].metric("Offen", number(summary["tickets"]), icon=":material/inbox:")
+    for col, (light, key) in zip(
+        cols[1:],
+        [("overdue", "overdue"), ("today", "today"), ("next_workday", "next_workday_due"),
+         ("extended", "extended"), ("later", "later")],
+        strict=True,
+    ):  # fmt: skip
+        col.metric(
+            followup.LIGHT_LABELS[light],
+            number(summary[key]),
+            icon=LIGHT_ICONS[light],
+            help=f"morgen = nächster Arbeitstag, {next_workday}"
+            if light == "next_workday"
+            else None,
+        )
+    legend = {
+        **followup.LIGHT_LABELS,
+        "next_workday": f"morgen fällig ({next_workday})",
+        "extended": "verlängert bis Zusage",
+    }
+    st.markdown(
+        "Ampel: " + " ".join(_badge(light, label) for light, label in legend.items()),
+        unsafe_allow_html=True,
     )
 
 
-selection = ui.sidebar()
-st.title("Wiedervorlage")
+def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
+    """The open tickets of everyone or of one responsible, most urgent first."""
+    counts = dict(zip(people["responsible"], people["tickets"], strict=True))
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    person = left.selectbox(
+        "Zuständig",
+        [ALL, *people["responsible"]],
+        format_func=lambda p: p if p == ALL else f"{p} ({number(counts[p])} offen)",
+        key="wv_person",
+    )
+    shown = listing if person == ALL else listing[listing["responsible"] == person]
+    if person != ALL:
+        oldest = people.set_index("responsible").loc[person]
+        right.caption(
+            f"Ältestes offenes Ticket: {oldest['oldest_ticket']}, eingegangen am "
+            f"{date(pd.Timestamp(oldest['oldest_receipt']).date())} "
+            f"({number(oldest['oldest_working_days'])} Arbeitstage offen)."
+        )
+    # the note on a substitute's row says whose ticket it is (A4, A8)
+    note = (" (Vertretung für " + shown["substitute_for"] + ")").fillna("")
+    table = pd.DataFrame(
+        {
+            "light": shown["light"],
+            "Ampel": shown["light_label"],
+            "Ticket": shown["ticket_id"].map(widgets.ticket_url),
+            "Fällig am": shown["due_date"],
+            "Zusage bis": shown["commitment_date"],
+            "Zuständig": shown["responsible"] + note,
+            "Status": shown["status"].map(STATUS_LABELS),
+            "AT offen": shown["working_days_open"],
+            "Eingang": shown["receipt_date"],
+            "Team": shown["team"],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=widgets.table_height(len(table), 390),
+        placeholder="",
+        column_order=[c for c in table.columns if c != "light"],
+        column_config={
+            "Ampel": st.column_config.TextColumn("Ampel", width=165),
+            "Zuständig": st.column_config.TextColumn("Zuständig", width=260),
+            "Ticket": widgets.ticket_column(),
+            "Fällig am": widgets.date_column("Fällig am"),
+            "Zusage bis": widgets.date_column("Zusage bis"),
+            "Eingang": widgets.date_column("Eingang"),
+            "AT offen": st.column_config.NumberColumn(
+                "AT offen", help="Arbeitstage seit Eingang bis zum Stichtag"
+            ),
+        },
+        key="wv_list",
+    )
 
-with ui.guard():
-    summary = serving.fetch(followup.summary, selection).iloc[0]
+
+PEOPLE_COLUMNS = [
+    "responsible", "tickets", "overdue", "today", "next_workday", "extended", "later",
+    "as_substitute", "oldest_link", "oldest_receipt", "oldest_working_days",
+]  # fmt: skip
+
+
+def _per_person(people: pd.DataFrame, next_workday: str) -> None:
+    """Open tickets per responsible and traffic light, with the oldest ticket (A1)."""
+    overview = people.assign(oldest_link=people["oldest_ticket"].map(widgets.ticket_url))
+    st.dataframe(
+        overview,
+        hide_index=True,
+        height=widgets.table_height(len(overview), 430),
+        column_order=PEOPLE_COLUMNS,
+        column_config={
+            "responsible": st.column_config.TextColumn("Zuständig"),
+            "tickets": st.column_config.NumberColumn("Offen"),
+            "overdue": st.column_config.NumberColumn("überfällig"),
+            "today": st.column_config.NumberColumn("heute"),
+            "next_workday": st.column_config.NumberColumn(
+                "morgen", help=f"fällig am nächsten Arbeitstag, {next_workday}"
+            ),
+            "extended": st.column_config.NumberColumn(
+                "verlängert", help="offen, Frist durch gültige Zusage verlängert"
+            ),
+            "later": st.column_config.NumberColumn("später"),
+            "as_substitute": st.column_config.NumberColumn(
+                "davon Vertretung", help="Tickets abwesender Kolleginnen und Kollegen"
+            ),
+            "oldest_link": widgets.ticket_column("Ältestes Ticket"),
+            "oldest_receipt": widgets.date_column("Eingang"),
+            "oldest_working_days": st.column_config.NumberColumn(
+                "Arbeitstage offen", help="Alter des ältesten offenen Tickets (A1)"
+            ),
+        },
+        key="wv_people",
+    )
+
+
+def _open_tickets(selection: serving.Selection, summary: pd.Series) -> None:
+    """Lights, the list and the per-person table of the open tickets, with downloads."""
     next_workday = date(pd.Timestamp(summary["next_workday"]).date())
+    _lights(summary, next_workday)
+    people = serving.fetch(followup.by_responsible, selection)
+    listing = serving.fetch(followup.followup_list, selection)
+    audit_view("Wiedervorlage", selection)
+    tab_list, tab_people = st.tabs(["Liste", "Je Zuständige/r"])
+    with tab_list:
+        _listing(listing, people)
+    with tab_people:
+        _per_person(people, next_workday)
+    downloads(
+        followup.export_frame(listing),
+        f"wiedervorlage-{selection.as_of:%Y-%m-%d}",
+        key="wv_download",
+    )
+
+
+selection = sidebar.selection()
+st.title("Wiedervorlage")
+with widgets.guard():
+    summary = serving.fetch(followup.summary, selection).iloc[0]
     st.caption(
         f"Offene Tickets am Stichtag {date(selection.as_of)}, unabhängig vom gewählten "
         f"Zeitraum; Bereich und Team wie gewählt. Abwesende: Tickets stehen bei der Vertretung."
@@ -52,135 +191,4 @@ with ui.guard():
     if summary["tickets"] == 0:
         st.info("Keine offenen Tickets für diese Auswahl – die Wiedervorlage ist leer.")
     else:
-        cols = st.columns(6)
-        cols[0].metric("Offen", number(summary["tickets"]), icon=":material/inbox:")
-        for col, (light, key) in zip(
-            cols[1:],
-            [("overdue", "overdue"), ("today", "today"), ("next_workday", "next_workday_due"),
-             ("extended", "extended"), ("later", "later")],
-            strict=True,
-        ):  # fmt: skip
-            col.metric(
-                followup.LIGHT_LABELS[light],
-                number(summary[key]),
-                icon=LIGHT_ICONS[light],
-                help=f"morgen = nächster Arbeitstag, {next_workday}"
-                if light == "next_workday"
-                else None,
-            )
-        st.markdown(
-            "Ampel: "
-            + " ".join(
-                _badge(light, label)
-                for light, label in {
-                    **followup.LIGHT_LABELS,
-                    "next_workday": f"morgen fällig ({next_workday})",
-                    "extended": "verlängert bis Zusage",
-                }.items()
-            ),
-            unsafe_allow_html=True,
-        )
-
-        people = serving.fetch(followup.by_responsible, selection)
-        listing = serving.fetch(followup.followup_list, selection)
-        ui.audit_view("Wiedervorlage", selection)
-        tab_list, tab_people = st.tabs(["Liste", "Je Zuständige/r"])
-        with tab_list:
-            counts = dict(zip(people["responsible"], people["tickets"], strict=True))
-            left, right = st.columns([1, 2], vertical_alignment="bottom")
-            person = left.selectbox(
-                "Zuständig",
-                [ALL, *people["responsible"]],
-                format_func=lambda p: p if p == ALL else f"{p} ({number(counts[p])} offen)",
-                key="wv_person",
-            )
-            shown = listing if person == ALL else listing[listing["responsible"] == person]
-            if person != ALL:
-                oldest = people.set_index("responsible").loc[person]
-                right.caption(
-                    f"Ältestes offenes Ticket: {oldest['oldest_ticket']}, eingegangen am "
-                    f"{date(pd.Timestamp(oldest['oldest_receipt']).date())} "
-                    f"({number(oldest['oldest_working_days'])} Arbeitstage offen)."
-                )
-            # the note on a substitute's row says whose ticket it is (A4, A8)
-            note = (" (Vertretung für " + shown["substitute_for"] + ")").fillna("")
-            table = pd.DataFrame(
-                {
-                    "light": shown["light"],
-                    "Ampel": shown["light_label"],
-                    "Ticket": shown["ticket_id"].map(ui.ticket_url),
-                    "Fällig am": shown["due_date"],
-                    "Zusage bis": shown["commitment_date"],
-                    "Zuständig": shown["responsible"] + note,
-                    "Status": shown["status"].map(STATUS_LABELS),
-                    "AT offen": shown["working_days_open"],
-                    "Eingang": shown["receipt_date"],
-                    "Team": shown["team"],
-                }
-            )
-            st.dataframe(
-                table,
-                hide_index=True,
-                height=min(38 + 35 * len(table), 390),
-                placeholder="",
-                column_order=[c for c in table.columns if c != "light"],
-                column_config={
-                    "Ampel": st.column_config.TextColumn("Ampel", width=165),
-                    "Zuständig": st.column_config.TextColumn("Zuständig", width=260),
-                    "Ticket": ui.ticket_column(),
-                    "Fällig am": ui.date_column("Fällig am"),
-                    "Zusage bis": ui.date_column("Zusage bis"),
-                    "Eingang": ui.date_column("Eingang"),
-                    "AT offen": st.column_config.NumberColumn(
-                        "AT offen", help="Arbeitstage seit Eingang bis zum Stichtag"
-                    ),
-                },
-                key="wv_list",
-            )
-        with tab_people:
-            overview = people.assign(oldest_link=people["oldest_ticket"].map(ui.ticket_url))
-            st.dataframe(
-                overview,
-                hide_index=True,
-                height=min(38 + 35 * len(overview), 430),
-                column_order=[
-                    "responsible",
-                    "tickets",
-                    "overdue",
-                    "today",
-                    "next_workday",
-                    "extended",
-                    "later",
-                    "as_substitute",
-                    "oldest_link",
-                    "oldest_receipt",
-                    "oldest_working_days",
-                ],
-                column_config={
-                    "responsible": st.column_config.TextColumn("Zuständig"),
-                    "tickets": st.column_config.NumberColumn("Offen"),
-                    "overdue": st.column_config.NumberColumn("überfällig"),
-                    "today": st.column_config.NumberColumn("heute"),
-                    "next_workday": st.column_config.NumberColumn(
-                        "morgen", help=f"fällig am nächsten Arbeitstag, {next_workday}"
-                    ),
-                    "extended": st.column_config.NumberColumn(
-                        "verlängert", help="offen, Frist durch gültige Zusage verlängert"
-                    ),
-                    "later": st.column_config.NumberColumn("später"),
-                    "as_substitute": st.column_config.NumberColumn(
-                        "davon Vertretung", help="Tickets abwesender Kolleginnen und Kollegen"
-                    ),
-                    "oldest_link": ui.ticket_column("Ältestes Ticket"),
-                    "oldest_receipt": ui.date_column("Eingang"),
-                    "oldest_working_days": st.column_config.NumberColumn(
-                        "Arbeitstage offen", help="Alter des ältesten offenen Tickets (A1)"
-                    ),
-                },
-                key="wv_people",
-            )
-        ui.downloads(
-            followup.export_frame(listing),
-            f"wiedervorlage-{selection.as_of:%Y-%m-%d}",
-            key="wv_download",
-        )
+        _open_tickets(selection, summary)

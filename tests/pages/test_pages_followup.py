@@ -13,13 +13,13 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
 from dashboard.core.format import date, number
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import explain, followup
 from dashboard.queries.filters import Filters
 from dashboard.queries.metrics import ticket_verdicts
+from dashboard.ui import downloads
 from tests.conftest import DEMO_AS_OF
 
 # The sidebar's defaults: the month of the Stichtag, by due date, all Bereiche and teams.
@@ -101,7 +101,7 @@ def test_wiedervorlage_empty_state(app_env):
 def test_wiedervorlage_download_opens_in_excel(con):
     frame = followup.followup_list(con, DEMO_AS_OF, DEFAULT)
     export = followup.export_frame(frame)
-    sheet = openpyxl.load_workbook(io.BytesIO(ui.xlsx_bytes(export))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(export))).active
     assert [c.value for c in sheet[1]] == [
         "Ampel", "Ticket-ID", "Fällig am", "Zusage bis", "Status", "Zuständig",
         "Vertretung für", "Bearbeiter", "Bereich", "Team", "Eingang", "Arbeitstage offen",
@@ -111,7 +111,7 @@ def test_wiedervorlage_download_opens_in_excel(con):
         frame["ticket_id"]
     )
     assert sheet.cell(row=2, column=3).number_format == "dd.mm.yyyy"
-    csv = ui.csv_bytes(export).decode("utf-8-sig")
+    csv = downloads.csv_bytes(export).decode("utf-8-sig")
     assert f"{frame['due_date'][0]:%d.%m.%Y}" in csv.splitlines()[1]
 
 

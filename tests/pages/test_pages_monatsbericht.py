@@ -36,7 +36,7 @@ def _page() -> AppTest:
 
 def _ok(at: AppTest) -> None:
     assert not at.exception
-    assert not at.error  # ui.guard turns failures into st.error
+    assert not at.error  # widgets.guard turns failures into st.error
 
 
 def _assert_preview(at: AppTest, expected: pd.DataFrame) -> None:

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
 from dashboard.core import records
 from dashboard.core.config import load_config
 from dashboard.core.format import number
+from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
@@ -74,7 +74,7 @@ def _table(at: AppTest, column: str) -> pd.DataFrame:
 def _assert_overview(at: AppTest, expected: pd.DataFrame) -> None:
     shown = _table(at, "Mitarbeiter/in")
     assert list(shown["Mitarbeiter/in"]) == list(expected["worker"])
-    assert list(shown["Monat"]) == [ui.month_label(m.date()) for m in expected["month"]]
+    assert list(shown["Monat"]) == [month_label(m.date()) for m in expected["month"]]
     assert list(shown["Anzahl"]) == list(expected["breaches"])
     assert list(shown["Gespräch"]) == list(expected["conversation"])
     markers = [repeats.streak_marker(s) for s in expected["streak"]]

@@ -14,11 +14,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import ui
 from dashboard.core.config import load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import followup
 from dashboard.queries.filters import Filters
+from dashboard.ui import downloads
 from etl.load import load_files
 from etl.sources import csv_text
 from tests.conftest import HEADER, d, ticket_row
@@ -252,11 +252,11 @@ def test_export_has_german_headers_and_dates(con):
     assert (first["Ticket-ID"], first["Status"], first["Ampel"]) == (
         "lei-overdue-january", "überfällig", "überfällig",
     )  # fmt: skip
-    csv = ui.csv_bytes(export).decode("utf-8-sig")
+    csv = downloads.csv_bytes(export).decode("utf-8-sig")
     assert csv.splitlines()[0].split(";")[:3] == ["Ampel", "Ticket-ID", "Fällig am"]
     assert "lei-overdue-january;09.01.2026;" in csv
     assert "Vertretung für" in csv.splitlines()[0]
-    sheet = openpyxl.load_workbook(io.BytesIO(ui.xlsx_bytes(export))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(export))).active
     assert [c.value for c in sheet[1]] == list(followup.EXPORT_COLUMNS.values())
     due = sheet.cell(row=2, column=3)
     assert (f"{due.value:%d.%m.%Y}", due.number_format) == ("09.01.2026", "dd.mm.yyyy")

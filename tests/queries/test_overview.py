@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from dashboard import ui
 from dashboard.queries import overview
 from dashboard.queries.filters import Filters
 from dashboard.serving import Selection
+from dashboard.ui import sidebar
 from tests.conftest import d, ticket_row
 
 # Leistung (5 working days) unless stated; March 2026 has no holiday. Sundays: 01.03.,
@@ -203,7 +203,7 @@ def test_comparison_date(as_of, period, expected):
 
 def test_previous_period_comparison(con):
     selection = Selection(S, Filters(period=MARCH))
-    before = ui.previous_period(selection)
+    before = sidebar.previous_period(selection)
     assert before.filters.period == FEBRUARY
     compare = overview.comparison_date(S, selection.filters)
     previous = overview.headline(con, S, before.filters).iloc[0]

@@ -448,13 +448,13 @@ def test_rules_table_follows_the_configuration(config):
 
 
 def test_colours_and_month_names_match_the_pages():
-    from dashboard import ui
     from dashboard.core import labels as style
+    from dashboard.core.months import month_label
 
-    assert pdf.STATUS_COLORS == ui.STATUS_COLORS
+    assert pdf.STATUS_COLORS == style.STATUS_COLORS
     assert pdf.AREA_COLORS == style.AREA_COLORS  # the pages' bar and line colours
     assert [pdf.month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)] == [
-        ui.month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)
+        month_label(d(f"01.{m:02d}.2026")) for m in range(1, 13)
     ]
 
 

@@ -1,0 +1,76 @@
+"""Small layout pieces the pages share: the error guard, column configs, ticket links."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import streamlit as st
+
+log = logging.getLogger(__name__)
+
+EMPTY_DATABASE = (
+    "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
+)
+ROW_PX, HEADER_PX = 35, 38  # st.dataframe's row and header heights
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Show a German message instead of a traceback when something fails."""
+    try:
+        yield
+    except Exception:  # the user gets a message, the log the details
+        log.exception("page failed")
+        st.error(
+            "Die Ansicht konnte nicht berechnet werden. Bitte die Seite neu laden; "
+            "wenn der Fehler bleibt, die IT-Betreuung informieren."
+        )
+
+
+def ticket_url(ticket_id: str) -> str:
+    """Link to the Ticket page for one ticket (used in every table's ID column)."""
+    return f"/ticket?id={quote(str(ticket_id))}"
+
+
+def ticket_column(label: str = "Ticket") -> st.column_config.LinkColumn:
+    """A column of ticket_url links that shows the ticket ID."""
+    return st.column_config.LinkColumn(label, display_text=r"/ticket\?id=(.*)")
+
+
+def date_column(label: str) -> st.column_config.DateColumn:
+    """A date column shown as TT.MM.JJJJ."""
+    return st.column_config.DateColumn(label, format="DD.MM.YYYY")
+
+
+def percent_column(label: str) -> st.column_config.NumberColumn:
+    """A rate (0..1) shown as a percentage."""
+    return st.column_config.NumberColumn(label, format="percent")
+
+
+def table_height(rows: int, most: int) -> int:
+    """Pixel height that fits `rows` table rows, at most `most` (then the table scrolls)."""
+    return min(HEADER_PX + ROW_PX * rows, most)
+
+
+def badge(text: str, color: str, text_color: str = "black") -> str:
+    """An HTML label on a coloured background (for st.markdown with unsafe_allow_html)."""
+    return (
+        f"<span style='background:{color};color:{text_color};padding:1px 8px;"
+        f"border-radius:4px;white-space:nowrap'>{text}</span>"
+    )
+
+
+# The columns of the per-worker rate tables on Teams and Mitarbeitende.
+RATE_COLUMNS = {
+    "worker": st.column_config.TextColumn("Mitarbeiter/in"),
+    "tickets": st.column_config.NumberColumn("Tickets"),
+    "decided": st.column_config.NumberColumn(
+        "Entschieden", help="Erledigt oder Frist (bzw. Zusage) abgelaufen"
+    ),
+    "on_time_rate": percent_column("Fristgerecht"),
+    "compliant_rate": percent_column("Regelkonform"),
+    "breaches": st.column_config.NumberColumn("Fristverstöße"),
+}
