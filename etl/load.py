@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dashboard.core.config import Config
 from dashboard.core.keys import HMAC_SQL, hmac_pads, load_or_create_key
-from dashboard.core.storage import writable_copy
+from dashboard.core.storage import DEMO_BUILD, writable_copy
 from etl.sources import FileInfo, FileRefused, Layout, inspect_file, read_source, release_source
 from etl.validate import ABSENCES, TICKETS, RecordSpec, stage
 
@@ -85,9 +85,16 @@ def load_files(
                     progress(f"{path.name}: {label}", (i + fraction) / len(jobs))
 
             results.append(_load_one(db.con, path, spec, config, key, step))
+        loaded = any(r.load_id is not None for r in results)
         for name, value in (meta or {}).items():
             db.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [name, value])
-        db.changed = fresh or any(r.load_id is not None for r in results)
+        if loaded and (meta or {}).get("built_by") != DEMO_BUILD:
+            # Real data once loaded stays in the history: demo mode never serves it again.
+            db.con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('real_data_loaded', ?)",
+                [dt.datetime.now().isoformat(timespec="seconds")],
+            )
+        db.changed = fresh or loaded
     return results
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from dashboard.core.config import DEFAULT_HEADERS, Config, load_config
@@ -238,3 +239,25 @@ def access_db(tmp_path_factory) -> Path:
     results = load_files(config, [export], [absence_file], fresh=True)
     assert all(r.reconciled and not r.refused for r in results)
     return config_path
+
+
+def _walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+def rendered(at) -> str:
+    """Everything the run put on the page: element protos and every table's values."""
+    parts = []
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        try:
+            value = node.value
+        except Exception:  # widgets without a value yet
+            value = None
+        if isinstance(value, pd.DataFrame):
+            parts.append(value.to_csv())
+    return "\n".join(parts)

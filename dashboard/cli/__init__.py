@@ -17,7 +17,13 @@ from dashboard.cli import sample as cli_sample
 from dashboard.cli.args import iso_date
 from dashboard.core.config import Config, ConfigError, load_config
 from dashboard.core.keys import KeyFileError
-from dashboard.core.storage import StorageError, connect_readonly, private_files
+from dashboard.core.storage import (
+    DEMO_BUILD,
+    StorageError,
+    connect_readonly,
+    is_demo_database,
+    private_files,
+)
 
 VERDICT_COLUMNS = (
     "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
@@ -175,6 +181,13 @@ def _demo(config: Config, args) -> int:
     if args.if_missing and config.database.exists():
         print(f"Datenbank vorhanden: {config.database}")
         return 0
+    if args.build_db and config.database.exists() and not _is_demo(config):
+        print(
+            f"Fehler: {config.database} ist keine Demo-Datenbank (oder enthält echte Daten) "
+            "und wird nicht ersetzt. Für die Demo eine eigene Datenbank konfigurieren.",
+            file=sys.stderr,
+        )
+        return 1
     until = args.until or config.reference_date()
     files = write_demo_export(
         args.out, tickets=args.tickets, seed=args.seed, until=until, encoding=args.encoding
@@ -187,12 +200,20 @@ def _demo(config: Config, args) -> int:
             [files.absences],
             progress=_progress(),
             fresh=True,
-            meta={"built_by": "demo-data"},
+            meta={"built_by": DEMO_BUILD},
         )
         for result in results:
             print(result.summary())
         print(f"Demo-Datenbank: {config.database}")
     return 0
+
+
+def _is_demo(config: Config) -> bool:
+    con = connect_readonly(config)
+    try:
+        return is_demo_database(con)
+    finally:
+        con.close()
 
 
 if __name__ == "__main__":

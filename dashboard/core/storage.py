@@ -149,6 +149,15 @@ def ensure_database(config: Config) -> Path:
     return path
 
 
+DEMO_BUILD = "demo-data"  # meta.built_by of a database `ticket-controlling demo-data` built
+
+
+def is_demo_database(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether demo-data built the database and no real export was ever loaded into it."""
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    return meta.get("built_by") == DEMO_BUILD and "real_data_loaded" not in meta
+
+
 LOADED_TABLES = ("meta", "load_log", "tickets", "absences", "rejects")
 
 

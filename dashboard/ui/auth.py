@@ -14,7 +14,7 @@ from dashboard import serving
 from dashboard.access import signin, users
 from dashboard.access.viewer import Viewer
 from dashboard.core import format
-from dashboard.core.storage import StorageError, connect_readonly
+from dashboard.core.storage import StorageError, connect_readonly, is_demo_database
 
 VIEWER_KEY = "_viewer"
 DEMO_KEY = "demo_user"
@@ -99,8 +99,7 @@ def _demo_database(db_version) -> tuple[bool, list[Viewer]]:
     # Once per database version: whether demo-data built it, and its demo users.
     con = connect_readonly(serving.config())
     try:
-        built_by = con.execute("SELECT value FROM meta WHERE key = 'built_by'").fetchall()
-        return built_by == [("demo-data",)], users.demo_users(con)
+        return is_demo_database(con), users.demo_users(con)
     finally:
         con.close()
 
@@ -113,8 +112,8 @@ def _demo(configured: dict[str, Viewer]) -> Viewer:
     if not is_demo:
         _refuse(
             "Der Demo-Modus startet nur auf einer Datenbank aus `ticket-controlling "
-            "demo-data`. Für echte Daten die Anmeldung einrichten (auth.mode = "
-            "„proxy“ oder „oidc“, siehe docs/access.md)."
+            "demo-data`, in die nie echte Daten geladen wurden. Für echte Daten die "
+            "Anmeldung einrichten (auth.mode = „proxy“ oder „oidc“, siehe docs/access.md)."
         )
     choices = list(configured.values()) or demo_users
     st.warning(

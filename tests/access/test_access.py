@@ -39,7 +39,7 @@ from dashboard.core.config import PROJECT_ROOT, load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
 from dashboard.queries.filters import Filters
-from tests.conftest import ACCESS_TEAMS, ACCESS_USERS, access_workers
+from tests.conftest import ACCESS_TEAMS, ACCESS_USERS, access_workers, rendered
 
 TL = Viewer("tl", "TL", "teamleitung", teams=("A", "B"))
 MA = Viewer("ma", "MA", "mitarbeitende", worker="Anna Alt")
@@ -292,28 +292,6 @@ def test_records_frames_are_limited_and_pseudonymised(access_env):
 PAGE_FILES = {p.stem for p in (PROJECT_ROOT / "pages").glob("*.py")}
 
 
-def _walk(node):
-    yield node
-    for child in getattr(node, "children", {}).values():
-        yield from _walk(child)
-
-
-def _rendered(at: AppTest) -> str:
-    """Everything the run put on the page: element protos and every table's values."""
-    parts = []
-    for node in _walk(at._tree):
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        try:
-            value = node.value
-        except Exception:  # widgets without a value yet
-            value = None
-        if isinstance(value, pd.DataFrame):
-            parts.append(value.to_csv())
-    return "\n".join(parts)
-
-
 def _file_text(content: bytes) -> str:
     if content.startswith(b"PK"):  # XLSX: every part of the workbook
         with zipfile.ZipFile(io.BytesIO(content)) as book:
@@ -371,7 +349,7 @@ def _visit_all(at: AppTest, login: str, offered: list) -> dict[str, str]:
         at.switch_page(f"../pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
         assert not at.error, (page, [e.value for e in at.error])
-        text = _rendered(at)
+        text = rendered(at)
         for file_name, make in offered:
             text += f"\n--- {file_name}\n" + _file_text(make())
         seen[page] = text
@@ -408,7 +386,7 @@ def test_pages_outside_the_role_cannot_be_opened(access_env):
             # navigation runs the role's default page instead of the requested one
             titles = [t.value for t in at.title]
             assert titles and all(page.capitalize() not in t for t in titles[1:]), titles
-            assert not any(w in _rendered(at) for w in _forbidden(login) if " " in w)
+            assert not any(w in rendered(at) for w in _forbidden(login) if " " in w)
 
 
 def test_url_parameters_cannot_widen_the_view(access_env):
@@ -417,7 +395,7 @@ def test_url_parameters_cannot_widen_the_view(access_env):
     at.switch_page("../pages/mitarbeitende.py").run()
     assert not at.exception
     assert at.multiselect(key="f_teams").options == ["Leistung Nord"]
-    assert not any(w in _rendered(at) for w in _forbidden("tl.nord@jc.example"))
+    assert not any(w in rendered(at) for w in _forbidden("tl.nord@jc.example"))
     # a ticket of another team by its ID: as if it did not exist
     other = at.switch_page("../pages/ticket.py")
     other.query_params["id"] = "ISu-Anja-060"
@@ -430,7 +408,7 @@ def test_url_parameters_cannot_widen_the_view(access_env):
     own = _signed_in("anja@jc.example")
     own.query_params["id"] = "LNo-Anja-060"
     own.switch_page("../pages/ticket.py").run()
-    assert not own.warning and "Nordberg Anja" in _rendered(own)
+    assert not own.warning and "Nordberg Anja" in rendered(own)
 
 
 @pytest.mark.parametrize(
@@ -450,7 +428,7 @@ def test_an_unknown_or_signed_out_person_gets_no_data(access_env, user, message)
     at.user = user
     at.run()
     assert not at.exception
-    text = _rendered(at)
+    text = rendered(at)
     assert message in text
     assert "Teamleitung Controlling" in text or "Anmelden" in text  # whom to ask / how
     assert not any(w in text for names in access_workers().values() for w in names)
@@ -465,7 +443,7 @@ def test_demo_mode_refuses_a_database_not_built_by_demo_data(access_db, tmp_path
     at = AppTest.from_file("../../dashboard/app.py", default_timeout=60).run()
     assert not at.exception
     assert "Demo-Modus startet nur" in at.error[0].value
-    assert not any(w in _rendered(at) for names in access_workers().values() for w in names)
+    assert not any(w in rendered(at) for names in access_workers().values() for w in names)
 
 
 def test_demo_mode_banners_and_offers_a_user_per_role(app_env):
