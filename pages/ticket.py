@@ -4,8 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import serving
-from dashboard.core.format import date
-from dashboard.core.labels import STATUS_COLORS
+from dashboard.core.format import date, plain
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import explain
 from dashboard.ui import sidebar, widgets
@@ -18,8 +17,11 @@ OUTCOME_COLORS = {
     explain.NOT_APPLICABLE: "gray",
 }
 
-# readable text on the darker colours of STATUS_COLORS
-TEXT_ON = {s: "white" for s in ("on_time", "late", "extended_missed", "overdue")}
+# Streamlit's named badge colours closest to STATUS_COLORS (no HTML from data on this page).
+BADGE_COLORS = {
+    "on_time": "green", "extended_kept": "green", "extended_missed": "orange", "late": "red",
+    "open": "gray", "open_extended": "gray", "overdue": "red",
+}  # fmt: skip
 
 selection = sidebar.selection()
 st.title("Ticket")
@@ -43,27 +45,26 @@ with widgets.guard():
         )
         if facts is None:
             st.warning(
-                f"Kein Ticket mit der ID „{ticket_id}“ gefunden. Bitte die ID prüfen; "
+                f"Kein Ticket mit der ID „{plain(ticket_id)}“ gefunden. Bitte die ID prüfen; "
                 "Tickets außerhalb des gewählten Bereichs oder Teams werden nicht angezeigt."
             )
         elif facts["status"] is None:
             st.info(
-                f"Ticket {facts['ticket_id']} ist am {date(facts['receipt_date'])} "
+                f"Ticket {plain(facts['ticket_id'])} ist am {date(facts['receipt_date'])} "
                 f"eingegangen, nach dem Stichtag {date(selection.as_of)} – noch nicht "
                 "berücksichtigt. Für eine Bewertung einen späteren Stichtag wählen."
             )
         else:
             audit_view("Ticket", selection, Ticket=facts["ticket_id"])
             status = facts["status"]
-            color = STATUS_COLORS[status]
+            # Everything from the data is shown as text: an ID or name with Markdown or
+            # HTML in it stays visible as typed and never becomes a link or an image.
             header.markdown(
-                f"**{facts['ticket_id']}** · {facts['area']} · {facts['team']} · "
-                f"{facts['worker']} &nbsp; "
-                + widgets.badge(STATUS_LABELS[status], color, TEXT_ON.get(status, "black")),
-                unsafe_allow_html=True,
+                " · ".join(plain(facts[k]) for k in ("ticket_id", "area", "team", "worker"))
+                + f" :{BADGE_COLORS[status]}-badge[{STATUS_LABELS[status]}]"
             )
             reason = explain.status_reason(facts, selection.as_of)
-            getattr(st, explain.status_tone(status))(reason)
+            getattr(st, explain.status_tone(status))(plain(reason))
 
             cols = st.columns(4)
             cols[0].metric("Eingang", date(facts["receipt_date"]))
@@ -88,13 +89,15 @@ with widgets.guard():
                 st.subheader("Ablauf")
                 timeline = explain.timeline_reasons(facts, facts["deadline_days"], selection.as_of)
                 st.markdown(
-                    "\n".join(f"- {line}" for line in timeline + explain.counting_sentences(days))
+                    "\n".join(
+                        f"- {plain(line)}" for line in timeline + explain.counting_sentences(days)
+                    )
                 )
             with right:
                 st.subheader("Prüfungen A5–A7")
                 st.markdown(
                     "\n".join(
-                        f"- **{check}:** :{OUTCOME_COLORS[outcome]}[{outcome}] – {reason}"
+                        f"- **{check}:** :{OUTCOME_COLORS[outcome]}[{outcome}] – {plain(reason)}"
                         for check, outcome, reason in explain.check_reasons(facts, selection.as_of)
                     )
                 )
@@ -120,7 +123,7 @@ with widgets.guard():
 
             loaded = facts["loaded_at"]
             st.caption(
-                f"Quelle: Ladevorgang {facts['load_id']} (Datei {facts['file_name']}"
+                f"Quelle: Ladevorgang {facts['load_id']} (Datei {plain(facts['file_name'])}"
                 + (f", geladen am {date(loaded.date())}" if loaded else "")
                 + f"), Datensatz {facts['source_record']}. Stand: Stichtag "
                 f"{date(selection.as_of)}; Ereignisse danach sind noch nicht berücksichtigt."

@@ -202,6 +202,34 @@ def _proxy_config(access_db: Path, name: str, extra: str = "") -> Path:
     return config
 
 
+EVIL_ID = "T-<img src=https://evil.example/id.png>"
+EVIL_WORKER = "[Hier klicken](https://evil.example/w) <a href=https://evil.example/a>x</a>"
+
+
+@pytest.fixture(scope="module")
+def crafted_server(tmp_path_factory):
+    """Demo mode on a database built from a crafted export: HTML and Markdown in the data."""
+    from dashboard.core.config import load_config
+    from etl.load import load_files
+    from etl.sources import csv_text
+    from tests.conftest import HEADER, ticket_row
+
+    tmp = tmp_path_factory.mktemp("crafted")
+    config = tmp / "config.toml"
+    config.write_text(
+        '[rules]\nreference_date = 2026-03-31\n[storage]\ndatabase = "db/tickets.duckdb"\n'
+        'key_file = "secret/key"\n',
+        encoding="utf-8",
+    )
+    row = ticket_row(**{"Ticket-ID": EVIL_ID, "Bearbeiter": EVIL_WORKER,
+                        "Team": "Leistung <b>1</b>"})  # fmt: skip
+    export = tmp / "export.csv"
+    export.write_text(csv_text([HEADER, [row.get(h, "") for h in HEADER]]), encoding="utf-8")
+    [result] = load_files(load_config(config, environ={}), [export], meta={"built_by": "demo-data"})
+    assert result.rows_loaded == 1
+    yield from _serve(config, tmp)
+
+
 @pytest.fixture(scope="module")
 def open_proxy_server(access_db, tmp_path_factory):
     """Proxy mode, listening on every interface, without a shared secret: unsafe."""
@@ -328,3 +356,25 @@ def test_a_login_with_markdown_is_shown_as_text(proxy_server, browser):
         assert "[Hier klicken]" in page.inner_text("body")  # shown as typed
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "ticket", [EVIL_ID, "[x](https://evil.example/u) ![i](https://evil.example/u.png)"]
+)
+def test_data_and_url_with_html_or_markdown_stay_text(crafted_server, page, ticket):
+    from urllib.parse import quote, urlparse
+
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(f"{crafted_server}/ticket?id={quote(ticket)}")
+    _settled(page, "Ticket")
+    page.wait_for_timeout(1500)
+    assert page.locator('a[href*="evil.example"]').count() == 0
+    assert page.locator('img[src*="evil.example"]').count() == 0
+    assert page.locator("main b").count() == 0  # the team's <b> is not markup either
+    assert not [url for url in fetched if urlparse(url).hostname == "evil.example"]
+    body = page.inner_text("body")
+    if ticket == EVIL_ID:  # found: the ticket's data shown as typed
+        assert "Leistung <b>1</b>" in body and "[Hier klicken]" in body
+    else:  # not found: the ID from the URL shown as typed
+        assert "Kein Ticket mit der ID" in body and "[x]" in body
