@@ -90,10 +90,7 @@ def load_files(
             db.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [name, value])
         if loaded and (meta or {}).get("built_by") != DEMO_BUILD:
             # Real data once loaded stays in the history: demo mode never serves it again.
-            db.con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('real_data_loaded', ?)",
-                [dt.datetime.now().isoformat(timespec="seconds")],
-            )
+            db.con.execute("INSERT OR REPLACE INTO meta VALUES ('real_data_loaded', 'true')")
         db.changed = fresh or loaded
     return results
 

@@ -23,8 +23,11 @@ from dashboard.ui import auth
 def xlsx_bytes(frame: pd.DataFrame, sheet: str = "Daten") -> bytes:
     """A formatted XLSX workbook of one table (German dates, frozen header, widths)."""
     buffer = io.BytesIO()
+    # Text stays text: no cell becomes a formula or a hyperlink, whatever it starts with.
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(buffer, engine="xlsxwriter", date_format="dd.mm.yyyy",
-                        datetime_format="dd.mm.yyyy") as writer:  # fmt: skip
+                        datetime_format="dd.mm.yyyy",
+                        engine_kwargs={"options": options}) as writer:  # fmt: skip
         frame.to_excel(writer, sheet_name=sheet, index=False)
         sheet_obj = writer.sheets[sheet]
         sheet_obj.freeze_panes(1, 0)
@@ -36,10 +39,15 @@ def xlsx_bytes(frame: pd.DataFrame, sheet: str = "Daten") -> bytes:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV as German offices open it in Excel: `;`, decimal comma, UTF-8 with BOM."""
-    return frame.to_csv(index=False, sep=";", decimal=",", date_format="%d.%m.%Y").encode(
-        "utf-8-sig"
+    """CSV as German offices open it in Excel: `;`, decimal comma, UTF-8 with BOM.
+
+    Lines end in CRLF, so a field with a line break of either kind is quoted and stays one
+    cell.
+    """
+    text = frame.to_csv(
+        index=False, sep=";", decimal=",", date_format="%d.%m.%Y", lineterminator="\r\n"
     )
+    return text.encode("utf-8-sig")
 
 
 FORMATS = (  # (suffix, button label, maker, MIME type)
