@@ -10,7 +10,7 @@ from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import quality
 from dashboard.ui import sidebar, widgets
-from dashboard.ui.downloads import downloads
+from dashboard.ui.downloads import audit_view, downloads
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
 ALL_FILES = "Alle Dateien"
@@ -169,6 +169,7 @@ def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None
 
 
 def _checks_section(selection: serving.Selection) -> None:
+    audit_view("Datenprüfungen", selection)  # the checks list workers by name
     st.caption(
         f"Stand am Stichtag {selection.as_of:%d.%m.%Y}; Bereich und Team gelten, der Zeitraum "
         "nicht (ein Datenfehler zählt in jedem Monat)."

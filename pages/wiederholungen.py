@@ -201,8 +201,8 @@ def _case(selection: serving.Selection, scoped: serving.Selection, status, histo
         key="rep_case",
     )
     case = status.iloc[options[chosen]]
-    _breaches(scoped, case)
     audit_view("Wiederholte Fristüberschreitungen", scoped, Person=case["worker"])
+    _breaches(scoped, case)
     if may(selection.viewer, "record_conversation"):
         _record_form(case, history, selection.viewer)
 

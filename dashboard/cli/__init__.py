@@ -14,7 +14,7 @@ from dashboard.cli import ops as cli_ops
 from dashboard.cli import purge as cli_purge
 from dashboard.cli import report as cli_report
 from dashboard.cli import sample as cli_sample
-from dashboard.cli.args import iso_date
+from dashboard.cli.args import iso_date, operator
 from dashboard.core.config import Config, ConfigError, load_config
 from dashboard.core.keys import KeyFileError
 from dashboard.core.storage import (
@@ -128,14 +128,12 @@ def _load(config: Config, args) -> int:
 
 def _audit_loads(config: Config, results) -> None:
     # Who loaded which file is on record like every other access (docs/access.md).
-    import getpass
-
     from dashboard.core import records
 
     try:
         with records.transaction(config) as con:
             for result in results:
-                records.audit(con, getpass.getuser(), "Ladevorgang", f"CLI: {result.summary()}")
+                records.audit(con, operator(), "Ladevorgang", f"CLI: {result.summary()}")
     except records.RecordsBusy as exc:
         print(f"Warnung: Ladevorgang nicht protokolliert – {exc}", file=sys.stderr)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,3 +25,11 @@ def add_config_option(
         "--config" in action.option_strings for parent in parents for action in parent._actions
     ):
         parser.add_argument("--config", type=Path, help="TOML-Konfigurationsdatei")
+
+
+def operator() -> str:
+    """Who runs the command, as the access log names them: the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return "Kommandozeile"

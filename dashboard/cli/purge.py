@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import sys
 from collections.abc import Sequence
 
-from dashboard.cli.args import add_config_option, iso_date
+from dashboard.cli.args import add_config_option, iso_date, operator
 from dashboard.core import format, records
 from dashboard.core.config import Config
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, PurgeResult, purge
@@ -80,13 +79,6 @@ def _audit_detail(result: PurgeResult) -> str:
     )
 
 
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in this environment
-        return "unbekannt"
-
-
 def run(config: Config, args: argparse.Namespace) -> int:
     """Purge (or with `--dry-run` count) what is older than the retention; the exit code."""
     today = args.today or dt.date.today()
@@ -102,7 +94,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     # Every real run is recorded, also one that found nothing: it shows the retention is kept.
     try:
         with records.transaction(config) as con:
-            records.audit(con, _who(), "purge", _audit_detail(result))
+            records.audit(con, operator(), "purge", _audit_detail(result))
     except records.RecordsBusy as exc:
         print(f"Fehler: Bereinigt, aber nicht protokolliert: {exc}", file=sys.stderr)
         return 1

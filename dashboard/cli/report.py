@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import report
-from dashboard.cli.args import add_config_option, iso_date
-from dashboard.core import format, rules
+from dashboard.cli.args import add_config_option, iso_date, operator
+from dashboard.core import format, records, rules
 from dashboard.core.config import Config
 from dashboard.core.months import month_label, month_start
 from dashboard.core.records import RecordsBusy
@@ -81,6 +81,13 @@ def run(config: Config, args: argparse.Namespace) -> int:
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(report.file_bytes(built, suffix, generated_at))
+        # The report names workers: who wrote which one where is on record like a download.
+        records.log(
+            config, operator(), "Datei geschrieben",
+            f"CLI: Monatsbericht {month_label(month)}, Stichtag {format.date(as_of)}, {args.out}",
+        )  # fmt: skip
+    except RecordsBusy as exc:
+        print(f"Warnung: Bericht geschrieben, aber nicht protokolliert – {exc}", file=sys.stderr)
     except OSError as exc:
         print(
             f"Fehler: {args.out} konnte nicht geschrieben werden: {exc.strerror or exc}.",

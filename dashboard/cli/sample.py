@@ -7,25 +7,17 @@ The lead wires this into `dashboard/cli.py`: `add_parser(subparsers)` adds the s
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard.access import privacy
 from dashboard.access.scope import OPERATOR
-from dashboard.cli.args import add_config_option, iso_date
+from dashboard.cli.args import add_config_option, iso_date, operator
 from dashboard.core import records
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import samples
 from dashboard.queries.filters import Filters
-
-
-def _default_who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "Kommandozeile"
 
 
 def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
@@ -89,7 +81,7 @@ def run(config, args) -> int:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
     seed = samples.new_seed() if args.seed is None else args.seed
-    who = (args.by or "").strip() or _default_who()
+    who = (args.by or "").strip() or operator()
     con = connect_readonly(config)
     try:
         kwargs = dict(period_from=args.period_from, period_to=args.period_to, teams=teams)
@@ -124,6 +116,8 @@ def run(config, args) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     items = privacy.release(items, OPERATOR, target="file")
     samples.export_frame(items, seed=seed).to_csv(args.out, index=False, encoding="utf-8")
+    # The file names workers: who wrote it where is on record like a download.
+    records.log(config, who, "Datei geschrieben", f"CLI: Stichprobe {draw_id} nach {args.out}")
     print(f"Seed: {seed}")
     print(
         f"Stichprobe Nr. {draw_id}: {len(items)} von {params.population} erledigten Tickets "

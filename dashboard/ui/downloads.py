@@ -50,6 +50,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
+SELECTION_KEY = "_audit_selection"  # the selection of the current run, for downloads
+
 FORMATS = (  # (suffix, button label, maker, MIME type)
     ("csv", "CSV herunterladen", csv_bytes, "text/csv"),
     ("xlsx", "Excel herunterladen", xlsx_bytes,
@@ -59,12 +61,14 @@ FORMATS = (  # (suffix, button label, maker, MIME type)
 
 def _audited(producer: Callable[[], bytes], file_name: str) -> Callable[[], bytes]:
     # Streamlit calls the maker only when the button is clicked, so the entry marks a
-    # real download.
+    # real download; it names the selection the file was made from.
     viewer = auth.current()
     cfg = serving.config()
+    shown = st.session_state.get(SELECTION_KEY)
+    detail = _describe(file_name, shown) if isinstance(shown, serving.Selection) else file_name
 
     def make() -> bytes:
-        records.log(cfg, viewer.who, "Download", file_name)
+        records.log(cfg, viewer.who, "Download", detail)
         return producer()
 
     return make
@@ -109,16 +113,29 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
         )
 
 
-def audit_view(what: str, selection: serving.Selection, **details) -> None:
-    """Record once per session and selection that the viewer looked at personal figures."""
-    viewer = selection.viewer
+def remember(selection: serving.Selection) -> None:
+    """Keep the page's selection for the audit entries of this run's downloads."""
+    st.session_state[SELECTION_KEY] = selection
+
+
+def _describe(what: str, selection: serving.Selection, **details) -> str:
     start, end = selection.filters.period or (None, None)
-    detail = ", ".join(
+    return ", ".join(
         [f"{what}: Stichtag {selection.as_of:%d.%m.%Y}"]
         + ([f"Zeitraum {start:%m.%Y}–{end:%m.%Y}"] if start else [])
+        + ([f"Bereich {'|'.join(selection.filters.areas)}"] if selection.filters.areas else [])
         + ([f"Teams {'|'.join(selection.filters.teams)}"] if selection.filters.teams else [])
         + [f"{k} {v}" for k, v in details.items()]
     )
+
+
+def audit_view(what: str, selection: serving.Selection, **details) -> None:
+    """Record once per session and selection that the viewer looked at personal figures.
+
+    Pages call it before they show the figures: what is shown is on record first.
+    """
+    viewer = selection.viewer
+    detail = _describe(what, selection, **details)
     seen = st.session_state.setdefault("_audited_views", set())
     if detail in seen:
         return

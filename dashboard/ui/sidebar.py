@@ -12,8 +12,8 @@ from dashboard.access.viewer import Viewer
 from dashboard.core.format import date
 from dashboard.core.months import month_label, month_start, months_between
 from dashboard.queries import metrics
-from dashboard.queries.metrics import Filters
-from dashboard.ui import auth
+from dashboard.queries.filters import Filters
+from dashboard.ui import auth, downloads
 
 AREA_OPTIONS = ("Alle", "Leistung", "Integration")
 MONTH_OF = {"Fälligkeit": "due", "Eingang": "receipt"}
@@ -116,7 +116,9 @@ def selection() -> serving.Selection:
         period=(by_label[von], by_label[bis]),
         month_of=MONTH_OF[month_of],
     )
-    return serving.Selection(as_of=as_of, filters=filters, viewer=viewer)
+    chosen = serving.Selection(as_of=as_of, filters=filters, viewer=viewer)
+    downloads.remember(chosen)
+    return chosen
 
 
 def previous_period(selection: serving.Selection) -> serving.Selection:

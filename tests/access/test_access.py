@@ -477,7 +477,9 @@ def test_views_and_downloads_are_on_record(access_env, downloads):
     [(name, make), *_] = downloads
     make()
     assert _audit(access_env)[-1] == (who, "Download")
-    assert records.audit_entries(access_env)["detail"][0] == name
+    # the file and the selection it was made from (Stichtag, period)
+    detail = records.audit_entries(access_env)["detail"][0]
+    assert detail.startswith(f"{name}: Stichtag 27.11.2026") and "Zeitraum" in detail
 
 
 def test_samples_conversations_and_loads_are_on_record(access_env, tmp_path):

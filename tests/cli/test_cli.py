@@ -167,3 +167,17 @@ def test_demo_data_builds_a_database_with_every_status(env, tmp_path, capsys):
     # --if-missing keeps an existing database
     assert main([*args, "--build-db", "--if-missing"]) == 0
     assert "Datenbank vorhanden" in capsys.readouterr().out
+
+
+def test_files_with_names_written_by_the_cli_are_on_record(demo_db, tmp_path, monkeypatch):
+    # The report and the sample file name workers: writing them is audited like a download.
+    from dashboard.core import records
+
+    monkeypatch.setenv(
+        "TICKET_CONTROLLING_CONFIG", str(demo_db.database.parent.parent / "config.toml")
+    )
+    out = tmp_path / "bericht.xlsx"
+    assert main(["report", "--month", "2026-10", "--as-of", "2026-11-27", "--out", str(out)]) == 0
+    entry = records.audit_entries(demo_db).iloc[0]
+    assert entry["action"] == "Datei geschrieben"
+    assert "Monatsbericht Oktober 2026" in entry["detail"] and str(out) in entry["detail"]
