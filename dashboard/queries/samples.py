@@ -4,7 +4,9 @@ A draw picks completed Integration tickets of a period (completion date, cut at 
 Stichtag) and of some teams, stratified by worker. It is reproducible: candidates are
 ordered within each worker by `md5(seed || ':' || ticket_id)` (a keyed hash that is the same
 in every DuckDB and Python version; DuckDB's `hash()` is not), and the first `quota` of
-each worker are taken. How many a worker gets depends only on the populations:
+each worker are taken; workers are listed in the order of `md5(seed || ':' || worker)`, not
+by name (positions in name order would undo pseudonyms). How many a worker gets depends
+only on the populations:
 
 - `per_worker` k: min(k, population) for every worker;
 - `size` n (or `percent` p, n = ceil(p % of the population)): one per worker first; if n
@@ -250,7 +252,8 @@ def draw(
     amount: float = DEFAULT_PER_WORKER,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """The sample (nothing stored): by worker, then md5(seed:ticket_id); same inputs, same rows."""
+    """The sample (nothing stored): workers by md5(seed:worker), their tickets by
+    md5(seed:ticket_id); same inputs, same rows."""
     check_request(method, amount, period_from, period_to)
     query = _population(as_of, filters, period_from, period_to, teams)
     return query.wrap(
@@ -265,8 +268,11 @@ def draw(
                 AS rank_in_worker
             FROM keyed
         )
-        SELECT row_number() OVER (ORDER BY o.worker, o.sample_key, o.ticket_id)::INTEGER
-                   AS position,
+        -- Workers in the order of a hash keyed with the seed, not by name: the positions
+        -- of a list with pseudonyms must not follow the alphabet of the names behind them.
+        SELECT row_number() OVER (
+                   ORDER BY md5($seed::BIGINT::VARCHAR || ':' || o.worker), o.sample_key,
+                            o.ticket_id)::INTEGER AS position,
                o.ticket_id, o.team, o.worker, o.receipt_date, o.due_date, o.completion_date,
                o.status, o.sample_key, {CONTENT_HASH} AS content_hash
         FROM ordered o

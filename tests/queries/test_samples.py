@@ -208,12 +208,13 @@ def test_allocation_from_hand_worked_cases(cases_con, teams, method, amount, exp
 
 
 def _expected_order(con, teams, method, amount, seed) -> list[str]:
-    """The sample computed independently in Python: per worker, the first `quota` by md5."""
+    """The sample computed independently in Python: workers by md5(seed:worker), per worker
+    the first `quota` by md5(seed:ticket)."""
     pop = samples.population(con, S, Filters(), *JUNE, teams)
     quota = samples.allocation(con, S, Filters(), *JUNE, teams, method, amount)
     quota = dict(zip(quota["worker"], quota["quota"], strict=True))
     out = []
-    for worker in sorted(quota):
+    for worker in sorted(quota, key=lambda w: hashlib.md5(f"{seed}:{w}".encode()).hexdigest()):
         ids = pop.loc[pop["worker"] == worker, "ticket_id"]
         keyed = sorted(ids, key=lambda t: hashlib.md5(f"{seed}:{t}".encode()).hexdigest())
         out += keyed[: quota[worker]]
@@ -245,8 +246,12 @@ def test_a_sample_is_stratified_over_every_worker(cases_con):
         assert set(drawn["ticket_id"]) <= set(
             samples.population(cases_con, S, Filters(), *JUNE)["ticket_id"]
         )
-        # sample order: by worker, then the keyed hash
-        assert list(drawn["worker"]) == sorted(drawn["worker"])
+        # sample order: workers by a hash keyed with the seed (not by name), then the
+        # tickets by their keyed hash
+        order = sorted(
+            set(drawn["worker"]), key=lambda w: hashlib.md5(f"{seed}:{w}".encode()).hexdigest()
+        )
+        assert list(dict.fromkeys(drawn["worker"])) == order
         assert (drawn.groupby("worker")["sample_key"].is_monotonic_increasing).all()
 
 
