@@ -23,6 +23,7 @@ from dashboard.core.config import REQUIRED_ABSENCE_FIELDS, Config
 from dashboard.core.keys import KeyFileError
 from dashboard.core.storage import StorageError
 from etl.load import LoadResult, Progress, load_files
+from etl.sources import check_workbook
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
 MAX_UPLOAD_MB = 200  # the default of Streamlit's server.maxUploadSize
@@ -73,6 +74,7 @@ def _header(path: Path) -> list[str]:
         try:
             from openpyxl import load_workbook
 
+            check_workbook(path)  # never unpack a zip bomb, not even for its header
             workbook = load_workbook(path, read_only=True, data_only=True)
             try:
                 row = next(workbook.worksheets[0].iter_rows(max_row=1, values_only=True), ())

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ CHUNK = 1 << 22  # 4 MiB: large enough to be fast, small enough to keep memory f
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE2 files
 UTF8_BOM = codecs.BOM_UTF8
+# A workbook is a zip: its parts unpack to many times their size. An export's workbook
+# unpacks to about 5-20 times its file size; a "zip bomb" to hundreds of times and
+# gigabytes, which openpyxl would unpack into memory. Checked before opening.
+MAX_XLSX_UNPACKED = 1 << 30  # 1 GiB of XML
+MAX_XLSX_RATIO = 100
 # Columns read beyond the header's: they catch the common slip of a stray ';'. A record
 # that fills them all is read again with more (`_read_csv_text`); each one costs read time.
 OVERFLOW = 2
@@ -263,8 +269,26 @@ def _utf8_copy(path: Path):
         Path(name).unlink(missing_ok=True)
 
 
+def check_workbook(path: Path) -> None:
+    """Refuse a workbook that would unpack to far more than an export can hold."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileRefused(f"{path.name} ist keine lesbare Excel-Datei ({exc}).") from None
+    unpacked = sum(part.file_size for part in parts)
+    packed = sum(part.compress_size for part in parts)
+    if unpacked > MAX_XLSX_UNPACKED or unpacked > MAX_XLSX_RATIO * max(packed, 1):
+        raise FileRefused(
+            f"{path.name} wird nicht geöffnet: entpackt {unpacked // (1 << 20):,} MiB aus "
+            f"{max(packed, 1) // 1024:,} KiB – so viel enthält kein Export."
+        )
+
+
 def _read_xlsx(con, path: Path, layout: Layout) -> None:
     from openpyxl import load_workbook
+
+    check_workbook(path)
 
     # openpyxl parses lazily and raises many kinds of errors for a damaged workbook
     # (zip, XML, missing parts); whatever it raises, the file as a whole is unreadable.

@@ -1256,3 +1256,42 @@ def test_progress_reports_reach_the_end(write_export, config):
     )
     assert seen and seen[-1][1] == pytest.approx(1.0)
     assert all(0.0 <= f <= 1.0 for _, f in seen)
+
+
+def _bomb(path, megabytes: int) -> None:
+    """A valid export workbook with one cell that unpacks to `megabytes` MiB."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    plain = path.with_suffix(".plain.xlsx")
+    book = Workbook()
+    book.active.append(HEADER)
+    book.active.append(ticket_line(ticket_row()))
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for part in source.infolist():
+            data = source.read(part)
+            if part.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(part, data)
+                continue
+            head, _, tail = data.decode().rpartition("</sheetData>")
+            with out.open(part.filename, "w") as target:
+                target.write(head.encode() + b'<row r="3"><c r="A3" t="inlineStr"><is><t>')
+                for _ in range(megabytes):  # written a MiB at a time
+                    target.write(b"a" * (1 << 20))
+                target.write(b"</t></is></c></row></sheetData>" + tail.encode())
+
+
+def test_a_workbook_that_unpacks_to_far_more_is_refused_unopened(tmp_path, load, config):
+    import resource
+
+    path = tmp_path / "bombe.xlsx"
+    _bomb(path, 200)
+    assert path.stat().st_size < 1 << 20  # under a MiB on disk
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    [result] = load(path)
+    assert result.refused and "so viel enthält kein Export" in result.refused
+    # refused from the zip directory alone: the process did not grow by the unpacked size
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KiB
+    assert not config.database.exists() or _tickets(config) == {}
