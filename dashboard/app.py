@@ -26,6 +26,7 @@ SECTIONS = {
     "Daten": [
         ("ticket", "Ticket", ":material/search:"),
         ("daten", "Daten", ":material/database:"),
+        ("protokoll", "Zugriffsprotokoll", ":material/policy:"),
     ],
 }
 

@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard.access import privacy, scope
+from dashboard.access import privacy, scope, users
 from dashboard.access.viewer import Viewer, may, restrict
 from dashboard.core import records as record_store
 from dashboard.core import rules
@@ -274,6 +274,12 @@ def audit_log(viewer: Viewer) -> tuple[pd.DataFrame, record_store.AuditCheck]:
     _require(viewer, "read_audit")
     cfg = config()
     return record_store.audit_entries(cfg), record_store.verify_audit(cfg)
+
+
+def access_list(viewer: Viewer) -> pd.DataFrame:
+    """Who may see what, from the users file (for the staff council; no ticket data)."""
+    _require(viewer, "read_access_list")
+    return users.access_list(users.load_users(config().auth.users_file))
 
 
 def draw_sample(selection: Selection, params: samples.DrawParams) -> tuple[int, pd.DataFrame]:

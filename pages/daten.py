@@ -9,7 +9,7 @@ from dashboard.core.format import number
 from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import quality
-from dashboard.ui import sidebar, widgets
+from dashboard.ui import audit, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 KIND_CHOICES = {"Automatisch erkennen": "auto", "Tickets": "tickets", "Abwesenheiten": "absences"}
@@ -292,44 +292,6 @@ def _checks_section(selection: serving.Selection) -> None:
     )
 
 
-def _audit_section(selection: serving.Selection) -> None:
-    frame, check = serving.audit_log(selection.viewer)
-    if frame.empty:
-        st.info("Das Protokoll ist noch leer.")
-        return
-    if check.intact:
-        st.success("Prüfkette in Ordnung: kein Eintrag wurde nachträglich geändert oder entfernt.")
-    else:
-        st.error(
-            f"Prüfkette unterbrochen bei Eintrag Nr. {check.broken_at} ({check.reason}): "
-            "das Protokoll wurde außerhalb des Dashboards geändert. Bitte die IT-Sicherheit "
-            "informieren."
-        )
-    st.caption(
-        "Wer wann personenbezogene Auswertungen angesehen, Dateien heruntergeladen, "
-        "Stichproben gezogen oder geprüft, Gespräche erfasst oder Daten geladen hat; "
-        "neueste zuerst. Einträge werden nur angefügt, nie geändert oder gelöscht."
-    )
-    shown = pd.DataFrame(
-        {
-            "Nr.": frame["seq"],
-            "Zeitpunkt": frame["logged_at"],
-            "Wer": frame["who"],
-            "Aktion": frame["action"],
-            "Einzelheiten": frame["detail"],
-        }
-    )
-    st.dataframe(
-        shown,
-        hide_index=True,
-        key="audit_table",
-        column_config={
-            "Zeitpunkt": st.column_config.DatetimeColumn("Zeitpunkt", format="DD.MM.YYYY HH:mm:ss")
-        },
-    )
-    downloads(shown, "protokoll", key="audit_download")
-
-
 selection = sidebar.selection()
 st.title("Daten")
 with widgets.guard():
@@ -338,7 +300,9 @@ with widgets.guard():
         "Ladeprotokoll": _history_section,
         "Abgewiesene Zeilen": _rejects_section,
         "Datenprüfungen": _checks_section,
-        "Zugriffsprotokoll": _audit_section if may(selection.viewer, "read_audit") else None,
+        "Zugriffsprotokoll": (lambda s: audit.access_log(s.viewer))
+        if may(selection.viewer, "read_audit")
+        else None,
     }
     tabs = {label: section for label, section in tabs.items() if section is not None}
     for tab, section in zip(st.tabs(list(tabs)), tabs.values(), strict=True):

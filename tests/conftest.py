@@ -174,6 +174,7 @@ ACCESS_USERS = (
     {"login": "anja@jc.example", "name": "Anja Nordberg", "role": "mitarbeitende",
      "worker": "Nordberg Anja"},
     ADMIN,
+    {"login": "pr@jc.example", "name": "Paula Rat", "role": "kontrolle"},
 )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ _TICKETS = {
     "controlling": ("true", "t.team", "t.worker"),
     "management": ("true", "coalesce(g.shown, t.team)", "$hidden"),
     "admin": ("true", "t.team", "t.worker"),
+    "kontrolle": ("false", "t.team", "$hidden"),
 }
 _ABSENCES = {
     "teamleitung": "x.worker IN (SELECT DISTINCT worker FROM store.tickets "
@@ -49,6 +50,7 @@ _ABSENCES = {
     "controlling": "true",
     "management": "false",
     "admin": "true",
+    "kontrolle": "false",
 }
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from dashboard.access.viewer import ROLES, Viewer
+from dashboard.access.viewer import ACTIONS, ROLE_LABELS, ROLES, Viewer
 
 
 class UsersError(Exception):
@@ -122,5 +123,39 @@ def demo_users(con: duckdb.DuckDBPyConnection) -> list[Viewer]:
     if first is not None:
         viewers.append(Viewer("demo-mitarbeitende", first, "mitarbeitende", worker=first))
     viewers.append(Viewer("demo-admin", "Administration", "admin"))
+    viewers.append(Viewer("demo-kontrolle", "Personalrat", "kontrolle"))
     # A teamleitung needs at least one team; an empty demo database has none.
     return [v for v in viewers if v.role != "teamleitung" or v.teams]
+
+
+def access_list(viewers: dict[str, Viewer]) -> pd.DataFrame:
+    """Who may see what, one row per user of the users file (German headers)."""
+    rows = [
+        {
+            "Anmeldung": v.login,
+            "Name": v.name,
+            "Rolle": ROLE_LABELS[v.role],
+            "sieht": SEES[v.role].format(teams=", ".join(v.teams), worker=v.worker or ""),
+            "darf außerdem": ", ".join(sorted(ACTION_LABELS[a] for a in ACTIONS[v.role])) or "–",
+        }
+        for v in sorted(viewers.values(), key=lambda v: (ROLES.index(v.role), v.login))
+    ]
+    return pd.DataFrame(rows, columns=["Anmeldung", "Name", "Rolle", "sieht", "darf außerdem"])
+
+
+SEES = {
+    "teamleitung": "Teams {teams}: Kennzahlen, Namen, Tickets",
+    "controlling": "alle Teams: Kennzahlen, Pseudonyme statt Namen, Tickets",
+    "management": "alle Teams zusammengefasst, keine einzelnen Personen",
+    "mitarbeitende": "nur eigene Tickets ({worker})",
+    "admin": "Ladevorgänge, abgewiesene Zeilen, Datenprüfungen, Zugriffsprotokoll",
+    "kontrolle": "Zugriffsprotokoll und diese Liste, keine Ticketdaten",
+}
+ACTION_LABELS = {
+    "draw_sample": "Stichproben ziehen",
+    "check_sample": "Stichproben prüfen",
+    "record_conversation": "Gespräche erfassen",
+    "upload": "Exporte laden",
+    "read_audit": "Zugriffsprotokoll lesen",
+    "read_access_list": "Berechtigungen lesen",
+}

@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 
 from dashboard.queries.filters import Filters
 
-ROLES = ("teamleitung", "controlling", "management", "mitarbeitende", "admin")
+ROLES = ("teamleitung", "controlling", "management", "mitarbeitende", "admin", "kontrolle")
 ROLE_LABELS = {
     "teamleitung": "Teamleitung",
     "controlling": "Controlling",
     "management": "Management",
     "mitarbeitende": "Mitarbeitende",
     "admin": "Administration",
+    "kontrolle": "Kontrolle (Personalrat, Datenschutz)",
 }
 
 # Page file stems (pages/*.py) per role. A page not listed is not in the role's navigation,
@@ -38,6 +39,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     "management": ("uebersicht", "teams", "monatsbericht"),
     "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "ticket"),
     "admin": ("daten",),
+    # the staff council and the data-protection officer: the record of access, no tickets
+    "kontrolle": ("protokoll",),
 }  # fmt: skip
 
 # What a role may do beyond looking.
@@ -47,6 +50,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "management": frozenset(),
     "mitarbeitende": frozenset(),
     "admin": frozenset({"upload", "read_audit"}),
+    "kontrolle": frozenset({"read_audit", "read_access_list"}),
 }
 
 # How worker names reach a role: as they are, as stable pseudonyms, or not at all.
@@ -56,6 +60,7 @@ WORKER_NAMES = {
     "management": "hidden",
     "mitarbeitende": "names",
     "admin": "names",  # data checks need the names as exported; no figure pages
+    "kontrolle": "hidden",  # no ticket data at all (the access log names who looked at whom)
 }
 
 # Management sees groups of fewer workers only inside a larger total (docs/access.md).

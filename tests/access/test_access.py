@@ -338,6 +338,9 @@ def _forbidden(login: str) -> list[str]:
         return [*every, "Integration Ost", "Integration West", PSEUDONYM_PREFIX]
     if viewer.role == "controlling":
         return every
+    if viewer.role == "kontrolle":  # no ticket data; the users file names one worker
+        named = {u.get("worker") for u in ACCESS_USERS}
+        return [w for w in every if w not in named] + ["Leistung Sued", "Integration Ost"]
     return []
 
 
@@ -599,3 +602,21 @@ def test_management_report_has_no_sheet_per_person_or_ticket(access_env):
     assert set(built.teams["team"]) <= {"Leistung Nord", "Leistung Sued", OTHER_TEAMS}
     # the PDF is drawn from the same report without the repeat cases line
     assert report.file_bytes(built, ".pdf", dt.datetime(2026, 11, 27, 8, 0)).startswith(b"%PDF")
+
+
+def test_the_staff_council_reads_the_log_and_the_rights_but_no_ticket(access_env):
+    records.log(access_env, "Tom Lehmann (tl.nord@jc.example)", "Ansicht", "Mitarbeitende")
+    at = _signed_in("pr@jc.example").run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Zugriffsprotokoll"
+    log = next(d.value for d in at.dataframe if "Aktion" in d.value.columns)
+    assert log["Wer"].tolist() == ["Tom Lehmann (tl.nord@jc.example)"]
+    assert any("Prüfkette in Ordnung" in s.value for s in at.success)
+    rights = next(d.value for d in at.dataframe if "Rolle" in d.value.columns)
+    assert set(rights["Anmeldung"]) == {u["login"] for u in ACCESS_USERS}
+    assert "Controlling" in set(rights["Rolle"])
+    # no ticket reaches this role, whatever query it would run
+    viewer = _viewer("pr@jc.example")
+    assert pages_for(viewer) == ("protokoll",)
+    assert not may(viewer, "upload") and may(viewer, "read_audit")
+    assert _scoped_tickets(access_env, viewer).empty
