@@ -3,8 +3,9 @@
 import streamlit as st
 
 from dashboard import serving
+from dashboard.access.viewer import may
 from dashboard.core import format
-from dashboard.queries import overview
+from dashboard.queries import overview, repeats
 from dashboard.ui import charts, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
@@ -128,6 +129,46 @@ def _team(selection: serving.Selection, teams) -> None:
     _checks(workers, area)
 
 
+def _recorded_about_me(selection: serving.Selection) -> None:
+    """A worker's own repeat cases (A10) and the conversation dates recorded about them."""
+    st.subheader("Über Sie erfasst")
+    st.caption(
+        "Monate mit wiederholter Fristüberschreitung (A10) in den letzten 12 Monaten und die "
+        "Daten der Gespräche, die Ihre Teamleitung dazu eingetragen hat; sonst wird über Sie "
+        "nichts aufgezeichnet."
+    )
+    last12 = serving.Selection(
+        selection.as_of, repeats.scope(selection.filters, selection.as_of, last12=True),
+        selection.viewer,
+    )  # fmt: skip
+    threshold = serving.config().rules.repeat_threshold
+    cases = serving.fetch(repeats.repeat_cases_with_streak, last12, threshold=threshold)
+    talks = serving.records(repeats.conversations, selection.viewer)
+    if cases.empty and talks.empty:
+        st.info("Keine wiederholten Fristüberschreitungen und keine Gespräche erfasst.")
+        return
+    left, right = st.columns(2)
+    left.dataframe(
+        cases[["month", "breaches"]].rename(
+            columns={"month": "Monat", "breaches": "Fristüberschreitungen"}
+        ),
+        hide_index=True,
+        column_config={"Monat": st.column_config.DateColumn("Monat", format="MM.YYYY")},
+        key="me_cases",
+    )
+    right.dataframe(
+        talks[["month", "held_on"]].rename(
+            columns={"month": "Fall (Monat)", "held_on": "Gespräch am"}
+        ),
+        hide_index=True,
+        column_config={
+            "Fall (Monat)": st.column_config.DateColumn("Fall (Monat)", format="MM.YYYY"),
+            "Gespräch am": widgets.date_column("Gespräch am"),
+        },
+        key="me_talks",
+    )
+
+
 selection = sidebar.selection()
 st.title("Mitarbeitende")
 with widgets.guard():
@@ -136,3 +177,5 @@ with widgets.guard():
         st.info(EMPTY_TEAMS)
     else:
         _team(selection, teams)
+    if may(selection.viewer, "read_own_records"):
+        _recorded_about_me(selection)

@@ -158,4 +158,5 @@ ACTION_LABELS = {
     "upload": "Exporte laden",
     "read_audit": "Zugriffsprotokoll lesen",
     "read_access_list": "Berechtigungen lesen",
+    "read_own_records": "eigene Aufzeichnungen sehen",
 }

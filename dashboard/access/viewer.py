@@ -48,7 +48,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "teamleitung": frozenset({"draw_sample", "check_sample", "record_conversation"}),
     "controlling": frozenset({"draw_sample", "check_sample"}),
     "management": frozenset(),
-    "mitarbeitende": frozenset(),
+    "mitarbeitende": frozenset({"read_own_records"}),  # what is recorded about them
     "admin": frozenset({"upload", "read_audit"}),
     "kontrolle": frozenset({"read_audit", "read_access_list"}),
 }

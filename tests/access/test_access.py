@@ -39,7 +39,8 @@ from dashboard.core.config import PROJECT_ROOT, load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
 from dashboard.queries.filters import Filters
-from tests.conftest import ACCESS_TEAMS, ACCESS_USERS, access_workers, rendered
+from dashboard.queries.metrics import ticket_verdicts
+from tests.conftest import ACCESS_AS_OF, ACCESS_TEAMS, ACCESS_USERS, access_workers, rendered
 
 TL = Viewer("tl", "TL", "teamleitung", teams=("A", "B"))
 MA = Viewer("ma", "MA", "mitarbeitende", worker="Anna Alt")
@@ -620,3 +621,30 @@ def test_the_staff_council_reads_the_log_and_the_rights_but_no_ticket(access_env
     assert pages_for(viewer) == ("protokoll",)
     assert not may(viewer, "upload") and may(viewer, "read_audit")
     assert _scoped_tickets(access_env, viewer).empty
+
+
+def test_a_worker_sees_what_is_recorded_about_them_and_nobody_else(access_env):
+    worker, other = "Nordberg Anja", "Nordberg Bernd"
+    for name in (worker, other):
+        repeats.record_conversation(
+            access_env, name, dt.date(2026, 10, 1), dt.date(2026, 11, 5), "TL"
+        )
+    at = _signed_in("anja@jc.example").run()
+    at.switch_page("../pages/mitarbeitende.py").run()
+    assert not at.exception and not at.error
+    talks = next(d.value for d in at.dataframe if "Gespräch am" in d.value.columns)
+    assert talks["Gespräch am"].tolist() == [pd.Timestamp("2026-11-05")]  # hers only
+    # her repeat cases: months of the last 12 with at least 2 breaches, counted here by hand
+    con = connect_readonly(access_env)
+    try:
+        verdicts = ticket_verdicts(con, ACCESS_AS_OF)
+    finally:
+        con.close()
+    mine = verdicts[(verdicts["worker"] == worker)
+                    & verdicts["status"].isin(["late", "extended_missed", "overdue"])]  # fmt: skip
+    per_month = mine.groupby(pd.to_datetime(mine["due_date"]).dt.to_period("M")).size()
+    expected = sorted(str(m) for m, n in per_month.items() if n >= 2)
+    cases = next(d.value for d in at.dataframe if "Fristüberschreitungen" in d.value.columns)
+    assert expected  # the data has some (else this test would prove nothing)
+    assert sorted(pd.to_datetime(cases["Monat"]).dt.strftime("%Y-%m")) == expected
+    assert other not in rendered(at)
