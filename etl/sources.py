@@ -275,7 +275,9 @@ def check_workbook(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FileRefused(f"{path.name} ist keine lesbare Excel-Datei ({exc}).") from None
+        raise FileRefused(
+            f"{path.name} ist keine lesbare XLSX-Datei ({type(exc).__name__}: {exc})."
+        ) from None
     unpacked = sum(part.file_size for part in parts)
     packed = sum(part.compress_size for part in parts)
     if unpacked > MAX_XLSX_UNPACKED or unpacked > MAX_XLSX_RATIO * max(packed, 1):
