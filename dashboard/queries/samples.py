@@ -36,7 +36,7 @@ from dashboard.core.config import Config
 from dashboard.core.format import date as format_date
 from dashboard.core.format import number
 from dashboard.core.rules import STATUS_LABELS
-from dashboard.queries.filters import Filters, Query
+from dashboard.queries.filters import Filters, Query, ordered_by
 
 METHODS = ("per_worker", "size", "percent")
 # The page's radio labels -> method.
@@ -208,6 +208,7 @@ def teams(con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters) -> p
     return query.wrap("SELECT DISTINCT team FROM {rows} ORDER BY team").df(con)
 
 
+@ordered_by("worker", "ticket_id")
 def population(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
@@ -221,6 +222,7 @@ def population(
     return query.wrap("SELECT * FROM {rows} ORDER BY worker, ticket_id").df(con)
 
 
+@ordered_by("worker")
 def allocation(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,

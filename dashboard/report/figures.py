@@ -84,6 +84,13 @@ def repeat_conversations(
     return frame
 
 
+# The tables listed by person, and their order after names are masked (as in the queries).
+PERSON_ORDER = {
+    "workers": ("-area", "team", "worker"),
+    "repeat_cases": ("team", "worker"),
+}
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -121,9 +128,12 @@ def build(
         "loads": monthly.loads(*args, **kw),
         "status_mix": monthly.status_mix(*args, **kw),
     }
-    # Every table leaves through the privacy exit (names, pseudonyms, escaping for files).
+    # Every table leaves through the privacy exit (names, pseudonyms, escaping for files);
+    # tables listed by person are ordered once names are as the reader sees them.
     released = {
-        name: privacy.release(frame, limits or OPERATOR, target="file")
+        name: privacy.release(
+            frame, limits or OPERATOR, order_by=PERSON_ORDER.get(name, ()), target="file"
+        )
         for name, frame in tables.items()
         if frame is not None
     }
