@@ -148,25 +148,31 @@ def _recorded_about_me(selection: serving.Selection) -> None:
         st.info("Keine wiederholten Fristüberschreitungen und keine Gespräche erfasst.")
         return
     left, right = st.columns(2)
-    left.dataframe(
-        cases[["month", "breaches"]].rename(
-            columns={"month": "Monat", "breaches": "Fristüberschreitungen"}
-        ),
-        hide_index=True,
-        column_config={"Monat": st.column_config.DateColumn("Monat", format="MM.YYYY")},
-        key="me_cases",
-    )
-    right.dataframe(
-        talks[["month", "held_on"]].rename(
-            columns={"month": "Fall (Monat)", "held_on": "Gespräch am"}
-        ),
-        hide_index=True,
-        column_config={
-            "Fall (Monat)": st.column_config.DateColumn("Fall (Monat)", format="MM.YYYY"),
-            "Gespräch am": widgets.date_column("Gespräch am"),
-        },
-        key="me_talks",
-    )
+    if cases.empty:
+        left.caption("Keine wiederholten Fristüberschreitungen in den letzten 12 Monaten.")
+    else:
+        left.dataframe(
+            cases[["month", "breaches"]].rename(
+                columns={"month": "Monat", "breaches": "Fristüberschreitungen"}
+            ),
+            hide_index=True,
+            column_config={"Monat": st.column_config.DateColumn("Monat", format="MM.YYYY")},
+            key="me_cases",
+        )
+    if talks.empty:
+        right.caption("Keine Gespräche erfasst.")
+    else:
+        right.dataframe(
+            talks[["month", "held_on"]].rename(
+                columns={"month": "Fall (Monat)", "held_on": "Gespräch am"}
+            ),
+            hide_index=True,
+            column_config={
+                "Fall (Monat)": st.column_config.DateColumn("Fall (Monat)", format="MM.YYYY"),
+                "Gespräch am": widgets.date_column("Gespräch am"),
+            },
+            key="me_talks",
+        )
 
 
 selection = sidebar.selection()
