@@ -49,9 +49,8 @@ def release(
     return out
 
 
-def shown_name(worker: str, scope: Scope) -> str:
-    """One worker's name as the scope's viewer sees it."""
-    mode = worker_names_of(scope)
+def _shown(worker: str, scope: Scope) -> str:
+    mode = WORKER_NAMES[scope.role]
     if mode == "hidden":
         return HIDDEN_WORKER
     if mode == "names" or worker == ANONYMOUS_WORKER or worker in scope.reverse:
@@ -59,21 +58,16 @@ def shown_name(worker: str, scope: Scope) -> str:
     return pseudonym(worker, scope.key)
 
 
-def worker_names_of(scope: Scope) -> str:
-    """'names', 'pseudonyms' or 'hidden' for the scope's role."""
-    return WORKER_NAMES[scope.role]
-
-
 def _masked(frame: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     columns = [c for c in WORKER_COLUMNS if c in frame]
-    if worker_names_of(scope) == "names" or not columns:
+    if WORKER_NAMES[scope.role] == "names" or not columns:
         return frame
     frame = frame.copy()
     for column in columns:
         # One pseudonym per distinct name, then a vectorised lookup.
         values = frame[column].dropna().unique()
         if len(values):  # an all-empty column keeps its type
-            frame[column] = frame[column].map({v: shown_name(v, scope) for v in values})
+            frame[column] = frame[column].map({v: _shown(v, scope) for v in values})
     return frame
 
 

@@ -106,17 +106,16 @@ class Filters:
             where.append(f"{self.date_column} >= $p_lo AND {self.date_column} < $p_hi")
             params["p_lo"] = month_start(self.period[0])
             params["p_hi"] = add_months(month_start(self.period[1]), 1)
-        return Query(
-            f"SELECT *, {self.month_column} AS month FROM verdicts($as_of::DATE) "
-            f"WHERE {' AND '.join(where)}",
-            params,
-        )
+        return self._with_month("verdicts", where, params)
 
     def counts(self, as_of: dt.date) -> Query:
         """The summary rows (`verdict_counts`) of the filtered tickets, with their `month`."""
-        where, params = self._monthly(as_of)
+        return self._with_month("verdict_counts", *self._monthly(as_of))
+
+    def _with_month(self, macro: str, where: list[str], params: dict[str, object]) -> Query:
+        # `macro` is one of this module's two table macros, never input.
         return Query(
-            f"SELECT *, {self.month_column} AS month FROM verdict_counts($as_of::DATE) "
+            f"SELECT *, {self.month_column} AS month FROM {macro}($as_of::DATE) "
             f"WHERE {' AND '.join(where)}",
             params,
         )

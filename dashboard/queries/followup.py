@@ -18,9 +18,7 @@ import pandas as pd
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import registered_frame
 from dashboard.queries import metrics
-from dashboard.queries.filters import Filters
-
-NO_FILTERS = Filters()
+from dashboard.queries.filters import NO_FILTERS, Filters
 
 # Light codes in the order of urgency; the page colours and the legend follow this order.
 LIGHT_LABELS = {

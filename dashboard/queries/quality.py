@@ -24,11 +24,10 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from dashboard.queries.filters import Filters, Query
+from dashboard.queries.filters import NO_FILTERS, Filters, Query
 
 KIND_LABELS = {"tickets": "Tickets", "absences": "Abwesenheiten"}
 DEFAULT_OPEN_DAYS = 30
-ALL = Filters()  # no filter: the default of every function
 
 
 def _scope_workers(as_of: dt.date, filters: Filters) -> Query:
@@ -41,7 +40,7 @@ def _unscoped(filters: Filters) -> bool:
 
 
 def load_history(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Every load of the load log, newest first, with its reconciliation (ignores filters)."""
     return con.execute(
@@ -57,7 +56,7 @@ def load_history(
 
 
 def reject_files(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """The files that had rejected rows, with their count, newest load first (ignores filters)."""
     return con.execute(
@@ -73,7 +72,7 @@ def reject_files(
 def rejected_rows(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = ALL,
+    filters: Filters = NO_FILTERS,
     file_name: str | None = None,
     search: str = "",
 ) -> pd.DataFrame:
@@ -96,7 +95,7 @@ def rejected_rows(
 
 
 def single_load_workers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Workers all of whose tickets come from one load: new names, or names that vanished.
 
@@ -133,7 +132,7 @@ def single_load_workers(
 
 
 def team_gaps(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Months without a single receipt between a team's first and last receipt month.
 
@@ -175,7 +174,7 @@ def team_gaps(
 def long_open(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
-    filters: Filters = ALL,
+    filters: Filters = NO_FILTERS,
     days: int = DEFAULT_OPEN_DAYS,
 ) -> pd.DataFrame:
     """Tickets not completed at the Stichtag and received more than `days` working days ago."""
@@ -199,7 +198,7 @@ def long_open(
 
 
 def team_changes(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Workers with tickets in more than one team, their teams in order of first receipt."""
     return (
@@ -232,7 +231,7 @@ def team_changes(
 
 
 def absences_without_substitute(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Absences begun by the Stichtag that name no substitute (A4, A8: nobody follows up).
 
@@ -262,7 +261,7 @@ def absences_without_substitute(
 
 
 def unknown_absence_workers(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = ALL
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Workers of absences begun by the Stichtag who have no ticket: likely misspelt names.
 
