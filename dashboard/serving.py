@@ -2,16 +2,23 @@
 
 `fetch(fn, selection, **kwargs)` runs a query function of the domain modules
 (signature `fn(con, as_of, filters, **kwargs) -> DataFrame`) on the current database
-version, on a connection whose views hold only what the selection's viewer may see
+version, on a cursor whose names hold only what the selection's viewer may see
 (`dashboard.access.scope`), after `dashboard.access.viewer.restrict` has narrowed the
 filters too. There is no other way for a page to reach the data: `connection` and
-`records` also take the viewer. Results are cached per database version and data scope. A
-load swaps the file; the new version is opened and its verdicts computed in the background
-(`_served`, `_warm`) while requests are still served from the old one, then switched in.
+`records` also take the viewer. Results are cached per database version and data scope.
+
+One in-memory database per database version (and configuration) serves every data scope:
+the verdicts of a Stichtag are computed there once, for everyone, and each scope's schema
+only narrows them. A load swaps the file; a watcher notices it within `WATCH_SECONDS`, and
+the new version is opened, its verdicts computed, the scopes in use installed and the most
+used figures computed in the background (`_warm`) while requests are still served from the
+old one, which is then switched in.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import datetime as dt
 import importlib
 import logging
@@ -38,29 +45,82 @@ log = logging.getLogger(__name__)
 
 # How long a failed warm-up of a file (e.g. unreadable) waits before the next attempt.
 RETRY_SECONDS = 30.0
+# How often the watcher looks whether a load swapped the file (a stat per served database).
+WATCH_SECONDS = 5.0
+# How many of the most requested figures a warm-up computes for the new version.
+WARM_FIGURES = 64
 
 
 @dataclass
 class _Version:
-    """One database version as one data scope sees it: the connection and its snapshots."""
+    """One database version, shared by every data scope: the connection and its snapshots."""
 
     identity: tuple[int, int] | None  # the file's (inode, mtime) when it was opened
     con: duckdb.DuckDBPyConnection
-    scope: scope.Scope
+    key: bytes = field(repr=False)  # the pseudonym key, for the scopes
     # Stichtage asked for, most recent last: the warm-up of the next version fills these.
     as_ofs: list[dt.date] = field(default_factory=list)
     # One snapshot computation at a time per version; other versions are not held up.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # data scope key -> its installed scope (schema and restriction), with the viewer
+    scopes: dict[tuple, tuple[Viewer, scope.Scope]] = field(default_factory=dict)
+    scope_lock: threading.Lock = field(default_factory=threading.Lock)
+    groups: dict | None = None  # management's merged teams, once per version
+
+    def scoped(self, viewer: Viewer) -> _Scoped:
+        """This version as the viewer's data scope sees it (installed on first use)."""
+        scope_key = viewer.scope_key()
+        installed = self.scopes.get(scope_key)
+        if installed is None:
+            with self.scope_lock:  # catalog changes one at a time
+                installed = self.scopes.get(scope_key)
+                if installed is None:
+                    installed = self._install(viewer.in_scope())
+        return _Scoped(self, installed[1])
+
+    def _install(self, viewer: Viewer) -> tuple[Viewer, scope.Scope]:
+        cursor = self.con.cursor()
+        try:
+            if viewer.role == "management" and self.groups is None:
+                self.groups = scope.merged_groups_of(cursor)
+            limits = scope.install(cursor, viewer, self.key, groups=self.groups)
+        finally:
+            cursor.close()
+        self.scopes[viewer.scope_key()] = (viewer, limits)
+        return viewer, limits
 
 
-_lock = threading.Lock()  # guards the three dicts below, never held during a computation
-# (database path, configuration, data scope) -> the version served to that scope
+@dataclass(frozen=True)
+class _Scoped:
+    """One database version as one data scope sees it."""
+
+    version: _Version
+    scope: scope.Scope
+
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        return self.version.identity
+
+
+_lock = threading.Lock()  # guards the dicts below, never held during a computation
+# (database path, configuration) -> the version served to every scope
 _connections: dict[tuple, _Version] = {}
 # the same keys -> the thread warming the next version; the (identity, retry time) of a failure
 _warming: dict[tuple, threading.Thread] = {}
 _failed: dict[tuple, tuple] = {}
+# the same keys -> how often each figure was asked for (the arguments of `_cached`)
+_demand: dict[tuple, collections.Counter] = {}
 # Warm-ups run one at a time: on two cores, serving requests matters more than warming.
 _warm_turn = threading.Lock()
+_watcher: threading.Thread | None = None
+_stopping = threading.Event()  # set at exit: no new warm-up starts
+
+
+@atexit.register
+def _finish_warm_ups() -> None:
+    # A daemon thread stopped inside DuckDB at interpreter exit aborts the process.
+    _stopping.set()
+    wait_for_warmup(timeout=120)
 
 
 @dataclass(frozen=True)
@@ -87,58 +147,97 @@ def version(
     return str(cfg.database), _served(cfg, viewer).identity
 
 
-def _open(cfg: Config, viewer: Viewer, identity, as_ofs: list[dt.date]) -> _Version:
+def _open(cfg: Config, identity, as_ofs: list[dt.date], viewers: list[Viewer]) -> _Version:
     # The identity is read before opening: a swap in between makes the next request
     # reopen, never miss it.
     con = connect_readonly(cfg, snapshots=True)
     try:
-        limits = scope.install(con, viewer, load_or_create_key(cfg.storage.key_file))
+        opened = _Version(identity, con, load_or_create_key(cfg.storage.key_file), list(as_ofs))
         for as_of in as_ofs:
             rules.fill_snapshot(con, as_of)
+        for viewer in viewers:
+            opened.scoped(viewer)
     except BaseException:
         con.close()
         raise
-    return _Version(identity, con, limits, list(as_ofs))
+    return opened
 
 
-def _key(cfg: Config, viewer: Viewer) -> tuple:
+def _key(cfg: Config) -> tuple:
     # A changed configuration (calendar, deadlines) needs new rules tables: part of the key.
-    return str(cfg.database), cfg.model_dump_json(), viewer.scope_key()
+    return str(cfg.database), cfg.model_dump_json()
 
 
-def _served(cfg: Config, viewer: Viewer) -> _Version:
-    """The version a request of this scope is served from; starts a warm-up after a load.
+def _served(cfg: Config, viewer: Viewer) -> _Scoped:
+    """The version a request of this scope is served from; starts a warm-up after a load."""
+    return _current(cfg).scoped(viewer)
+
+
+def _current(cfg: Config) -> _Version:
+    """The version requests are served from; starts a warm-up after a load.
 
     A load swaps the file. Opening the new one and computing the verdicts of a Stichtag
     takes seconds at millions of tickets, so that is done by a background thread (`_warm`)
     while requests go on being served from the old version, whose connection still holds
     the old file: consistent old data until the new version is complete, then the new one,
     switched in by replacing one dict entry. Only without an old version (process start, a
-    new scope or configuration) does the request itself open the file, as it must.
+    new configuration) does the request itself open the file, as it must.
     """
-    key = _key(cfg, viewer)
+    key = _key(cfg)
     identity = file_identity(cfg)
+    _watch()
     with _lock:
         current = _connections.get(key)
         if current is not None and current.identity == identity and identity is not None:
             return current
         if current is not None and identity is not None:
-            if key not in _warming and not _recently_failed(key, identity):
-                thread = threading.Thread(
-                    target=_warm, args=(key, cfg, viewer), name="warm-up", daemon=True
-                )
-                _warming[key] = thread
-                thread.start()
+            _start_warm(key, cfg, identity)
             return current
     # No old version to serve (or no file at all: open reports why): open it here.
-    fresh = _open(cfg, viewer, identity, [])
+    fresh = _open(cfg, identity, [], [])
     with _lock:
         current = _connections.get(key)
         if current is None or current.identity != identity or identity is None:
             # The old connection is dropped, not closed: other sessions may be reading
             # through its cursors; it goes when the last of them does.
             _connections[key] = current = fresh
+            _configs[key] = cfg
         return current
+
+
+# the same keys -> the configuration, for the watcher
+_configs: dict[tuple, Config] = {}
+
+
+def _start_warm(key: tuple, cfg: Config, identity) -> None:
+    # Called with `_lock` held.
+    if not _stopping.is_set() and key not in _warming and not _recently_failed(key, identity):
+        thread = threading.Thread(target=_warm, args=(key, cfg), name="warm-up", daemon=True)
+        _warming[key] = thread
+        thread.start()
+
+
+def _watch() -> None:
+    """Start the watcher once: it warms a new version as soon as a load swapped the file."""
+    global _watcher
+    with _lock:
+        if _watcher is None:
+            _watcher = threading.Thread(target=_watch_loop, name="load-watcher", daemon=True)
+            _watcher.start()
+
+
+def _watch_loop() -> None:
+    # Without it, the first request after a nightly load would start the warm-up and be
+    # served yesterday's figures for seconds; with it, the new version is warm by morning.
+    while not _stopping.wait(WATCH_SECONDS):
+        with _lock:
+            served = [(key, version.identity, _configs[key]) for key, version in
+                      _connections.items() if key in _configs]  # fmt: skip
+        for key, identity, cfg in served:
+            now = file_identity(cfg)
+            if now is not None and now != identity:
+                with _lock:
+                    _start_warm(key, cfg, now)
 
 
 def _recently_failed(key: tuple, identity) -> bool:
@@ -146,7 +245,7 @@ def _recently_failed(key: tuple, identity) -> bool:
     return failed is not None and failed[0] == identity and time.monotonic() < failed[1]
 
 
-def _warm(key: tuple, cfg: Config, viewer: Viewer) -> None:
+def _warm(key: tuple, cfg: Config) -> None:
     """Build the newest version of the file in the background, then switch it in."""
     try:
         with _warm_turn:
@@ -157,7 +256,8 @@ def _warm(key: tuple, cfg: Config, viewer: Viewer) -> None:
                 if current is None or identity is None or identity == current.identity:
                     return  # nothing newer (any more): the version served is the newest
                 try:
-                    fresh = _open(cfg, viewer, identity, list(current.as_ofs))
+                    fresh = _open(cfg, identity, _warm_dates(cfg, current), _viewers(current))
+                    _warm_figures(key, cfg, current, fresh)
                 except Exception:
                     # Serving goes on from the old version; a later request tries again.
                     log.exception("warm-up of %s failed; serving the previous version", key[0])
@@ -173,21 +273,59 @@ def _warm(key: tuple, cfg: Config, viewer: Viewer) -> None:
             _warming.pop(key, None)
 
 
+def _warm_dates(cfg: Config, current: _Version) -> list[dt.date]:
+    # The Stichtage in use, and the default one, which moves on with "today" overnight.
+    dates = [d for d in current.as_ofs if d != cfg.reference_date()] + [cfg.reference_date()]
+    return dates[-rules.KEEP_SNAPSHOTS :]
+
+
+def _viewers(current: _Version) -> list[Viewer]:
+    with current.scope_lock:
+        return [viewer for viewer, _ in current.scopes.values()]
+
+
+def _warm_figures(key: tuple, cfg: Config, current: _Version, fresh: _Version) -> None:
+    """Compute the most requested figures of the old version on the new one, before the switch.
+
+    A figure asked for at the default Stichtag of its day is computed at today's default.
+    """
+    with _lock:
+        demand = _demand.get(key, collections.Counter()).most_common(WARM_FIGURES)
+    db_version = (str(cfg.database), fresh.identity)
+    today = cfg.reference_date()
+    for (viewer, name, as_of, default, filters, kwargs, prepare, order_by), _ in demand:
+        served = fresh.scoped(viewer)
+        try:
+            _cached(db_version, viewer, name, today if default else as_of, filters, kwargs,
+                    prepare, order_by, served)  # fmt: skip
+        except Exception:
+            # A figure that fails now fails again when asked for; the warm-up goes on.
+            log.warning("warm-up of %s failed", name, exc_info=True)
+
+
+def _remember(key: tuple, call: tuple) -> None:
+    with _lock:
+        counter = _demand.setdefault(key, collections.Counter())
+        counter[call] += 1
+        if len(counter) > 8 * WARM_FIGURES:  # bounded: the rarely asked ones are forgotten
+            _demand[key] = collections.Counter(dict(counter.most_common(4 * WARM_FIGURES)))
+
+
 def refresh(viewer: Viewer, cfg: Config | None = None) -> None:
-    """Serve the viewer's scope from the newest database version now, without a warm-up.
+    """Serve the newest database version now, without a warm-up in the background.
 
     For whoever just loaded data in this process (the upload on the Daten page): they
-    waited for the load and expect its result on the next run. Other scopes warm up in the
-    background on their next request, as after any load.
+    waited for the load and expect its result on the next run. The scopes in use switch
+    with them; their figures are computed when asked for.
     """
     cfg = cfg or config()
-    key = _key(cfg, viewer)
+    key = _key(cfg)
     identity = file_identity(cfg)
     with _lock:
         current = _connections.get(key)
     if current is None or identity is None or current.identity == identity:
         return  # nothing served yet (the next request opens the file), or already the newest
-    fresh = _open(cfg, viewer, identity, list(current.as_ofs))
+    fresh = _open(cfg, identity, list(current.as_ofs), [viewer, *_viewers(current)])
     with _lock:
         _connections[key] = fresh
 
@@ -211,20 +349,21 @@ def connection(viewer: Viewer, as_of: dt.date | None = None, cfg: Config | None 
     """A cursor on the served database version as `viewer` may see it (one per call).
 
     With `as_of`, the verdicts of that reference date are computed first (once per
-    database version and scope), so the queries that follow only filter them.
+    database version, for every scope), so the queries that follow only filter them.
     """
     return _cursor(_served(cfg or config(), viewer), as_of)
 
 
-def _cursor(served: _Version, as_of: dt.date | None):
-    with served.lock:
-        if as_of is not None:
-            rules.fill_snapshot(served.con, as_of)
+def _cursor(served: _Scoped, as_of: dt.date | None):
+    shared = served.version
+    if as_of is not None:
+        with shared.lock:
+            rules.fill_snapshot(shared.con, as_of)
             # Remembered for the warm-up of the next version (bounded like the snapshots).
-            if as_of in served.as_ofs:
-                served.as_ofs.remove(as_of)
-            served.as_ofs[:] = [*served.as_ofs, as_of][-rules.KEEP_SNAPSHOTS :]
-        return served.con.cursor()
+            if as_of in shared.as_ofs:
+                shared.as_ofs.remove(as_of)
+            shared.as_ofs[:] = [*shared.as_ofs, as_of][-rules.KEEP_SNAPSHOTS :]
+    return scope.use(shared.con.cursor(), served.scope.schema)
 
 
 def data_scope(viewer: Viewer, cfg: Config | None = None) -> scope.Scope:
@@ -324,6 +463,8 @@ def fetch(
     key = tuple(sorted(served.scope.real_kwargs(kwargs).items()))
     db_version = (str(cfg.database), served.identity)
     order_by = order_by or getattr(fn, "order_by", ())
+    default = selection.as_of == cfg.reference_date()
+    _remember(_key(cfg), (viewer, name, selection.as_of, default, filters, key, prepare, order_by))
     return _cached(
         db_version, viewer, name, selection.as_of, filters, key, prepare, order_by, served
     )

@@ -1,10 +1,12 @@
 """A viewer's data scope: the loaded data as the viewer's role may see it.
 
-`install(con, viewer, key)` replaces the views `tickets`, `absences` and `rejects` of a
-read-only connection (`dashboard.core.storage.connect_readonly`) by views that hold only the
-viewer's rows and, for management, no worker names and small teams merged. Every rule,
-metric, report and download reads these views, so no query of the domain can see more
-rows than the role allows.
+`install(con, viewer, key)` creates, in a schema of the scope's own, the views `tickets`,
+`absences` and `rejects` and the table macros of the verdicts and their summaries over a
+read-only connection (`dashboard.core.storage.connect_readonly`), holding only the viewer's
+rows and, for management, no worker names and small teams merged; the connection's search
+path then leads there. Every rule, metric, report and download reads these names, so no
+query of the domain can see more rows than the role allows. The verdicts themselves are
+computed for everyone (once per Stichtag and database version) and only narrowed here.
 
 The returned `Scope` limits the rows of the dashboard's own records (conversations,
 samples), which live in another database (`rows`), and turns names a page passes back into
@@ -16,6 +18,8 @@ Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -29,29 +33,35 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
+from dashboard.core.rules import SUMMARIES
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
 
-# Per role: (row filter, team expression, worker expression) of the tickets view. Only
-# SQL text chosen here; every value (teams, names, pseudonyms) sits in a scope_* table.
-_TICKETS = {
-    "teamleitung": ("t.team IN (SELECT team FROM scope_teams)", "t.team", "t.worker"),
-    "mitarbeitende": ("t.worker IN (SELECT worker FROM scope_workers)", "t.team", "t.worker"),
+# Per role: (row filter, team expression, worker expression) over rows `t` with the
+# columns area, team and worker (stored tickets, verdicts, their summaries), and whether
+# the expressions need the merged groups `g`. Only SQL text chosen here; every value (teams,
+# names, pseudonyms) sits in a table of the scope's schema `{s}`.
+_ROWS = {
+    "teamleitung": ("t.team IN (SELECT team FROM {s}.scope_teams)", "t.team", "t.worker"),
+    "mitarbeitende": ("t.worker IN (SELECT worker FROM {s}.scope_workers)", "t.team", "t.worker"),
     "controlling": ("true", "t.team", "t.worker"),
-    "management": ("true", "coalesce(g.shown, t.team)", "$hidden"),
+    "management": ("true", "coalesce(g.shown, t.team)", "(SELECT name FROM {s}.scope_hidden)"),
     "admin": ("true", "t.team", "t.worker"),
-    "kontrolle": ("false", "t.team", "$hidden"),
+    "kontrolle": ("false", "t.team", "(SELECT name FROM {s}.scope_hidden)"),
 }
 _ABSENCES = {
     "teamleitung": "x.worker IN (SELECT DISTINCT worker FROM store.tickets "
-    "WHERE team IN (SELECT team FROM scope_teams))",
-    "mitarbeitende": "x.worker IN (SELECT worker FROM scope_workers)",
+    "WHERE team IN (SELECT team FROM {s}.scope_teams))",
+    "mitarbeitende": "x.worker IN (SELECT worker FROM {s}.scope_workers)",
     "controlling": "true",
     "management": "false",
     "admin": "true",
     "kontrolle": "false",
 }
+# The table macros of `dashboard.core.rules` whose rows carry area, team and worker: the
+# verdicts of a Stichtag and their summaries, computed once for everyone and narrowed here.
+NARROWED_MACROS = ("verdicts", *SUMMARIES)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class Scope:
     key: bytes = field(default=b"", repr=False, compare=False)
     # controlling: pseudonym -> stored name, for the names a page passes back
     reverse: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    schema: str = "main"  # where its views live (`install`)
 
     def real(self, shown: str) -> str:
         """The name behind a name as shown (a pseudonym back to the worker it stands for)."""
@@ -97,39 +108,91 @@ def _touches(teams, allowed: frozenset[str]) -> bool:
     return not teams or bool(set(teams) & allowed)
 
 
-def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope:
-    """Restrict the connection's views to the viewer; returns the same scope for records."""
+def schema_name(viewer: Viewer) -> str:
+    """The schema that holds the views of the viewer's data scope (one per scope key)."""
+    # A digest, never the names themselves: the only text of a viewer that reaches SQL.
+    digest = hashlib.sha256(repr(viewer.scope_key()).encode()).hexdigest()[:16]
+    return f"scope_{digest}"
+
+
+def use(con: duckdb.DuckDBPyConnection, schema: str) -> duckdb.DuckDBPyConnection:
+    """Let the connection (a cursor) see the data through the scope's schema; returns it."""
+    if not _SCHEMA.fullmatch(schema):
+        raise ValueError(f"not a scope schema: {schema!r}")
+    con.execute(f"SET search_path = '{schema},main'")
+    return con
+
+
+_SCHEMA = re.compile(r"scope_[0-9a-f]{16}")
+
+
+def install(
+    con: duckdb.DuckDBPyConnection,
+    viewer: Viewer,
+    key: bytes,
+    groups: dict[tuple[str, str], str] | None = None,
+) -> Scope:
+    """Restrict what the connection sees to the viewer; returns the same scope for records.
+
+    The scope's views and tables live in a schema of their own (`schema_name`), and the
+    connection's search path is set to it: `tickets`, `absences`, `rejects`, the verdicts
+    and their summaries then hold only the viewer's rows. Other cursors of the same
+    database keep their own search path, so one database can hold every scope beside one
+    copy of the verdicts (`dashboard.serving`). `groups` are management's merged teams
+    (`merged_groups`), when already known for this database version.
+    """
     role = viewer.role
-    _values(con, "scope_teams", "team", viewer.teams if role == "teamleitung" else ())
+    schema = schema_name(viewer)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    _values(con, f"{schema}.scope_teams", "team", viewer.teams if role == "teamleitung" else ())
     own = [viewer.worker or ""] if role == "mitarbeitende" else []
-    _values(con, "scope_workers", "worker", own)
-    groups = _groups(con) if role == "management" else {}
-    con.execute("CREATE OR REPLACE TABLE scope_groups (area VARCHAR, team VARCHAR, shown VARCHAR)")
+    _values(con, f"{schema}.scope_workers", "worker", own)
+    if role != "management":
+        groups = {}
+    elif groups is None:
+        groups = merged_groups_of(con)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {schema}.scope_groups (area VARCHAR, team VARCHAR, shown VARCHAR)"
+    )
     if groups:
         con.executemany(
-            "INSERT INTO scope_groups VALUES (?, ?, ?)", [[a, t, s] for (a, t), s in groups.items()]
+            f"INSERT INTO {schema}.scope_groups VALUES (?, ?, ?)",
+            [[a, t, s] for (a, t), s in groups.items()],
         )
     con.execute(
-        "CREATE OR REPLACE TABLE scope_hidden AS SELECT ?::VARCHAR AS name", [HIDDEN_WORKER]
+        f"CREATE OR REPLACE TABLE {schema}.scope_hidden AS SELECT ?::VARCHAR AS name",
+        [HIDDEN_WORKER],
     )
 
-    where, team, worker = _TICKETS[role]
-    worker = worker.replace("$hidden", "(SELECT name FROM scope_hidden)")
-    con.execute(
-        f"""
-        CREATE OR REPLACE VIEW tickets AS
-        SELECT t.* REPLACE ({team} AS team, {worker} AS worker)
-        FROM store.tickets t
-        LEFT JOIN scope_groups g ON g.area = t.area AND g.team = t.team
-        WHERE {where}
-        """
+    where, team, worker = (part.format(s=schema) for part in _ROWS[role])
+    join = (
+        f"LEFT JOIN {schema}.scope_groups g ON g.area = t.area AND g.team = t.team"
+        if role == "management"
+        else ""
     )
+    narrowed = f"SELECT t.* REPLACE ({team} AS team, {worker} AS worker) FROM {{rows}} t {join} "
+    narrowed += f"WHERE {where}"
     con.execute(
-        f"CREATE OR REPLACE VIEW absences AS SELECT * FROM store.absences x WHERE {_ABSENCES[role]}"
+        f"CREATE OR REPLACE VIEW {schema}.tickets AS {narrowed.format(rows='store.tickets')}"
+    )
+    # The verdicts and summaries of everyone (computed once per Stichtag), narrowed to the
+    # scope: a verdict depends on its own ticket only, so narrowing after computing gives
+    # the verdicts of the narrowed tickets.
+    for macro in NARROWED_MACROS:
+        con.execute(
+            f"CREATE OR REPLACE MACRO {schema}.{macro}(as_of) AS TABLE "
+            + narrowed.format(rows=f"main.{macro}(as_of)")
+        )
+    con.execute(
+        f"CREATE OR REPLACE VIEW {schema}.absences AS SELECT * FROM store.absences x "
+        f"WHERE {_ABSENCES[role].format(s=schema)}"
     )
     # Rejected rows keep the raw text of a record (names): only for whoever fixes exports.
     visible = "true" if role == "admin" else "false"
-    con.execute(f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM store.rejects WHERE {visible}")
+    con.execute(
+        f"CREATE OR REPLACE VIEW {schema}.rejects AS SELECT * FROM store.rejects WHERE {visible}"
+    )
+    use(con, schema)
     return Scope(
         role=role,
         teams=frozenset(viewer.teams) if role == "teamleitung" else None,
@@ -142,6 +205,7 @@ def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope
         }
         if role == "controlling"
         else {},
+        schema=schema,
     )
 
 
@@ -152,7 +216,8 @@ def _values(con: duckdb.DuckDBPyConnection, table: str, column: str, values: Ite
         con.executemany(f"INSERT INTO {table} VALUES (?)", rows)
 
 
-def _groups(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+def merged_groups_of(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """Management's merged small teams of the loaded data: (Bereich, team) -> group shown."""
     rows = con.execute(
         "SELECT area, team, list(DISTINCT worker) FROM store.tickets GROUP BY area, team"
     ).fetchall()
