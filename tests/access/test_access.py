@@ -34,7 +34,7 @@ from dashboard.access.viewer import (
     restrict,
     sees_workers,
 )
-from dashboard.core import records
+from dashboard.core import records, rules
 from dashboard.core.config import PROJECT_ROOT, load_config
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import repeats
@@ -246,6 +246,87 @@ def test_views_hold_only_the_rows_of_the_role(access_env):
     # Ost (3 workers) is merged with West (6) into one group of 9; Leistung stays per team
     assert set(management["team"]) == {"Leistung Nord", "Leistung Sued", OTHER_TEAMS}
     assert len(management) == len(everyone)  # totals unchanged: merged, not dropped
+
+
+LOGINS = [u["login"] for u in ACCESS_USERS]
+
+
+def _rows(cursor, sql: str, *params) -> set[tuple]:
+    return set(cursor.execute(sql, list(params)).fetchall())
+
+
+@pytest.mark.parametrize("login", LOGINS)
+def test_shared_verdicts_are_narrowed_to_exactly_the_scope(access_env, login):
+    """One database holds everyone's verdicts once; a scope's names hold its rows, no more.
+
+    Beside the scope under test, every other role's scope is installed in the same
+    database; the verdicts and summaries it reads must equal those computed from its own
+    tickets alone, on a connection of its own (as before the verdicts were shared).
+    """
+    key = b"k" * 32
+    viewer = _viewer(login)
+    shared = connect_readonly(access_env, snapshots=True)
+    own = connect_readonly(access_env)
+    try:
+        rules.fill_snapshot(shared, ACCESS_AS_OF)
+        for other in LOGINS:
+            scope.install(shared.cursor(), _viewer(other), key)
+        cursor = shared.cursor()
+        scope.use(cursor, scope.schema_name(viewer))
+        scope.install(own, viewer, key)
+        # computed once: every ticket once in the snapshot, whichever scopes read it
+        [(snapshot,)] = shared.execute("SELECT count(*) FROM verdict_snapshots").fetchall()
+        [(received,)] = shared.execute(
+            "SELECT count(*) FROM store.tickets WHERE received <= ?", [ACCESS_AS_OF]
+        ).fetchall()
+        assert snapshot == received
+        people = _rows(own, "SELECT area, team, worker FROM tickets")
+        for macro in scope.NARROWED_MACROS:
+            sql = f"SELECT * FROM {macro}(?::DATE) ORDER BY ALL"
+            narrowed = cursor.execute(sql, [ACCESS_AS_OF]).df()
+            alone = own.execute(sql, [ACCESS_AS_OF]).df()
+            if macro != "verdicts":  # summaries: management's merged teams sum up
+                key_columns = [c for c in alone.columns if c not in ("tickets", "d_open", "d_past")]
+                narrowed = narrowed.groupby(key_columns, dropna=False).sum().reset_index()
+                alone = alone.groupby(key_columns, dropna=False).sum().reset_index()
+            pd.testing.assert_frame_equal(narrowed, alone, check_dtype=False)
+            seen = _rows(cursor, f"SELECT area, team, worker FROM {macro}(?::DATE)", ACCESS_AS_OF)
+            assert seen <= people, (macro, seen - people)
+        assert _rows(cursor, "SELECT * FROM tickets") == _rows(own, "SELECT * FROM tickets")
+        assert _rows(cursor, "SELECT * FROM absences") == _rows(own, "SELECT * FROM absences")
+        assert _rows(cursor, "SELECT * FROM rejects") == _rows(own, "SELECT * FROM rejects")
+    finally:
+        shared.close()
+        own.close()
+
+
+def test_scopes_of_one_database_do_not_see_each_other(access_env):
+    key = b"k" * 32
+    shared = connect_readonly(access_env, snapshots=True)
+    try:
+        rules.fill_snapshot(shared, ACCESS_AS_OF)
+        nord = shared.cursor()
+        scope.install(nord, _viewer("tl.nord@jc.example"), key)
+        west = shared.cursor()
+        scope.install(west, _viewer("tl.west@jc.example"), key)
+        management = shared.cursor()
+        scope.install(management, _viewer("management@jc.example"), key)
+        sql = "SELECT DISTINCT team FROM verdicts(?::DATE)"
+        assert _rows(nord, sql, ACCESS_AS_OF) == {("Leistung Nord",)}
+        assert _rows(west, sql, ACCESS_AS_OF) == {("Integration West",)}
+        assert _rows(management, sql, ACCESS_AS_OF) == {
+            ("Leistung Nord",),
+            ("Leistung Sued",),
+            (OTHER_TEAMS,),
+        }
+        assert _rows(management, "SELECT DISTINCT worker FROM verdict_counts(?::DATE)",
+                     ACCESS_AS_OF) == {("–",)}  # fmt: skip
+        # the first cursor still sees its own scope after the others were installed
+        assert _rows(nord, sql, ACCESS_AS_OF) == {("Leistung Nord",)}
+        # a cursor without a scope sees everything: serving never hands one out
+        assert len(_rows(shared, sql, ACCESS_AS_OF)) == len(ACCESS_TEAMS)
+    finally:
+        shared.close()
 
 
 def test_management_rates_per_bereich_equal_the_unrestricted_ones(access_env):
