@@ -48,7 +48,7 @@ RETRY_SECONDS = 30.0
 # How often the watcher looks whether a load swapped the file (a stat per served database).
 WATCH_SECONDS = 5.0
 # How many of the most requested figures a warm-up computes for the new version.
-WARM_FIGURES = 64
+WARM_FIGURES = 256
 
 
 @dataclass
@@ -363,7 +363,7 @@ def _cursor(served: _Scoped, as_of: dt.date | None):
             if as_of in shared.as_ofs:
                 shared.as_ofs.remove(as_of)
             shared.as_ofs[:] = [*shared.as_ofs, as_of][-rules.KEEP_SNAPSHOTS :]
-    return scope.use(shared.con.cursor(), served.scope.schema)
+    return scope.use(shared.con.cursor(), served.scope.schema, prepared=as_of is not None)
 
 
 def data_scope(viewer: Viewer, cfg: Config | None = None) -> scope.Scope:
@@ -470,7 +470,7 @@ def fetch(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@st.cache_data(show_spinner=False, max_entries=1024)
 def _cached(
     db_version, viewer: Viewer, name, as_of, filters, kwargs: tuple, prepare, order_by, _served
 ):

@@ -33,7 +33,7 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
-from dashboard.core.rules import SUMMARIES
+from dashboard.core.rules import PREPARED_PREFIX, SUMMARIES
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
@@ -115,15 +115,24 @@ def schema_name(viewer: Viewer) -> str:
     return f"scope_{digest}"
 
 
-def use(con: duckdb.DuckDBPyConnection, schema: str) -> duckdb.DuckDBPyConnection:
-    """Let the connection (a cursor) see the data through the scope's schema; returns it."""
+def use(
+    con: duckdb.DuckDBPyConnection, schema: str, *, prepared: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Let the connection (a cursor) see the data through the scope's schema; returns it.
+
+    `prepared`: the verdicts are read from the snapshot alone, for a cursor whose queries
+    ask only for a Stichtag filled before (`dashboard.core.rules.fill_snapshot`); they are
+    then much cheaper to plan, and any other date is an error.
+    """
     if not _SCHEMA.fullmatch(schema):
         raise ValueError(f"not a scope schema: {schema!r}")
-    con.execute(f"SET search_path = '{schema},main'")
+    path = f"{schema}{PREPARED},{schema},main" if prepared else f"{schema},main"
+    con.execute(f"SET search_path = '{path}'")
     return con
 
 
 _SCHEMA = re.compile(r"scope_[0-9a-f]{16}")
+PREPARED = "_prepared"  # suffix of the schema of a scope's macros over the snapshot alone
 
 
 def install(
@@ -178,10 +187,16 @@ def install(
     # The verdicts and summaries of everyone (computed once per Stichtag), narrowed to the
     # scope: a verdict depends on its own ticket only, so narrowing after computing gives
     # the verdicts of the narrowed tickets.
+    # The same over the snapshot alone, for cursors whose Stichtag was filled before (`use`).
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}{PREPARED}")
     for macro in NARROWED_MACROS:
         con.execute(
             f"CREATE OR REPLACE MACRO {schema}.{macro}(as_of) AS TABLE "
             + narrowed.format(rows=f"main.{macro}(as_of)")
+        )
+        con.execute(
+            f"CREATE OR REPLACE MACRO {schema}{PREPARED}.{macro}(as_of) AS TABLE "
+            + narrowed.format(rows=f"main.{PREPARED_PREFIX}{macro}(as_of)")
         )
     con.execute(
         f"CREATE OR REPLACE VIEW {schema}.absences AS SELECT * FROM store.absences x "
