@@ -202,7 +202,42 @@ def _current(cfg: Config) -> _Version:
             # through its cursors; it goes when the last of them does.
             _connections[key] = current = fresh
             _configs[key] = cfg
+            if key not in _warming:
+                # The rest of what a warm-up prepares, while this request goes on.
+                thread = threading.Thread(
+                    target=_prepare, args=(key, cfg, fresh), name="prepare", daemon=True
+                )
+                _warming[key] = thread
+                thread.start()
         return current
+
+
+def _prepare(key: tuple, cfg: Config, opened: _Version) -> None:
+    """The default Stichtag's verdicts and the users' scopes of a version opened by a request."""
+    try:
+        with _warm_turn:
+            _fill(opened, cfg.reference_date())
+            for viewer in _configured(cfg):
+                opened.scoped(viewer)
+    except Exception:
+        log.exception("preparing %s failed; requests compute what they need", key[0])
+    finally:
+        with _lock:
+            _warming.pop(key, None)
+
+
+# The roles whose scopes a warm-up installs ahead: those who open the dashboard on a Monday.
+WARM_ROLES = ("teamleitung", "controlling", "management")
+
+
+def _configured(cfg: Config) -> list[Viewer]:
+    """One viewer per data scope of the users file's team leaders, controlling and management."""
+    try:
+        configured = users.load_users(cfg.auth.users_file)
+    except users.UsersError:
+        return []  # reported where people sign in; a warm-up only skips the scopes
+    scopes = {v.scope_key(): v.in_scope() for v in configured.values() if v.role in WARM_ROLES}
+    return list(scopes.values())
 
 
 # the same keys -> the configuration, for the watcher
@@ -256,7 +291,8 @@ def _warm(key: tuple, cfg: Config) -> None:
                 if current is None or identity is None or identity == current.identity:
                     return  # nothing newer (any more): the version served is the newest
                 try:
-                    fresh = _open(cfg, identity, _warm_dates(cfg, current), _viewers(current))
+                    viewers = [*_viewers(current), *_configured(cfg)]
+                    fresh = _open(cfg, identity, _warm_dates(cfg, current), viewers)
                     _warm_figures(key, cfg, current, fresh)
                 except Exception:
                     # Serving goes on from the old version; a later request tries again.
@@ -355,15 +391,19 @@ def connection(viewer: Viewer, as_of: dt.date | None = None, cfg: Config | None 
 
 
 def _cursor(served: _Scoped, as_of: dt.date | None):
-    shared = served.version
     if as_of is not None:
-        with shared.lock:
-            rules.fill_snapshot(shared.con, as_of)
-            # Remembered for the warm-up of the next version (bounded like the snapshots).
-            if as_of in shared.as_ofs:
-                shared.as_ofs.remove(as_of)
-            shared.as_ofs[:] = [*shared.as_ofs, as_of][-rules.KEEP_SNAPSHOTS :]
-    return scope.use(shared.con.cursor(), served.scope.schema, prepared=as_of is not None)
+        _fill(served.version, as_of)
+    return scope.use(served.version.con.cursor(), served.scope.schema, prepared=as_of is not None)
+
+
+def _fill(shared: _Version, as_of: dt.date) -> None:
+    """The verdicts of `as_of` in the version's snapshot: computed once, for every scope."""
+    with shared.lock:
+        rules.fill_snapshot(shared.con, as_of)
+        # Remembered for the warm-up of the next version (bounded like the snapshots).
+        if as_of in shared.as_ofs:
+            shared.as_ofs.remove(as_of)
+        shared.as_ofs[:] = [*shared.as_ofs, as_of][-rules.KEEP_SNAPSHOTS :]
 
 
 def data_scope(viewer: Viewer, cfg: Config | None = None) -> scope.Scope:

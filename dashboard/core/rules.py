@@ -253,6 +253,12 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
                 f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE "
                 f"SELECT * FROM {name}_computed(as_of)"
             )
+        # Without snapshots, nothing is prepared: the same computation under both names.
+        for macro in ("verdicts", *SUMMARIES):
+            con.execute(
+                f"CREATE OR REPLACE MACRO {PREPARED_PREFIX}{macro}(as_of) AS TABLE "
+                f"SELECT * FROM {macro}(as_of)"
+            )
 
 
 KEEP_SNAPSHOTS = 4  # reference dates whose verdicts a connection keeps in memory
