@@ -9,6 +9,8 @@
   pages        the Stichtag's verdicts and the queries of the Übersicht and Teams pages
   monday       30 data scopes ask for the Übersicht at once (bench/monday.py), against the
                per-scope serving of the baseline commit (goal: p95 0.5 s at 1 M, 2 s at 10 M)
+  browser      one person in Chromium: the first page and warm page switches (bench/browser.py;
+               goal at 1 M: p95 of a warm switch 0.3 s, first page 1.5 s)
 
 Every command works on the demo export of N tickets (seed 7, Stichtag UNTIL; N defaults to the
 number its goal is stated for), generated into --work once and reused, prints a Markdown table
@@ -328,6 +330,7 @@ def measure_pages(work: Path, tickets: int, repeat: int) -> dict:
 # The last commit whose serving kept one connection and one copy of the verdicts per scope.
 MONDAY_BASELINE = "dfbf1af"
 MONDAY_SCOPES = 30
+MONDAY_BASELINE_MAX = 2_000_000  # tickets up to which the baseline fits in memory
 # (tree, scenario) in the order they run, each in a process of its own (bench/monday.py)
 MONDAY_RUNS = (
     ("baseline", "cold"),
@@ -373,8 +376,11 @@ def measure_monday(work: Path, tickets: int, repeat: int) -> dict:
     scratch = work / f"monday-{tickets}"
     scratch.mkdir(exist_ok=True)
     runs: dict[tuple, list[dict]] = {}
+    # The baseline keeps one copy of the verdicts per scope: 4.2 GiB for 30 scopes at 1 M
+    # tickets, so about ten times that at 10 M, more than this machine has.
+    plan = [r for r in MONDAY_RUNS if r[0] == "ours" or tickets <= MONDAY_BASELINE_MAX]
     for _ in range(repeat):
-        for tree, scenario in MONDAY_RUNS:
+        for tree, scenario in plan:
             proc = subprocess.run(
                 [sys.executable, str(ROOT / "bench" / "monday.py"), str(trees[tree]), scenario,
                  str(database), str(scratch), str(MONDAY_SCOPES)],
@@ -406,13 +412,28 @@ def measure_monday(work: Path, tickets: int, repeat: int) -> dict:
                 figures[f"{name}: {extra.removesuffix('_s')} before (s)"] = round(
                     med(lambda r, e=extra: r[e]), 2
                 )
-    for scenario in ("cold", "verdicts-warm"):
+    for scenario in ("cold", "verdicts-warm") if tickets <= MONDAY_BASELINE_MAX else ():
         figures[f"baseline / ours, {scenario}: first figure p95"] = round(
             figures[f"baseline {scenario}: first figure p95 (s)"]
             / figures[f"ours {scenario}: first figure p95 (s)"],
             1,
         )
     return figures
+
+
+BROWSER_ROUNDS = 5  # warm rounds over every page, after the first visit of each
+
+
+def measure_browser(work: Path, tickets: int, repeat: int) -> dict:
+    """First page and warm page switches in a real browser (repeat: rounds, at least 5)."""
+    from bench import browser
+
+    database = any_loaded_database(work, tickets)
+    with duckdb.connect(str(database), read_only=True) as con:
+        teams = [
+            t for (t,) in con.execute("SELECT DISTINCT team FROM tickets ORDER BY 1").fetchall()
+        ]
+    return browser.measure(work, database, teams, UNTIL.isoformat(), max(repeat, BROWSER_ROUNDS))
 
 
 COMMANDS = {
@@ -422,6 +443,7 @@ COMMANDS = {
     "analyst": (measure_analyst, 1_000_000),
     "pages": (measure_pages, 1_000_000),
     "monday": (measure_monday, 1_000_000),
+    "browser": (measure_browser, 1_000_000),
 }
 # (command, figure, limit, number of tickets the goal is stated for); a figure must stay below.
 GOALS = (
@@ -429,9 +451,11 @@ GOALS = (
     ("scale", "load_s", 90.0, 10_000_000),
     ("scale", "load_peak_mib", 4 * GIB, 10_000_000),
     ("incremental", "incremental_s", 2.0, 10_000_000),
-    # Monday morning: scopes new since the load, after the load's warm-up of the verdicts.
-    ("monday", "ours verdicts-warm: first figure p95 (s)", 0.5, 1_000_000),
-    ("monday", "ours verdicts-warm: first figure p95 (s)", 2.0, 10_000_000),
+    # Monday morning: the scopes of last week, after the nightly load and its warm-up.
+    ("monday", "ours after-load: first figure p95 (s)", 0.5, 1_000_000),
+    ("monday", "ours after-load: first figure p95 (s)", 2.0, 10_000_000),
+    ("browser", "warm switch p95, every page (s)", 0.3, 1_000_000),
+    ("browser", "first page, new session (s)", 1.5, 1_000_000),
 )
 
 
