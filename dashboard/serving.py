@@ -22,6 +22,7 @@ import collections
 import datetime as dt
 import importlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +36,14 @@ from dashboard.access import privacy, scope, users
 from dashboard.access.viewer import Viewer, may, restrict
 from dashboard.core import records as record_store
 from dashboard.core import rules
-from dashboard.core.config import Config, load_config
+from dashboard.core.config import (
+    ENV_CONFIG,
+    ENV_DB,
+    ENV_KEY_FILE,
+    ENV_USERS,
+    Config,
+    load_config,
+)
 from dashboard.core.keys import load_or_create_key
 from dashboard.core.storage import connect_readonly, file_identity
 from dashboard.queries import repeats, samples
@@ -133,8 +141,27 @@ class Selection:
 
 
 def config() -> Config:
-    """The configuration the dashboard runs with (file and environment, as for the CLI)."""
-    return load_config()
+    """The configuration the dashboard runs with (file and environment, as for the CLI).
+
+    Read again whenever the environment or the file's modification time changes: asked
+    for by every query of every page, parsing and validating it each time cost more than
+    a cached figure.
+    """
+    env = tuple(os.environ.get(name) for name in (ENV_CONFIG, ENV_DB, ENV_KEY_FILE, ENV_USERS))
+    try:
+        stamp = os.stat(env[0]).st_mtime_ns if env[0] else None
+    except OSError:
+        stamp = None  # load_config names the missing file
+    key = (env, stamp)
+    cached = _config_cache.get(key)
+    if cached is None:
+        cached = load_config()
+        _config_cache.clear()  # only the configuration in force is kept
+        _config_cache[key] = cached
+    return cached
+
+
+_config_cache: dict[tuple, Config] = {}
 
 
 def version(

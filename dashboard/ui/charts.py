@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from dashboard.core import format
 from dashboard.core import labels as style
@@ -17,6 +18,11 @@ RATE_LABELS = {"on_time_rate": "fristgerecht", "compliant_rate": "regelkonform"}
 CONVERSATION_COLORS = {"Gespräch ausstehend": "#455a64", "Gespräch geführt": "#a5c4a0"}
 
 
+# Built once per content of the frame and kept: building a figure (plotly validates every
+# trace) took longer than the cached figures of the page. st.plotly_chart only reads it.
+_kept = st.cache_resource(show_spinner=False, max_entries=256)
+
+
 def _layout(fig: go.Figure, height: int, top: int = 30, **layout) -> go.Figure:
     # Decimal comma and thousands point on every axis and hover, as German readers expect.
     fig.update_layout(
@@ -25,6 +31,7 @@ def _layout(fig: go.Figure, height: int, top: int = 30, **layout) -> go.Figure:
     return fig
 
 
+@_kept
 def trend(frame: pd.DataFrame) -> go.Figure:
     """On-time and compliant rate per Bereich and month, with the 100 % goal."""
     fig = go.Figure()
@@ -59,6 +66,7 @@ def trend(frame: pd.DataFrame) -> go.Figure:
     )
 
 
+@_kept
 def backlog(frame: pd.DataFrame) -> go.Figure:
     """Open and past-due tickets at each week end."""
     fig = go.Figure()
@@ -86,6 +94,7 @@ def backlog(frame: pd.DataFrame) -> go.Figure:
     )
 
 
+@_kept
 def status_ring(frame: pd.DataFrame) -> go.Figure:
     """The tickets per status as a ring, in the status colours."""
     shown = frame[frame["tickets"] > 0]
@@ -103,6 +112,7 @@ def status_ring(frame: pd.DataFrame) -> go.Figure:
     return _layout(fig, 360)
 
 
+@_kept
 def team_heatmap(frame: pd.DataFrame) -> go.Figure:
     """Compliant rate per team (rows) and month (columns)."""
     grid = frame.pivot(index="team", columns="month", values="compliant_rate").sort_index(
@@ -136,6 +146,7 @@ def team_heatmap(frame: pd.DataFrame) -> go.Figure:
     )
 
 
+@_kept
 def team_ranking(frame: pd.DataFrame) -> go.Figure:
     """Teams by compliant rate, one bar colour per Bereich, with the goal."""
     ranked = frame.dropna(subset=["compliant_rate"]).sort_values("compliant_rate")
@@ -169,6 +180,7 @@ def team_ranking(frame: pd.DataFrame) -> go.Figure:
     )
 
 
+@_kept
 def working_days(frame: pd.DataFrame, deadlines: dict[str, int]) -> go.Figure:
     """Completed tickets per working days taken, with each Bereich's deadline."""
     fig = go.Figure()
@@ -207,6 +219,7 @@ def working_days(frame: pd.DataFrame, deadlines: dict[str, int]) -> go.Figure:
     )
 
 
+@_kept
 def repeat_cases(months: pd.DataFrame) -> go.Figure:
     """Repeat cases per month, stacked by whether the conversation was held."""
     # short month names: twelve of them fit side by side at 1366 px
