@@ -1,6 +1,5 @@
 """Übersicht: headline figures of the period, 12-month trend, backlog and status mix."""
 
-import math
 from dataclasses import replace
 
 import pandas as pd
@@ -16,7 +15,7 @@ EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets.
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or pd.isna(value)
 
 
 def _signed(value: float, digits: int) -> str:
@@ -113,10 +112,13 @@ def _trends(selection: serving.Selection) -> None:
             st.info("Keine Tickets in diesen 12 Monaten.")
         else:
             st.plotly_chart(charts.trend(trend), width="stretch")
+            widgets.small_cells_note(trend)
     with right:
         st.markdown("**Rückstand am Wochenende**")
         backlog = serving.fetch(overview.backlog, selection)
-        if backlog.empty:
+        if widgets.hidden_cells(backlog):
+            st.info(widgets.SMALL_SELECTION)
+        elif backlog.empty:
             st.info("Keine Wochenenden bis zum Stichtag in diesen 12 Monaten.")
         else:
             st.plotly_chart(charts.backlog(backlog), width="stretch")
@@ -140,7 +142,9 @@ def _status_mix(selection: serving.Selection) -> None:
             "label": st.column_config.TextColumn("Status"),
             "tickets": st.column_config.NumberColumn("Tickets"),
         },
+        placeholder="–",
     )
+    widgets.small_cells_note(mix)
 
 
 selection = sidebar.selection()
@@ -148,7 +152,9 @@ st.title("Übersicht")
 with widgets.guard():
     st.caption(sidebar.scope_caption(selection))
     current = serving.fetch(overview.headline, selection).iloc[0]
-    if current["tickets"] == 0:
+    if current.get("suppressed", False):
+        st.info(widgets.SMALL_SELECTION)
+    elif current["tickets"] == 0:
         _no_tickets(selection)
     else:
         _headline(selection, current)

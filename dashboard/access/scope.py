@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from dashboard.core.rules import PERSON_SQL
 from dashboard.access.viewer import (
     HIDDEN_WORKER,
     WORKER_NAMES,
@@ -115,10 +116,11 @@ def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope
 
     where, team, worker = _TICKETS[role]
     worker = worker.replace("$hidden", "(SELECT name FROM scope_hidden)")
+    person = PERSON_SQL.format(worker="t.worker")
     con.execute(
         f"""
         CREATE OR REPLACE VIEW tickets AS
-        SELECT t.* REPLACE ({team} AS team, {worker} AS worker)
+        SELECT t.* REPLACE ({team} AS team, {worker} AS worker), {person} AS person
         FROM store.tickets t
         LEFT JOIN scope_groups g ON g.area = t.area AND g.team = t.team
         WHERE {where}
