@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from dashboard.core.rules import PERSON_SQL
 from dashboard.access.viewer import (
     HIDDEN_WORKER,
     WORKER_NAMES,
@@ -30,6 +29,7 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
+from dashboard.core.rules import PERSON_SQL
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")

@@ -70,7 +70,7 @@ CASES = [
         ],
         [2, 4, 3, 5],
         id="team x month: the rectangle of fewest tickets",
-    ),  # fmt: skip
+    ),
 ]
 
 
