@@ -14,10 +14,6 @@ from dashboard.ui import charts, sidebar, widgets
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
 
-def _missing(value) -> bool:
-    return value is None or pd.isna(value)
-
-
 def _signed(value: float, digits: int) -> str:
     # A leading "-" is what makes st.metric draw the arrow downwards.
     return ("-" if value < 0 else "+") + format.number(abs(value), digits)
@@ -27,13 +23,15 @@ def _metric(column, label: str, value, previous, kind: str, inverse: bool, help:
     """One st.metric with its change against the previous period (rates in Pp)."""
     if kind == "rate":
         text = format.percent(value)
-        change = None if _missing(value) or _missing(previous) else (value - previous) * 100
+        change = (
+            None if format.missing(value) or format.missing(previous) else (value - previous) * 100
+        )
         delta = None if change is None else f"{_signed(change, 1)} Pp"
         digits = 1
     else:
         digits = 1 if kind == "days" else 0
-        text = "–" if _missing(value) else format.number(value, digits)
-        change = None if _missing(value) or _missing(previous) else value - previous
+        text = "–" if format.missing(value) else format.number(value, digits)
+        change = None if format.missing(value) or format.missing(previous) else value - previous
         delta = None if change is None else _signed(change, digits)
     unchanged = change is not None and round(change, digits) == 0
     if unchanged:

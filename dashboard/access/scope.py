@@ -29,7 +29,7 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
-from dashboard.core.rules import PERSON_SQL
+from dashboard.core.rules import ANONYMOUS_WORKER, PERSON_SQL
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
@@ -155,8 +155,11 @@ def _values(con: duckdb.DuckDBPyConnection, table: str, column: str, values: Ite
 
 
 def _groups(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    # The placeholder of anonymised tickets is nobody: it does not make a team larger.
     rows = con.execute(
-        "SELECT area, team, list(DISTINCT worker) FROM store.tickets GROUP BY area, team"
+        "SELECT area, team, coalesce(list(DISTINCT worker) FILTER (worker <> ?), []) "
+        "FROM store.tickets GROUP BY area, team",
+        [ANONYMOUS_WORKER],
     ).fetchall()
     return merged_groups({(area, team): set(workers) for area, team, workers in rows})
 

@@ -4,6 +4,7 @@ issue 17 (one person's month shown to management) through the real ETL and the d
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import numpy as np
 import pandas as pd
@@ -249,3 +250,47 @@ def test_the_overview_of_one_small_team_shows_management_no_figure(crafted_app):
     at = _management_page("uebersicht", teams="Leistung Klein")
     assert not at.metric  # no card with Kurt's figures
     assert any("weniger als 5 Mitarbeitende" in i.value for i in at.info)
+
+
+def test_the_management_report_hides_kurt_in_workbook_and_pdf(crafted):
+    from openpyxl import load_workbook
+
+    from dashboard import report
+
+    as_of = dt.date(2026, 11, 27)
+    con = serving.connection(MANAGEMENT, as_of)
+    built = report.build(
+        con, crafted, dt.date(2026, 10, 1), as_of, Filters(), MANAGEMENT,
+        serving.data_scope(MANAGEMENT),
+    )  # fmt: skip
+    klein = built.teams[built.teams["team"] == "Leistung Klein"].iloc[0]
+    assert pd.isna(klein["tickets"])
+    book = load_workbook(io.BytesIO(report.file_bytes(built, ".xlsx", dt.datetime(2026, 11, 27))))
+    rows = [r for r in book["Teams"].iter_rows(values_only=True) if "Leistung Klein" in r]
+    assert rows and not any(isinstance(v, int | float) for v in rows[0])
+    assert report.file_bytes(built, ".pdf", dt.datetime(2026, 11, 27)).startswith(b"%PDF")
+
+
+def test_anonymised_tickets_make_no_team_larger_for_management(config, write_export, load):
+    """A team of 4 workers plus purged tickets is still a team of 4: merged for management."""
+    from dashboard.access import scope
+    from dashboard.core.rules import ANONYMOUS_WORKER
+    from dashboard.core.storage import connect_readonly
+
+    rows = [
+        ticket_row(**{"Ticket-ID": f"K{i}", "Team": "Leistung Klein", "Bearbeiter": w})
+        for i, w in enumerate([f"Klein {n}" for n in range(4)] + [ANONYMOUS_WORKER] * 3)
+    ] + [
+        ticket_row(**{"Ticket-ID": f"G{i}", "Team": "Leistung Groß", "Bearbeiter": f"G {i}"})
+        for i in range(6)
+    ]
+    load(write_export(rows))
+    con = connect_readonly(config)
+    try:
+        scope.install(con, MANAGEMENT, b"k" * 32)
+        teams = {t for (t,) in con.execute("SELECT DISTINCT team FROM tickets").fetchall()}
+        workers = overview.team_table(con, dt.date(2026, 11, 27))["workers"].sum()
+    finally:
+        con.close()
+    assert "Leistung Klein" not in teams  # merged, not shown as a team of its own
+    assert workers == 10  # the placeholder is nobody
