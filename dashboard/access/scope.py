@@ -33,7 +33,7 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
-from dashboard.core.rules import PREPARED_PREFIX, SUMMARIES
+from dashboard.core.rules import ANONYMOUS_WORKER, PERSON_SQL, PREPARED_PREFIX, SUMMARIES
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
@@ -179,10 +179,15 @@ def install(
         if role == "management"
         else ""
     )
-    narrowed = f"SELECT t.* REPLACE ({team} AS team, {worker} AS worker) FROM {{rows}} t {join} "
-    narrowed += f"WHERE {where}"
+    narrowed = (
+        f"SELECT t.* REPLACE ({team} AS team, {worker} AS worker){{person}} FROM {{rows}} t "
+        f"{join} WHERE {where}"
+    )
+    # `person` is added before the names are hidden (the verdicts carry it already).
+    person = f", {PERSON_SQL.format(worker='t.worker')} AS person"
     con.execute(
-        f"CREATE OR REPLACE VIEW {schema}.tickets AS {narrowed.format(rows='store.tickets')}"
+        f"CREATE OR REPLACE VIEW {schema}.tickets AS "
+        + narrowed.format(person=person, rows="store.tickets")
     )
     # The verdicts and summaries of everyone (computed once per Stichtag), narrowed to the
     # scope: a verdict depends on its own ticket only, so narrowing after computing gives
@@ -192,11 +197,11 @@ def install(
     for macro in NARROWED_MACROS:
         con.execute(
             f"CREATE OR REPLACE MACRO {schema}.{macro}(as_of) AS TABLE "
-            + narrowed.format(rows=f"main.{macro}(as_of)")
+            + narrowed.format(person="", rows=f"main.{macro}(as_of)")
         )
         con.execute(
             f"CREATE OR REPLACE MACRO {schema}{PREPARED}.{macro}(as_of) AS TABLE "
-            + narrowed.format(rows=f"main.{PREPARED_PREFIX}{macro}(as_of)")
+            + narrowed.format(person="", rows=f"main.{PREPARED_PREFIX}{macro}(as_of)")
         )
     con.execute(
         f"CREATE OR REPLACE VIEW {schema}.absences AS SELECT * FROM store.absences x "
@@ -233,8 +238,11 @@ def _values(con: duckdb.DuckDBPyConnection, table: str, column: str, values: Ite
 
 def merged_groups_of(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """Management's merged small teams of the loaded data: (Bereich, team) -> group shown."""
+    # The placeholder of anonymised tickets is nobody: it does not make a team larger.
     rows = con.execute(
-        "SELECT area, team, list(DISTINCT worker) FROM store.tickets GROUP BY area, team"
+        "SELECT area, team, coalesce(list(DISTINCT worker) FILTER (worker <> ?), []) "
+        "FROM store.tickets GROUP BY area, team",
+        [ANONYMOUS_WORKER],
     ).fetchall()
     return merged_groups({(area, team): set(workers) for area, team, workers in rows})
 

@@ -47,7 +47,9 @@ def _alone(cfg, viewer: Viewer, fn, kwargs):
     con = connect_readonly(cfg)
     try:
         limits = scope.install(con, viewer, serving._current(cfg).key)
-        return release(fn(con, ACCESS_AS_OF, **kwargs), limits, order_by=getattr(fn, "order_by", ()))
+        return release(
+            fn(con, ACCESS_AS_OF, **kwargs), limits, order_by=getattr(fn, "order_by", ())
+        )
     finally:
         con.close()
 
