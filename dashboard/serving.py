@@ -417,10 +417,13 @@ def connection(viewer: Viewer, as_of: dt.date | None = None, cfg: Config | None 
     return _cursor(_served(cfg or config(), viewer), as_of)
 
 
-def _cursor(served: _Scoped, as_of: dt.date | None):
+def _cursor(served: _Scoped, as_of: dt.date | None, *, prepared: bool = False):
+    # prepared: the queries of this cursor ask for `as_of` only (a `fetch`), so they read
+    # its snapshot alone; a cursor handed out (`connection`) may be asked for any date.
     if as_of is not None:
         _fill(served.version, as_of)
-    return scope.use(served.version.con.cursor(), served.scope.schema, prepared=as_of is not None)
+    usable = prepared and as_of is not None
+    return scope.use(served.version.con.cursor(), served.scope.schema, prepared=usable)
 
 
 def _fill(shared: _Version, as_of: dt.date) -> None:
@@ -515,7 +518,9 @@ def fetch(
     The result leaves through `dashboard.access.privacy.release`, rows ordered after masking
     by `order_by` or else the order the query declares (`queries.filters.ordered_by`).
     `prepare=False` skips computing all verdicts of the selection's Stichtag first: for a
-    one-off query at another date (e.g. a comparison).
+    one-off query at another date (e.g. a comparison). With `prepare`, `fn` reads the
+    verdicts of the selection's Stichtag from its snapshot; asking them for another date
+    inside `fn` is an error, never an empty answer.
     """
     if selection.viewer is None:
         raise PermissionError("a query without a viewer")
@@ -546,6 +551,6 @@ def _cached(
     # `_served` is that version itself (not hashed), so the figures come from exactly it.
     module, qualname = name.split(":")
     fn = getattr(importlib.import_module(module), qualname)
-    con = _cursor(_served, as_of if prepare else None)
+    con = _cursor(_served, as_of if prepare else None, prepared=True)
     result = fn(con, as_of, filters, **dict(kwargs))
     return privacy.release(result, _served.scope, order_by=order_by)

@@ -81,3 +81,20 @@ def test_analyst_counts_what_the_load_keeps_and_what_it_rejects(work):
 def test_goals_apply_at_their_number_of_tickets(tickets, ratio, verdict):
     [goal] = run.judge("load", tickets, {"load_over_raw": ratio})
     assert goal["verdict"] == verdict
+
+
+def test_monday_measures_every_scenario_against_the_baseline(work):
+    results = work / "results"
+    proc = subprocess.run(
+        [sys.executable, str(run.ROOT / "bench" / "run.py"), "monday", "--tickets", str(N),
+         "--repeat", "1", "--work", str(work), "--results", str(results)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads((results / f"monday-{N}.json").read_text(encoding="utf-8"))["figures"]
+    for tree, scenario in run.MONDAY_RUNS:
+        first_p50 = figures[f"{tree} {scenario}: first figure p50 (s)"]
+        first_p95 = figures[f"{tree} {scenario}: first figure p95 (s)"]
+        assert 0 < first_p50 <= first_p95 <= figures[f"{tree} {scenario}: page p95 (s)"]
+        assert figures[f"{tree} {scenario}: peak memory (MiB)"] > 0
+    assert figures["ours after-load: warm_up before (s)"] > 0
