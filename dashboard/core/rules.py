@@ -236,6 +236,8 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
                 f"SELECT * EXCLUDE (snapshot) FROM {name}_snapshots WHERE snapshot = as_of "
                 f"UNION ALL SELECT * FROM ({sql.format(source='computed_without_snapshot(as_of)')})"
             )
+        # The dates filled, also when a date has no verdicts (an empty database).
+        con.execute("CREATE OR REPLACE TABLE snapshot_dates (snapshot DATE)")
         # Only the snapshot, for a caller that filled it first (`fill_snapshot`): binding the
         # computation of the branch above costs about 20 ms per query even when it reads
         # nothing, more than the query itself. A date without a snapshot is an error here,
@@ -245,7 +247,7 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
             con.execute(
                 f"CREATE OR REPLACE MACRO {PREPARED_PREFIX}{macro}(as_of) AS TABLE "
                 f"SELECT * EXCLUDE (snapshot) FROM {name}_snapshots WHERE snapshot = as_of "
-                "AND CASE WHEN EXISTS (SELECT 1 FROM verdict_counts_snapshots "
+                "AND CASE WHEN EXISTS (SELECT 1 FROM snapshot_dates "
                 "WHERE snapshot = as_of) THEN true "
                 "ELSE error('no snapshot of the verdicts for ' || as_of) END"
             )
@@ -271,10 +273,10 @@ KEEP_SNAPSHOTS = 4  # reference dates whose verdicts a connection keeps in memor
 
 def fill_snapshot(con: duckdb.DuckDBPyConnection, as_of, keep: int = KEEP_SNAPSHOTS) -> None:
     """Compute the verdicts of `as_of` and their summaries into the snapshot tables."""
-    # Asked before every query of a page: the small summary table answers it, not a scan
-    # of millions of verdicts (both are filled in one transaction).
+    # Asked before every query of a page: the table of filled dates answers it, not a scan
+    # of millions of verdicts (filled in the same transaction as the snapshot).
     present = [r[0] for r in con.execute(
-        "SELECT DISTINCT snapshot FROM verdict_counts_snapshots ORDER BY snapshot"
+        "SELECT snapshot FROM snapshot_dates ORDER BY snapshot"
     ).fetchall()]  # fmt: skip
     if as_of in present:
         return
@@ -286,6 +288,7 @@ def fill_snapshot(con: duckdb.DuckDBPyConnection, as_of, keep: int = KEEP_SNAPSH
         for old in present[: max(0, len(present) - keep + 1)]:
             for table in ("verdict", *SUMMARIES):
                 con.execute(f"DELETE FROM {table}_snapshots WHERE snapshot = ?", [old])
+            con.execute("DELETE FROM snapshot_dates WHERE snapshot = ?", [old])
         con.execute(
             "INSERT INTO verdict_snapshots SELECT ?::DATE, * FROM compute_verdicts(?::DATE)",
             [as_of, as_of],
@@ -297,6 +300,7 @@ def fill_snapshot(con: duckdb.DuckDBPyConnection, as_of, keep: int = KEEP_SNAPSH
                 f"({sql.format(source=source)})",
                 {"as_of": as_of},
             )
+        con.execute("INSERT INTO snapshot_dates VALUES (?::DATE)", [as_of])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
