@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboard.core.config import DEFAULT_HEADERS, Config, load_config
+from dashboard.core.config import DEFAULT_HEADERS, Config, RecordsConfig, load_config
 from dashboard.core.storage import connect_readonly
 from etl.load import LoadResult, load_files
 from etl.sources import csv_text
@@ -28,6 +28,46 @@ def config(tmp_path: Path, monkeypatch) -> Config:
             "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "secret" / "key"),
         }
     )
+
+
+# -- the records on both backends ------------------------------------------------------------
+RECORD_BACKENDS = ("duckdb", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole run (tests/postgres.py)."""
+    from tests.postgres import Cluster, server_bindir
+
+    bindir = server_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server programs (initdb, pg_ctl) are not installed: "
+            "apt-get install postgresql (.ci/run does)"
+        )
+    cluster = Cluster(bindir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def on_backend(config: Config, request) -> Config:
+    """`config` with its records on `request.param`: the DuckDB file or a new PG database."""
+    if request.param == "duckdb":
+        return config
+    cluster = request.getfixturevalue("postgres")
+    records = RecordsConfig(url=cluster.database(), password_file=cluster.password_file)
+    return config.model_copy(update={"records": records})
+
+
+def records_env(config: Config) -> dict[str, str]:
+    """Environment that gives another process the same records (password as libpq's)."""
+    if config.records.url is None:
+        return {}
+    return {
+        "TICKET_CONTROLLING_RECORDS_URL": config.records.url,
+        "PGPASSWORD": config.records.password_file.read_text(encoding="utf-8").strip(),
+    }
 
 
 def ticket_row(**fields: str) -> dict[str, str]:

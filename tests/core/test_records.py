@@ -1,17 +1,29 @@
-"""The records database: short transactions that survive other writers and loads."""
+"""The records database: short transactions that survive other writers and loads.
+
+Every test here runs twice: on the embedded DuckDB file and on a real PostgreSQL server.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
+
+import pytest
 
 from dashboard.core import records
 from dashboard.core.config import load_config
-from tests.conftest import ticket_row
+from tests.conftest import RECORD_BACKENDS, on_backend, records_env, ticket_row
+
+
+@pytest.fixture(params=RECORD_BACKENDS)
+def config(config, request):
+    return on_backend(config, request)
 
 
 def _writer(env: dict, worker: str, n: int) -> None:
-    config = load_config(environ=env)
+    os.environ.update(env)  # libpq reads PGPASSWORD from the process environment
+    config = load_config()
     for i in range(n):
         with records.transaction(config) as con:
             con.execute(
@@ -27,10 +39,11 @@ def _writer(env: dict, worker: str, n: int) -> None:
             )
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+def test_two_processes_writing_at_once_lose_nothing(config):
     env = {
-        "TICKET_CONTROLLING_DB": str(tmp_path / "tickets.duckdb"),
-        "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "key"),
+        "TICKET_CONTROLLING_DB": str(config.database),
+        "TICKET_CONTROLLING_KEY_FILE": str(config.storage.key_file),
+        **records_env(config),
     }
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(env, f"W{p}", 25)) for p in range(2)]
@@ -40,7 +53,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
         p.join(timeout=120)
         assert p.exitcode == 0
     counts = records.query(
-        load_config(environ=env),
+        config,
         "SELECT worker, count(*) n FROM conversations GROUP BY 1 ORDER BY 1",
     )
     assert counts.values.tolist() == [["W0", 25], ["W1", 25]]
@@ -53,7 +66,9 @@ def test_a_load_never_touches_the_records(config, write_export, load):
     load(write_export([ticket_row(**{"Ticket-ID": "T2"})]))
     log = records.query(config, "SELECT who, action FROM audit_log")
     assert log.values.tolist() == [["Anna", "Gespräch erfasst"]]
-    assert config.app_database.exists() and config.app_database != config.database
+    # The DuckDB records are a file of their own; PostgreSQL leaves no file beside the data.
+    assert config.app_database.exists() is (config.records.url is None)
+    assert config.app_database != config.database
 
 
 def test_failed_transaction_keeps_earlier_records(config):
