@@ -19,15 +19,21 @@ HEADER = list(DEFAULT_HEADERS.values())
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch) -> Config:
-    """Default configuration with database and key file inside tmp_path."""
+def config(tmp_path: Path, monkeypatch, request) -> Config:
+    """Default configuration with database and key file inside tmp_path.
+
+    The records are in the DuckDB file beside the database; a test parametrised with
+    `@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)` runs on both
+    backends, the PostgreSQL one in a new database of a throw-away server.
+    """
     monkeypatch.delenv("TICKET_CONTROLLING_CONFIG", raising=False)
-    return load_config(
+    config = load_config(
         environ={
             "TICKET_CONTROLLING_DB": str(tmp_path / "db" / "tickets.duckdb"),
             "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "secret" / "key"),
         }
     )
+    return on_backend(config, getattr(request, "param", "duckdb"), request)
 
 
 # -- the records on both backends ------------------------------------------------------------
@@ -51,9 +57,9 @@ def postgres():
     cluster.stop()
 
 
-def on_backend(config: Config, request) -> Config:
-    """`config` with its records on `request.param`: the DuckDB file or a new PG database."""
-    if request.param == "duckdb":
+def on_backend(config: Config, backend: str, request) -> Config:
+    """`config` with its records on `backend`: the DuckDB file or a new PostgreSQL database."""
+    if backend == "duckdb":
         return config
     cluster = request.getfixturevalue("postgres")
     records = RecordsConfig(url=cluster.database(), password_file=cluster.password_file)

@@ -13,12 +13,10 @@ import pytest
 
 from dashboard.cli import main
 from dashboard.core import records
-from tests.conftest import RECORD_BACKENDS, on_backend, records_env
+from tests.conftest import RECORD_BACKENDS, records_env
 
-
-@pytest.fixture(params=RECORD_BACKENDS)
-def config(config, request):
-    return on_backend(config, request)
+# Every test on both backends.
+pytestmark = pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Every test here runs twice: on the embedded DuckDB file and on a real PostgreSQL
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 
@@ -13,12 +14,10 @@ import pytest
 
 from dashboard.core import records
 from dashboard.core.config import load_config
-from tests.conftest import RECORD_BACKENDS, on_backend, records_env, ticket_row
+from tests.conftest import RECORD_BACKENDS, records_env, ticket_row
 
-
-@pytest.fixture(params=RECORD_BACKENDS)
-def config(config, request):
-    return on_backend(config, request)
+# Every test on both backends.
+pytestmark = pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 
 
 def _writer(env: dict, worker: str, n: int, start) -> None:
@@ -70,7 +69,7 @@ def test_two_processes_writing_at_once_lose_nothing_and_keep_one_chain(config):
         # Interleaved, not one after the other: PostgreSQL let both write at once and the
         # advisory lock alone kept the chain in order (DuckDB has one writer at a time).
         order = records.query(config, "SELECT who FROM audit_log ORDER BY seq")["who"].tolist()
-        assert sum(a != b for a, b in zip(order, order[1:], strict=False)) > 1
+        assert sum(a != b for a, b in itertools.pairwise(order)) > 1
 
 
 def test_a_load_never_touches_the_records(config, write_export, load):

@@ -92,15 +92,11 @@ print(i, flush=True)
 """
 
 
-@pytest.fixture(params=RECORD_BACKENDS)
-def backend(request):
-    return request
-
-
-def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch, backend):
+@pytest.mark.parametrize("backend", RECORD_BACKENDS)
+def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch, backend, request):
     env = _env(tmp_path)
     # The records on either backend; the CLI writer process finds them through env.
-    config = on_backend(load_config(environ=env), backend)
+    config = on_backend(load_config(environ=env), backend, request)
     env.update(records_env(config))
     monkeypatch.setattr(serving, "config", lambda: config)
     exports = [
