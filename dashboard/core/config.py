@@ -119,6 +119,17 @@ class RulesConfig(_Strict):
         return value
 
 
+class RetentionConfig(_Strict):
+    """How long the dashboard's own records are kept (`purge`); unset: rules.retention_months."""
+
+    conversations_months: Annotated[int, Field(ge=1)] | None = None
+    samples_months: Annotated[int, Field(ge=1)] | None = None
+    # The access log is the staff council's evidence: kept longer than the data it records.
+    audit_months: Annotated[int, Field(ge=1)] = 24
+    backups_months: Annotated[int, Field(ge=1)] | None = None
+    backup_dir: Path | None = None  # where `backup --out` writes; purge removes old copies
+
+
 class StorageConfig(_Strict):
     """Where the databases and the pseudonym key live."""
 
@@ -233,6 +244,7 @@ class Config(_Strict):
     storage: StorageConfig = StorageConfig()
     export: ExportConfig = ExportConfig()
     auth: AuthConfig = AuthConfig()
+    retention: RetentionConfig = RetentionConfig()
     records: RecordsConfig = RecordsConfig()
 
     @property
@@ -253,6 +265,11 @@ class Config(_Strict):
         if self.rules.reference_date == "today":
             return today or dt.date.today()
         return self.rules.reference_date
+
+    def kept_months(self, kind: str) -> int:
+        """Months a kind of record is kept: conversations, samples, audit or backups."""
+        months = getattr(self.retention, f"{kind}_months")
+        return self.rules.retention_months if months is None else months
 
     def deadline(self, area: str) -> int:
         """Working days allowed for a Bereich."""
@@ -297,6 +314,11 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
     if auth.proxy_secret_file is not None:
         auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
+    retention = config.retention
+    if retention.backup_dir is not None:
+        retention = retention.model_copy(
+            update={"backup_dir": _resolve(retention.backup_dir, base)}
+        )
     records = config.records
     if env.get(ENV_RECORDS_URL):
         try:  # validated like the file's key: no password in the URL
@@ -313,6 +335,7 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         update={
             "storage": storage.model_copy(update=updates),
             "auth": auth,
+            "retention": retention,
             "records": records,
         }
     )

@@ -5,8 +5,10 @@ file `Config.app_database` (the default), or in PostgreSQL when `[records] url` 
 that several dashboard processes (replicas behind a proxy) share them. Both go through one
 code path: `transaction` yields a `Connection` that runs the same SQL on either (parameters
 written `?` or `$name`). Every access is a short transaction; records are only appended or,
-for results, superseded by a newer row: nothing recorded is updated in place or deleted.
-The schema is the versioned SQL files in `migrations/`, applied at the first connection.
+for results, superseded by a newer row: nothing recorded is updated in place. Only the
+retention purge (`dashboard.core.retention`) deletes, by age, and leaves an anchor for the
+audit chain. The schema is the versioned SQL files in `migrations/`, applied at the first
+connection.
 
 DuckDB lets one process write a file at a time: connections retry while another process
 holds the file, and writers of one process take turns. PostgreSQL serialises only what must
@@ -46,6 +48,8 @@ RETRY_SECONDS = 15.0
 # turns: they are tiny, and DuckDB would refuse two concurrent creations of the schema.
 _process_lock = threading.RLock()  # re-entrant: a read inside a write must not deadlock
 _schema_ready: set[str] = set()
+# What appends to the audit chain (and the purge that cuts it) serialise on in PostgreSQL.
+AUDIT_LOCK = "ticket-controlling audit_log"
 
 
 class RecordsBusy(Exception):
@@ -353,19 +357,42 @@ def audit_key(config: Config) -> bytes:
     return hmac.new(load_or_create_key(config.storage.key_file), b"audit-log", "sha256").digest()
 
 
+def anchor_mac(key: bytes, seq: int, chain: str, cut_before: dt.datetime) -> str:
+    """The keyed fingerprint of an audit anchor (the start of the log after a purge)."""
+    fields = ["anchor", str(seq), chain, cut_before.isoformat()]
+    return hmac.new(key, "\x1f".join(fields).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _start(con: Connection) -> tuple[int, str, bool]:
+    """(seq, chain) the log continues from, and whether that start is genuine (keyed)."""
+    rows = con.execute("SELECT seq, chain, cut_before, mac FROM audit_anchor").fetchall()
+    if not rows:
+        return 0, "", True
+    if len(rows) > 1:
+        return 0, "", False
+    seq, chain, cut_before, mac = rows[0]
+    genuine = hmac.compare_digest(mac, anchor_mac(con.key, seq, chain, cut_before))
+    return seq, chain, genuine
+
+
 def audit(con: Connection, who: str, action: str, detail: str = "") -> None:
     """Append one audit entry inside the caller's transaction, chained to the previous one."""
+    key = con.key
     # "previous" must stay the newest entry until this transaction commits: in PostgreSQL
     # an advisory lock held to the end of the transaction; in DuckDB writers are serial.
-    con.serialise("ticket-controlling audit_log")
+    con.serialise(AUDIT_LOCK)
     last = con.execute("SELECT seq, chain FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
-    seq, previous = (last[0][0] + 1, last[0][1]) if last else (1, "")
+    if last:
+        seq, previous = last[0][0] + 1, last[0][1]
+    else:  # empty, or every entry purged: continue after the anchor
+        start, previous, _ = _start(con)
+        seq = start + 1
     logged_at = dt.datetime.now()
     con.execute(
         "INSERT INTO audit_log (logged_at, who, action, detail, seq, chain) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [logged_at, who, action, detail, seq,
-         _chain(con.key, previous, seq, logged_at, who, action, detail)],
+         _chain(key, previous, seq, logged_at, who, action, detail)],
     )  # fmt: skip
 
 
@@ -387,10 +414,14 @@ class AuditCheck:
 def verify_audit(config: Config, head: tuple[int, str] | None = None) -> AuditCheck:
     """Check the whole audit chain, and against a head kept outside (`seq`, `chain`)."""
     key = audit_key(config)
-    entries = query(
-        config, "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
-    )
-    previous, expected_seq = "", 1
+    with transaction(config) as con:
+        entries = con.execute(
+            "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
+        ).df()
+        start, previous, genuine = _start(con)
+    if not genuine:
+        return AuditCheck(start, "Anfang des Protokolls verändert", start, previous)
+    expected_seq = start + 1
     # A plain loop over the log (not over tickets): each link depends on the one before.
     for row in entries.itertuples(index=False):
         if row.seq != expected_seq:
@@ -406,7 +437,8 @@ def verify_audit(config: Config, head: tuple[int, str] | None = None) -> AuditCh
         seq, chain = head
         if head_seq < seq:
             return AuditCheck(head_seq + 1, "Einträge am Ende fehlen", head_seq, previous)
-        if seq > 0 and entries["chain"].iloc[seq - 1] != chain:
+        kept = entries.loc[entries["seq"] == seq, "chain"]
+        if seq > start and (kept.empty or kept.iloc[0] != chain):
             return AuditCheck(seq, "Eintrag verändert", head_seq, previous)
     return AuditCheck(None, "", head_seq, previous)
 
