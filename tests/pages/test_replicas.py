@@ -92,9 +92,13 @@ http {{
         default upgrade;
         ""      close;
     }}
+    map $remote_user $may_upload {{
+        default 0;             # nobody here is the administration
+    }}
 
     server {{
         listen 127.0.0.1:{port};
+        client_max_body_size 50m;
         auth_basic "Ticket-Controlling";
         auth_basic_user_file {tmp}/htpasswd;
 
@@ -116,6 +120,10 @@ http {{
             proxy_pass http://dashboard_$tc_replica;
             add_header Set-Cookie $tc_set_cookie always;
             add_header X-Replica $upstream_addr always;
+        }}
+        location /_stcore/upload_file/ {{
+            if ($may_upload = 0) {{ return 403; }}
+            proxy_pass http://dashboard_$tc_replica;
         }}
     }}
 }}
@@ -270,6 +278,11 @@ def test_the_proxy_signs_in_and_pins_each_browser_to_one_replica(browser, replic
     try:
         assert context.request.get(f"{replicas.url}/_stcore/health").ok
         assert _cookie(context) in ("r1", "r2")
+        # Uploads are for the administration only: refused at the proxy for anyone else.
+        upload = context.request.put(
+            f"{replicas.url}/_stcore/upload_file/session/file", multipart={"file": "x"}
+        )
+        assert upload.status == 403 and "nginx" in upload.text()  # never reached Streamlit
     finally:
         context.close()
 
