@@ -1,0 +1,187 @@
+"""The management summary of a report: key figures beside their comparisons, and sentences.
+
+Page 1 of the PDF shows per Bereich the compliant rate of the month beside the month before
+and the same month a year earlier, against the target of 100 %, and three to five sentences
+in plain German on what changed most and where. Everything here is derived from a `Report`
+(already released for its reader), so the summary says nothing the tables do not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from dashboard.core import format
+from dashboard.core.months import add_months, month_label
+from dashboard.queries.monthly import TOTAL
+from dashboard.report.figures import Report
+
+TARGET = 1.0  # every decided ticket compliant (work instruction)
+# A change smaller than this (in percentage points) is "unchanged": arrow →.
+STEADY_POINTS = 0.5
+
+
+def _rate(frame: pd.DataFrame, area: str, column: str = "compliant_rate") -> float:
+    row = frame[frame["area"] == area]
+    if row.empty or int(row["decided"].iloc[0]) == 0:
+        return math.nan
+    return float(row[column].iloc[0])
+
+
+def points(change: float) -> str:
+    """A change of a rate in percentage points: '+2,1 Prozentpunkte', '–0,4 Prozentpunkte'."""
+    if math.isnan(change):
+        return "–"
+    sign = "+" if change > 0 else "–" if change < 0 else "±"
+    return f"{sign}{format.number(abs(change) * 100, 1)} Prozentpunkte"
+
+
+def arrow(change: float) -> str:
+    """↑ better, ↓ worse, → about the same (within half a percentage point), '' unknown."""
+    if math.isnan(change):
+        return ""
+    if abs(change) * 100 < STEADY_POINTS:
+        return "→"
+    return "↑" if change > 0 else "↓"
+
+
+def comparison(report: Report) -> pd.DataFrame:
+    """Per Bereich and in total: the month's rates, the month before, a year before, changes."""
+    rows = []
+    for area in report.summary["area"]:
+        now = _rate(report.summary, area)
+        previous = _rate(report.previous, area)
+        year_ago = _rate(report.year_ago, area)
+        row = report.summary[report.summary["area"] == area].iloc[0]
+        rows.append({
+            "area": area,
+            "compliant_rate": now,
+            "previous_rate": previous,
+            "year_ago_rate": year_ago,
+            "change_previous": now - previous,
+            "change_year": now - year_ago,
+            "trend": arrow(now - previous),
+            "target_gap": now - TARGET,
+            "on_time_rate": _rate(report.summary, area, "on_time_rate"),
+            "tickets": int(row["tickets"]),
+            "decided": int(row["decided"]),
+            "breaches": int(row["breaches"]),
+            "undecided": int(row["undecided"]),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _teams_ranked(report: Report) -> pd.DataFrame:
+    teams = report.teams[report.teams["decided"] > 0]
+    return teams.sort_values(["compliant_rate", "decided"], ascending=[True, False], kind="stable")
+
+
+def sentences(report: Report) -> list[str]:
+    """Three to five sentences on the month: level, biggest change, year, where, what is open."""
+    month, before = month_label(report.month), month_label(add_months(report.month, -1))
+    year = month_label(add_months(report.month, -12))
+    table = comparison(report)
+    total = table[table["area"] == TOTAL].iloc[0]
+    if total["tickets"] == 0:
+        return [f"Im {month} ist für diese Auswahl kein Ticket fällig geworden."]
+    out = []
+    if math.isnan(total["compliant_rate"]):
+        out.append(f"Im {month} sind {format.number(total['tickets'])} Tickets fällig; "
+                   "bis zum Stichtag ist noch keines entschieden.")  # fmt: skip
+    else:
+        text = (
+            f"Im {month} wurden {format.percent(total['compliant_rate'])} der entschiedenen "
+            f"Tickets regelkonform bearbeitet (Ziel: 100 %)"
+        )
+        if not math.isnan(total["change_previous"]):
+            direction = (
+                "mehr" if total["change_previous"] > 0 else "weniger"
+                if total["change_previous"] < 0 else "genauso viel"
+            )  # fmt: skip
+            change = format.number(abs(total["change_previous"]) * 100, 1)
+            text += (
+                f", {change} Prozentpunkte {direction} als im {before}"
+                if direction != "genauso viel"
+                else f", genauso viele wie im {before}"
+            )
+        out.append(text + ".")
+    areas = table[(table["area"] != TOTAL) & table["change_previous"].notna()]
+    if len(areas) > 1:
+        biggest = areas.loc[areas["change_previous"].abs().idxmax()]
+        verb = "gestiegen" if biggest["change_previous"] > 0 else "gesunken"
+        if abs(biggest["change_previous"]) * 100 >= STEADY_POINTS:
+            out.append(
+                f"Am stärksten verändert hat sich {biggest['area']}: die Quote ist von "
+                f"{format.percent(biggest['previous_rate'])} auf "
+                f"{format.percent(biggest['compliant_rate'])} {verb}."
+            )
+        else:
+            out.append("In allen Bereichen ist die Quote gegenüber dem Vormonat fast unverändert.")
+    if not math.isnan(total["change_year"]):
+        higher = "höher" if total["change_year"] > 0 else "niedriger"
+        out.append(
+            f"Gegenüber dem {year} liegt die Quote "
+            f"{format.number(abs(total['change_year']) * 100, 1)} Prozentpunkte {higher}."
+            if abs(total["change_year"]) * 100 >= STEADY_POINTS
+            else f"Gegenüber dem {year} ist die Quote fast unverändert."
+        )
+    teams = _teams_ranked(report)
+    if len(teams) > 1:
+        low, high = teams.iloc[0], teams.iloc[-1]
+        out.append(
+            f"Am niedrigsten war die Quote im Team {low['team']} ({low['area']}) mit "
+            f"{format.percent(low['compliant_rate'])}, am höchsten im Team {high['team']} "
+            f"({high['area']}) mit {format.percent(high['compliant_rate'])}."
+        )
+    breaches, undecided = int(total["breaches"]), int(total["undecided"])
+    overdue = int(report.summary["overdue"].iloc[-1])
+    parts = [
+        f"{format.number(breaches)} Tickets haben die Frist nicht eingehalten"
+        f" (davon {format.number(overdue)} am Stichtag noch offen)"
+        if breaches
+        else "Kein Ticket hat die Frist verfehlt",
+    ]
+    if undecided:
+        parts.append(f"{format.number(undecided)} Tickets sind noch in der Frist oder Zusage")
+    out.append("; ".join(parts) + ".")
+    return out[:5]
+
+
+def facts(report: Report) -> list[tuple[str, str]]:
+    """Short label/value lines beside the trend: commitments, checks, repeat cases, samples."""
+    ext = report.extensions
+    given = int(ext["notices"].sum()) if not ext.empty else 0
+    kept, missed = (int(ext[c].sum()) if not ext.empty else 0
+                    for c in ("extended_kept", "extended_missed"))  # fmt: skip
+    lines = [
+        ("Zusagen an Kunden (verlängerte Frist)",
+         f"{format.number(given)} gegeben, {format.number(kept)} eingehalten, "
+         f"{format.number(missed)} nicht eingehalten"),
+    ]  # fmt: skip
+    checks = report.checks
+    if not checks.empty:
+        total = checks[checks["team"] == "Bereich gesamt"].iloc[0]
+        lines.append((
+            "Prüfungen Leistung",
+            f"Rückruf {format.percent(total['callback_rate'])}, Vorsprache-Vermerk "
+            f"{format.percent(total['walkin_rate'])}, Teamleitung informiert "
+            f"{format.percent(total['tl_informed_rate'])}",
+        ))  # fmt: skip
+    counts = report.repeat_counts
+    cases = counts["cases"].iloc[-1]
+    if not pd.isna(cases):
+        text = f"{format.number(cases)} Personen mit mindestens zwei Fristverstößen im Monat"
+        pending = counts["pending"].iloc[-1]
+        if not pd.isna(pending):
+            text += f", Gespräch ausstehend: {format.number(pending)}"
+        lines.append(("Wiederholte Fristverstöße", text))
+    smp = report.samples
+    lines.append((
+        "Stichproben Integration",
+        f"{format.number(len(smp))} Ziehungen, {format.number(smp['checked'].sum())} geprüft, "
+        f"{format.number(smp['confirmed'].sum())} bestätigt, "
+        f"{format.number(smp['not_confirmed'].sum())} nicht bestätigt"
+        if len(smp) else "keine Ziehung in diesem Monat",
+    ))  # fmt: skip
+    return lines
