@@ -14,12 +14,15 @@ import duckdb
 import pandas as pd
 
 from dashboard.access import privacy
+from dashboard.access import scope as data_scope
 from dashboard.access.scope import OPERATOR, Scope
 from dashboard.access.viewer import Viewer, restrict, sees_workers
-from dashboard.core import format
+from dashboard.core import format, rules
 from dashboard.core.config import Config
+from dashboard.core.keys import load_or_create_key
 from dashboard.core.months import add_months, month_label, month_start
 from dashboard.queries import monthly
+from dashboard.core.storage import connect_readonly
 from dashboard.queries.filters import NO_FILTERS, Filters
 from dashboard.report.rules import rules_table, scope_label
 
@@ -159,3 +162,28 @@ def build(
     }
     audience = viewer.role if viewer is not None else "admin"
     return Report(month, as_of, scope, audience, **{**tables, **released})
+
+
+def build_for(
+    config: Config,
+    month: dt.date,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    viewer: Viewer | None = None,
+) -> Report:
+    """The report from the configured database, as `viewer` may see it (None: everything).
+
+    For the command line and the e-mail delivery: the connection's views are restricted to
+    the viewer's data scope exactly as for the dashboard, so a report sent to someone holds
+    what their page would show.
+    """
+    con = connect_readonly(config, snapshots=True)
+    try:
+        limits = None
+        if viewer is not None:
+            limits = data_scope.install(con, viewer, load_or_create_key(config.storage.key_file))
+        # The verdicts of the Stichtag once; every figure of the report then reads them.
+        rules.fill_snapshot(con, as_of)
+        return build(con, config, month, as_of, filters, viewer, limits)
+    finally:
+        con.close()
