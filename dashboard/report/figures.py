@@ -21,8 +21,8 @@ from dashboard.core import format, rules
 from dashboard.core.config import Config
 from dashboard.core.keys import load_or_create_key
 from dashboard.core.months import add_months, month_label, month_start
-from dashboard.queries import monthly
 from dashboard.core.storage import connect_readonly
+from dashboard.queries import monthly
 from dashboard.queries.filters import NO_FILTERS, Filters
 from dashboard.report.rules import rules_table, scope_label
 
