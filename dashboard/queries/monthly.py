@@ -277,7 +277,7 @@ def repeat_counts(
         int((cases["conversation"] == "ausstehend").sum()) if cases is not None else float("nan")
     )
     out.loc[out["area"] != TOTAL, "pending"] = float("nan")
-    return out
+    return out.assign(threshold=threshold)
 
 
 def loads(

@@ -70,7 +70,9 @@ def _axis(axis, percent: bool = False) -> None:
 
 def _heading(fig, report: Report, title: str, subtitle: str | None = None) -> None:
     fig.text(LEFT, 0.94, title, fontsize=18, fontweight="bold", va="top")
-    fig.text(LEFT, 0.895, subtitle or _standing(report), fontsize=10, color="#444444", va="top")
+    # one line: a selection of many long team names is cut (page 1 names it in full)
+    line = wrap(subtitle or _standing(report), _chars(10.5, 9.5), 1)[0]
+    fig.text(LEFT, 0.895, line, fontsize=9.5, color="#444444", va="top")
 
 
 def _standing(report: Report) -> str:
@@ -270,31 +272,35 @@ def _summary_page(report: Report, generated_at: dt.datetime) -> Page:
         month = report.month
         fig.text(LEFT, 0.95, report.title, fontsize=22, fontweight="bold", va="top")
         fig.text(RIGHT, 0.95, "Zusammenfassung", fontsize=12, color=GREY, ha="right", va="top")
-        fig.text(RIGHT, 0.918, AUDIENCE.get(report.audience, ""), fontsize=9, color=GREY,
+        fig.text(RIGHT, 0.922, AUDIENCE.get(report.audience, ""), fontsize=9, color=GREY,
                  ha="right", va="top")  # fmt: skip
-        fig.text(LEFT, 0.895, "\n".join(wrap(
+        standing = wrap(
             f"Tickets fällig im {month_label(month)} · Stichtag {format.date(report.as_of)} · "
-            f"{scope_label(report.filters)} · erstellt am {generated_at:%d.%m.%Y %H:%M}", 150, 2)),
-            fontsize=10, color="#444444", va="top")  # fmt: skip
-        table = summary.comparison(report)
-        before = add_months(month, -1)
-        year = add_months(month, -12)
+            f"erstellt am {generated_at:%d.%m.%Y %H:%M} · {scope_label(report.filters)}",
+            _chars(10.4, 9.5), 3)  # fmt: skip
+        fig.text(LEFT, 0.9, "\n".join(standing), fontsize=9.5, color="#444444", va="top",
+                 linespacing=1.25)  # fmt: skip
+        frame = summary.key_figures(report)
+        widths = {"Bereich": 1.2, "regelkonform": 1.15, "Trend": 0.3, "Ziel": 0.75,
+                  "fristgerecht": 1.15, "Median AT": 1.05}  # fmt: skip
+        headers = {
+            "Trend": "",
+            "Vormonat": f"Vormonat ({summary.short_month(add_months(month, -1))})",
+            "Vorjahr": f"Vorjahr ({summary.short_month(add_months(month, -12))})",
+            "Median AT": "Median Arbeitstage",
+        }
         cols = [
-            Col("Bereich", 1.45, "left"), Col("regelkonform", 1.2), Col("", 0.35, "left"),
-            Col(f"Vormonat {_short(before)}", 1.15), Col(f"Vorjahr {_short(year)}", 1.15),
-            Col("Ziel", 0.95), Col("fristgerecht", 1.15), Col("Tickets fällig", 1.0),
-            Col("Frist verfehlt", 1.0), Col("noch in Frist", 1.0),
-        ]  # fmt: skip
-        rows, colors = [], {}
-        for i, r in enumerate(table.itertuples(index=False)):
-            rows.append([
-                r.area, _pct(r.compliant_rate), r.trend, _pct(r.previous_rate),
-                _pct(r.year_ago_rate), "100,0 %", _pct(r.on_time_rate), _int(r.tickets),
-                _int(r.breaches), _int(r.undecided),
-            ])  # fmt: skip
-            colors[i] = {2: GOOD if r.trend == "↑" else BAD if r.trend == "↓" else GREY}
-        bold = [area == TOTAL for area in table["area"]]
-        y = _table(fig, 0.84, cols, rows, fontsize=10.5, bold=bold, colors=colors)
+            Col(headers.get(c, c), widths.get(c, 1.0), "right" if c in summary.NUMERIC else "left")
+            for c in frame.columns
+        ]
+        trend = list(frame.columns).index("Trend")
+        colors = {
+            i: {trend: GOOD if t == "↑" else BAD if t == "↓" else GREY}
+            for i, t in enumerate(frame["Trend"])
+        }
+        bold = [area == TOTAL for area in frame["Bereich"]]
+        top = 0.9 - len(standing) * 0.024 - 0.015
+        y = _table(fig, top, cols, frame.values.tolist(), fontsize=10.5, bold=bold, colors=colors)
         fig.text(LEFT, y - 0.012, "regelkonform: fristgerecht erledigt oder mit eingehaltener "
                  "Zusage verlängert, in % der entschiedenen Tickets · ↑ ↓ Veränderung zum "
                  "Vormonat (→ weniger als 0,5 Prozentpunkte)", fontsize=8, color=GREY,
@@ -311,10 +317,6 @@ def _summary_page(report: Report, generated_at: dt.datetime) -> Page:
         _facts(fig, report, top=y - 0.025)
 
     return draw
-
-
-def _short(month: dt.date) -> str:
-    return f"{MONTHS_DE[month.month - 1][:3]} {month.year}"
 
 
 def _small_trend(fig, report: Report, top: float) -> None:
@@ -373,15 +375,18 @@ def _facts(fig, report: Report, top: float) -> None:
 # Charts per team
 
 
-def _team_labels(frame: pd.DataFrame, lines: int = 3) -> list[str]:
-    return ["\n".join(wrap(team, 34, lines)) for team in frame["team"]]
+def _team_labels(frame: pd.DataFrame) -> list[str]:
+    # up to 4 lines of 40 characters where there is room, 3 on a full page
+    lines = 4 if len(frame) <= 10 else 3
+    return ["\n".join(wrap(team, 40, lines)) for team in frame["team"]]
 
 
 def _legend_areas(ax, areas) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=AREA_COLORS.get(a, GREY), label=a) for a in dict.fromkeys(areas)]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(handles),
+              fontsize=8, frameon=False)  # fmt: skip
 
 
 def _ranking_pages(report: Report) -> list[Page]:
@@ -398,7 +403,7 @@ def _ranking_pages(report: Report) -> list[Page]:
         def draw(fig) -> None:
             more = f" (Fortsetzung {number})" if number > 1 else ""
             _heading(fig, report, title + more)
-            ax = fig.add_axes((0.30, BOTTOM + 0.06, 0.62, TOP - BOTTOM - 0.08))
+            ax = fig.add_axes((0.33, BOTTOM + 0.06, 0.60, TOP - BOTTOM - 0.1))
             rates = part["compliant_rate"]
             y = list(range(len(part)))[::-1]
             ax.barh(y, rates.fillna(0), color=[AREA_COLORS.get(a, GREY) for a in part["area"]],
@@ -408,8 +413,8 @@ def _ranking_pages(report: Report) -> list[Page]:
                 note = f"  {_pct(rate)} von {format.number(decided)}"
                 ax.text(0 if pd.isna(rate) else rate, yi, note, va="center", fontsize=8.5)
             ax.axvline(summary.TARGET, color=GOOD, linestyle=":", linewidth=1)
-            ax.text(summary.TARGET, -0.55, " Ziel 100 %", color=GOOD, fontsize=8,
-                    ha="left", va="bottom")  # fmt: skip
+            ax.text(summary.TARGET, 1.01, "Ziel 100 %", color=GOOD, fontsize=8, ha="center",
+                    va="bottom", transform=ax.get_xaxis_transform())  # fmt: skip
             ax.set_xlim(0, 1.22)
             ax.set_ylim(-0.6, len(part) - 0.3)
             ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -438,7 +443,7 @@ def _breaches_pages(report: Report) -> list[Page]:
         def draw(fig) -> None:
             more = f" (Fortsetzung {number})" if number > 1 else ""
             _heading(fig, report, title + more)
-            ax = fig.add_axes((0.30, BOTTOM + 0.12, 0.62, TOP - BOTTOM - 0.14))
+            ax = fig.add_axes((0.33, BOTTOM + 0.12, 0.60, TOP - BOTTOM - 0.14))
             y = list(range(len(part)))[::-1]
             left = pd.Series(0, index=part.index)
             for status in BREACHES:  # stacked: the kinds of breach add up to the breaches

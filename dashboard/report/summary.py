@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from dashboard.core import format
-from dashboard.core.months import add_months, month_label
+from dashboard.core.months import MONTHS_DE, add_months, month_label
 from dashboard.queries.monthly import TOTAL
 from dashboard.report.figures import Report
 
@@ -72,6 +72,45 @@ def comparison(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def short_month(month) -> str:
+    """date(2026, 9, 1) -> 'Sep 2026'."""
+    return f"{MONTHS_DE[month.month - 1][:3]} {month.year}"
+
+
+# The columns of the key-figure table that hold numbers (right-aligned on page and paper).
+NUMERIC = ("regelkonform", "Vormonat", "Vorjahr", "Ziel", "fristgerecht", "Tickets fällig",
+           "Frist verfehlt", "noch in Frist", "Median AT")  # fmt: skip
+
+
+def key_figures(report: Report) -> pd.DataFrame:
+    """The key figures of page 1 as German text, one row per Bereich and in total.
+
+    The page Monatsbericht shows exactly this frame, so page and PDF cannot differ.
+    """
+    table = comparison(report)
+    median = report.summary.set_index("area")["median_working_days"]
+    return pd.DataFrame({
+        "Bereich": table["area"],
+        "regelkonform": table["compliant_rate"].map(_percent),
+        "Trend": table["trend"],
+        "Vormonat": table["previous_rate"].map(_percent),
+        "Vorjahr": table["year_ago_rate"].map(_percent),
+        "Ziel": format.percent(TARGET),
+        "fristgerecht": table["on_time_rate"].map(_percent),
+        "Tickets fällig": table["tickets"].map(format.number),
+        "Frist verfehlt": table["breaches"].map(format.number),
+        "noch in Frist": table["undecided"].map(format.number),
+        "Median AT": [
+            "–" if pd.isna(median.get(a)) else format.number(median.get(a), 1)
+            for a in table["area"]
+        ],
+    })  # fmt: skip
+
+
+def _percent(value: float) -> str:
+    return format.percent(None if pd.isna(value) else float(value))
+
+
 def _teams_ranked(report: Report) -> pd.DataFrame:
     teams = report.teams[report.teams["decided"] > 0]
     return teams.sort_values(["compliant_rate", "decided"], ascending=[True, False], kind="stable")
@@ -94,17 +133,17 @@ def sentences(report: Report) -> list[str]:
             f"Im {month} wurden {format.percent(total['compliant_rate'])} der entschiedenen "
             f"Tickets regelkonform bearbeitet (Ziel: 100 %)"
         )
-        if not math.isnan(total["change_previous"]):
-            direction = (
-                "mehr" if total["change_previous"] > 0 else "weniger"
-                if total["change_previous"] < 0 else "genauso viel"
-            )  # fmt: skip
-            change = format.number(abs(total["change_previous"]) * 100, 1)
-            text += (
-                f", {change} Prozentpunkte {direction} als im {before}"
-                if direction != "genauso viel"
-                else f", genauso viele wie im {before}"
-            )
+        change = total["change_previous"]
+        if not math.isnan(change):
+            # what the reader sees: a change that rounds to 0,0 points is none
+            if round(abs(change) * 100, 1) == 0:
+                text += f", genauso viele wie im {before}"
+            else:
+                direction = "mehr" if change > 0 else "weniger"
+                text += (
+                    f", {format.number(abs(change) * 100, 1)} Prozentpunkte {direction} "
+                    f"als im {before}"
+                )
         out.append(text + ".")
     areas = table[(table["area"] != TOTAL) & table["change_previous"].notna()]
     if len(areas) > 1:
@@ -171,7 +210,10 @@ def facts(report: Report) -> list[tuple[str, str]]:
     counts = report.repeat_counts
     cases = counts["cases"].iloc[-1]
     if not pd.isna(cases):
-        text = f"{format.number(cases)} Personen mit mindestens zwei Fristverstößen im Monat"
+        text = (
+            f"{format.number(cases)} Personen mit mindestens "
+            f"{format.number(counts['threshold'].iloc[-1])} Fristverstößen im Monat"
+        )
         pending = counts["pending"].iloc[-1]
         if not pd.isna(pending):
             text += f", Gespräch ausstehend: {format.number(pending)}"
