@@ -20,6 +20,7 @@ from dashboard.access import users
 from dashboard.cli.args import add_config_option, iso_date, operator
 from dashboard.cli.report import NO_DATA, no_data_message
 from dashboard.core import format, records
+from dashboard.core.calendar import first_working_day
 from dashboard.core.config import Config
 from dashboard.core.months import add_months, month_label, month_start
 from dashboard.report import mail
@@ -53,6 +54,12 @@ def add_parser(
         default=None,
         help="Stichtag JJJJ-MM-TT (Standard: der konfigurierte Stichtag)",
     )
+    parser.add_argument(
+        "--if-first-working-day",
+        action="store_true",
+        help="nur am ersten Arbeitstag des Monats senden (für cron an den Tagen 1-7)",
+    )
+    parser.add_argument("--today", type=iso_date, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -68,7 +75,16 @@ def run(config: Config, args: argparse.Namespace) -> int:
     stderr, tried again next run); 2: wrong call or configuration; 3: no ticket due in the
     month for any subscriber still waiting, nothing sent.
     """
-    as_of = args.as_of or config.reference_date()
+    today = args.today or dt.date.today()
+    if args.if_first_working_day:
+        first = first_working_day(config.calendar, today)
+        if today != first:
+            print(
+                f"Heute ({format.date(today)}) ist nicht der erste Arbeitstag des Monats "
+                f"({format.date(first)}); nichts gesendet."
+            )
+            return 0
+    as_of = args.as_of or config.reference_date(today)
     month = month_start(args.month or add_months(month_start(as_of), -1))
     if month > month_start(as_of):
         return _fail(

@@ -251,3 +251,29 @@ def test_configuration_errors(config, capsys):
     bad.write_text(USERS.replace('role = "controlling"', 'role = "admin"'), encoding="utf-8")
     assert _send(config, *MARCH) == 2
     assert "bekommt keinen Monatsbericht" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("today", "sends"),
+    [
+        ("2026-01-01", False),  # Neujahr
+        ("2026-01-02", True),  # Friday after it
+        ("2026-05-01", False),  # Tag der Arbeit (Friday)
+        ("2026-05-04", True),  # Monday
+        ("2026-11-02", True),  # 1 November is a Sunday (no holiday in Brandenburg)
+        ("2026-10-01", True),  # a Thursday
+        ("2026-10-02", False),  # the day after the first working day
+    ],
+)
+def test_only_on_the_first_working_day(config, smtp, capsys, today, sends):
+    # January 2026 has no ticket: past the gate, the run says so (exit 3) and sends nothing
+    code = _send(config, "--if-first-working-day", "--today", today, "--month", "2026-01",
+                 "--as-of", "2026-03-31")  # fmt: skip
+    out = capsys.readouterr().out
+    assert smtp.messages == []
+    if sends:
+        assert "ist nicht der erste Arbeitstag" not in out
+        assert code == 3 and "kein Ticket fällig" in out
+    else:
+        assert code == 0 and smtp.messages == []
+        assert "ist nicht der erste Arbeitstag des Monats" in out
