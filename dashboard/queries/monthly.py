@@ -63,7 +63,7 @@ def _rates(
 ) -> pd.DataFrame:
     frame = metrics.rates(con, as_of, month_scope(filters, month), by=by)
     frame["undecided"] = frame["open"] + frame["open_extended"]
-    return frame[[*by, *RATE_COLUMNS]]
+    return frame[[*by, *RATE_COLUMNS, "workers"]]
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +162,8 @@ def extensions(
                    AS within_deadline,
                count(*) FILTER ({status_in(["extended_kept"])}) AS extended_kept,
                count(*) FILTER ({status_in(["extended_missed"])}) AS extended_missed,
-               count(*) FILTER ({status_in(["open_extended"])}) AS open_extended
+               count(*) FILTER ({status_in(["open_extended"])}) AS open_extended,
+               count(DISTINCT person) AS workers
         FROM {{rows}}
         GROUP BY area, team
         """
@@ -198,10 +199,10 @@ def checks(
     scope = replace(month_scope(filters, month), areas=("Leistung" if leistung else "\x00none",))
     per_team = metrics.rates(con, as_of, scope, by=("area", "team"))
     if per_team.empty:
-        return per_team[["area", "team", *CHECK_COLUMNS]]
+        return per_team[["area", "team", *CHECK_COLUMNS, "workers"]]
     total = metrics.rates(con, as_of, scope, by=("area",)).assign(team="Bereich gesamt")
     frame = pd.concat([total, _by_area_team(per_team)], ignore_index=True)
-    return frame[["area", "team", *CHECK_COLUMNS]]
+    return frame[["area", "team", *CHECK_COLUMNS, "workers"]]
 
 
 def status_mix(
@@ -239,7 +240,8 @@ def repeat_counts(
 ) -> pd.DataFrame:
     """Per Bereich and in total: how many people are repeat cases (A10) in the month.
 
-    A person counts in the Bereich where most of their breaches of the month lie. Counted
+    A person counts in the Bereich where most of their breaches of the month lie; `workers`
+    are the people with tickets due in the Bereich (for the small-cell rule). Counted
     over the scope's `person` column where the view has one (names hidden, e.g. for
     management), else over the names; where neither tells people apart the count is NaN.
     `cases` (the repeat cases with their conversations, for viewers who see people) adds
@@ -252,13 +254,16 @@ def repeat_counts(
         .verdicts(as_of)
         .wrap(
             f"""
-        WITH people AS (
-            SELECT {who} AS who, mode(area) AS area, count(*) AS breaches
-            FROM {{rows}}
-            WHERE {status_in(BREACHES)} AND worker <> $anonymous AND {who} IS NOT NULL
+        WITH month AS (SELECT * FROM {{rows}} WHERE worker <> $anonymous AND {who} IS NOT NULL),
+        people AS (
+            SELECT {who} AS who, mode(area) AS area FROM month
+            WHERE {status_in(BREACHES)}
             GROUP BY ALL HAVING count(*) >= $threshold
-        )
-        SELECT area, count(*) AS cases FROM people GROUP BY area
+        ),
+        staff AS (SELECT area, count(DISTINCT {who}) AS workers FROM month GROUP BY area)
+        SELECT s.area, coalesce(p.cases, 0) AS cases, s.workers
+        FROM staff s LEFT JOIN (SELECT area, count(*) AS cases FROM people GROUP BY area) p
+            USING (area)
         """,
             threshold=threshold,
             anonymous=ANONYMOUS_WORKER,
@@ -266,11 +271,11 @@ def repeat_counts(
         .df(con)
     )
     out = pd.DataFrame({"area": _areas(filters)}).merge(frame, on="area", how="left")
-    out["cases"] = out["cases"].fillna(0).astype("int64")
-    out = pd.concat(
-        [out, pd.DataFrame({"area": [TOTAL], "cases": [int(out["cases"].sum())]})],
-        ignore_index=True,
-    )
+    out[["cases", "workers"]] = out[["cases", "workers"]].fillna(0).astype("int64")
+    # `workers`: the people of the Bereich in the month, the cell the small-cell rule judges
+    total = {"area": [TOTAL], "cases": [int(out["cases"].sum())],
+             "workers": [int(out["workers"].sum())]}  # fmt: skip
+    out = pd.concat([out, pd.DataFrame(total)], ignore_index=True)
     if names_hidden:
         out["cases"] = float("nan")
     out["pending"] = (

@@ -55,7 +55,8 @@ class Report:
     @property
     def has_data(self) -> bool:
         """Whether any ticket of the selection falls due in the month."""
-        return int(self.summary["tickets"].iloc[-1]) > 0
+        tickets = self.summary["tickets"].iloc[-1]
+        return pd.isna(tickets) or int(tickets) > 0  # hidden (small-cell rule): there are some
 
     @property
     def names_people(self) -> bool:

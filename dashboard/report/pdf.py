@@ -406,6 +406,7 @@ def _ranking_pages(report: Report) -> list[Page]:
             ax = fig.add_axes((0.33, BOTTOM + 0.06, 0.60, TOP - BOTTOM - 0.1))
             rates = part["compliant_rate"]
             y = list(range(len(part)))[::-1]
+            rates = rates.astype(float)
             ax.barh(y, rates.fillna(0), color=[AREA_COLORS.get(a, GREY) for a in part["area"]],
                     height=0.6)  # fmt: skip
             ax.set_yticks(y, _team_labels(part), fontsize=8.5)
@@ -431,7 +432,8 @@ def _ranking_pages(report: Report) -> list[Page]:
 
 
 def _breaches_pages(report: Report) -> list[Page]:
-    frame = report.teams[report.teams["breaches"] > 0].sort_values(
+    breaches = report.teams["breaches"].astype(float)  # NaN: hidden by the small-cell rule
+    frame = report.teams[breaches.fillna(0) > 0].sort_values(
         ["breaches", "team"], ascending=[False, True], kind="stable"
     )
     title = "Fristverstöße je Team"
@@ -447,13 +449,14 @@ def _breaches_pages(report: Report) -> list[Page]:
             y = list(range(len(part)))[::-1]
             left = pd.Series(0, index=part.index)
             for status in BREACHES:  # stacked: the kinds of breach add up to the breaches
-                ax.barh(y, part[status], left=left, color=STATUS_COLORS[status], height=0.6,
+                width = part[status].astype(float).fillna(0)
+                ax.barh(y, width, left=left, color=STATUS_COLORS[status], height=0.6,
                         label=STATUS_LABELS[status])  # fmt: skip
-                left = left + part[status]
+                left = left + width
             ax.set_yticks(y, _team_labels(part), fontsize=8.5)
             for yi, total in zip(y, part["breaches"], strict=True):
                 ax.text(total, yi, f"  {format.number(total)}", va="center", fontsize=8.5)
-            ax.set_xlim(0, frame["breaches"].max() * 1.15 + 1)
+            ax.set_xlim(0, frame["breaches"].astype(float).max() * 1.15 + 1)
             ax.set_ylim(-0.6, len(part) - 0.4)
             ax.set_xlabel("Tickets, die die Frist nicht eingehalten haben", fontsize=9)
             _axis(ax.xaxis)

@@ -24,9 +24,16 @@ STEADY_POINTS = 0.5
 
 def _rate(frame: pd.DataFrame, area: str, column: str = "compliant_rate") -> float:
     row = frame[frame["area"] == area]
-    if row.empty or int(row["decided"].iloc[0]) == 0:
+    # no row, nothing decided, or hidden by the small-cell rule (management): no rate
+    if row.empty or pd.isna(row["decided"].iloc[0]) or int(row["decided"].iloc[0]) == 0:
         return math.nan
-    return float(row[column].iloc[0])
+    value = row[column].iloc[0]
+    return math.nan if pd.isna(value) else float(value)
+
+
+def _count(value: object) -> float:
+    """A count as a float; NaN where the small-cell rule hid it."""
+    return math.nan if pd.isna(value) else float(value)
 
 
 def points(change: float) -> str:
@@ -64,10 +71,11 @@ def comparison(report: Report) -> pd.DataFrame:
             "trend": arrow(now - previous),
             "target_gap": now - TARGET,
             "on_time_rate": _rate(report.summary, area, "on_time_rate"),
-            "tickets": int(row["tickets"]),
-            "decided": int(row["decided"]),
-            "breaches": int(row["breaches"]),
-            "undecided": int(row["undecided"]),
+            "tickets": _count(row["tickets"]),
+            "decided": _count(row["decided"]),
+            "breaches": _count(row["breaches"]),
+            "overdue": _count(row["overdue"]),
+            "undecided": _count(row["undecided"]),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -112,7 +120,7 @@ def _percent(value: float) -> str:
 
 
 def _teams_ranked(report: Report) -> pd.DataFrame:
-    teams = report.teams[report.teams["decided"] > 0]
+    teams = report.teams[report.teams["decided"].astype(float).fillna(0) > 0]
     return teams.sort_values(["compliant_rate", "decided"], ascending=[True, False], kind="stable")
 
 
@@ -124,6 +132,11 @@ def sentences(report: Report) -> list[str]:
     total = table[table["area"] == TOTAL].iloc[0]
     if total["tickets"] == 0:
         return [f"Im {month} ist für diese Auswahl kein Ticket fällig geworden."]
+    if math.isnan(total["tickets"]):
+        return [
+            f"Die Zahlen des {month} betreffen für diese Auswahl weniger als 5 Personen und "
+            "werden deshalb nicht gezeigt."
+        ]
     out = []
     if math.isnan(total["compliant_rate"]):
         out.append(f"Im {month} sind {format.number(total['tickets'])} Tickets fällig; "
@@ -173,15 +186,14 @@ def sentences(report: Report) -> list[str]:
             f"{format.percent(low['compliant_rate'])}, am höchsten im Team {high['team']} "
             f"({high['area']}) mit {format.percent(high['compliant_rate'])}."
         )
-    breaches, undecided = int(total["breaches"]), int(total["undecided"])
-    overdue = int(report.summary["overdue"].iloc[-1])
+    breaches, undecided, overdue = total["breaches"], total["undecided"], total["overdue"]
     parts = [
         f"{format.number(breaches)} Tickets haben die Frist nicht eingehalten"
         f" (davon {format.number(overdue)} am Stichtag noch offen)"
         if breaches
         else "Kein Ticket hat die Frist verfehlt",
     ]
-    if undecided:
+    if undecided and not math.isnan(undecided):
         parts.append(f"{format.number(undecided)} Tickets sind noch in der Frist oder Zusage")
     out.append("; ".join(parts) + ".")
     return out[:5]
@@ -190,6 +202,7 @@ def sentences(report: Report) -> list[str]:
 def facts(report: Report) -> list[tuple[str, str]]:
     """Short label/value lines beside the trend: commitments, checks, repeat cases, samples."""
     ext = report.extensions
+    # sums skip figures hidden by the small-cell rule; their Bereich totals are on page 1
     given = int(ext["notices"].sum()) if not ext.empty else 0
     kept, missed = (int(ext[c].sum()) if not ext.empty else 0
                     for c in ("extended_kept", "extended_missed"))  # fmt: skip
