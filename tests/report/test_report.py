@@ -653,7 +653,10 @@ def test_cli_writes_the_report(con, config, tmp_path, capsys, suffix):
                 parents=suffix == ".pdf")  # fmt: skip
     assert args.config is None
     assert cli_report.run(config, args) == 0
-    assert "Monatsbericht März 2026 (Stichtag 31.03.2026) geschrieben" in capsys.readouterr().out
+    assert (
+        "Monatsbericht März 2026 (Stichtag 31.03.2026, alle Bereiche, alle Teams, Fassung "
+        "vollständig) geschrieben"
+    ) in capsys.readouterr().out
     data = out.read_bytes()
     if suffix == ".pdf":
         assert data.startswith(b"%PDF") and _pages(data) >= 4
