@@ -195,6 +195,7 @@ class MailConfig(_Strict):
     host: str = "localhost"
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     starttls: bool = True  # upgrade the connection with STARTTLS before signing in
+    ca_file: Path | None = None  # CA certificates to trust (an office CA); none: the system's
     user: str | None = None  # sign in with user and password; none: send without
     password_file: Path | None = None  # the password, first line of a file outside the repo
     password_env: str = "TICKET_CONTROLLING_SMTP_PASSWORD"  # or from this variable
@@ -297,8 +298,9 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
     if auth.proxy_secret_file is not None:
         auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
     mail = config.mail
-    if mail.password_file is not None:
-        mail = mail.model_copy(update={"password_file": _resolve(mail.password_file, base)})
+    for key in ("password_file", "ca_file"):
+        if getattr(mail, key) is not None:
+            mail = mail.model_copy(update={key: _resolve(getattr(mail, key), base)})
     return config.model_copy(
         update={"storage": storage.model_copy(update=updates), "auth": auth, "mail": mail}
     )

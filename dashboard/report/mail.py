@@ -95,7 +95,11 @@ class Mailer:
         try:
             self.smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
             if cfg.starttls:
-                self.smtp.starttls(context=ssl.create_default_context())
+                # the server's certificate and name are checked, against `ca_file` if given
+                context = ssl.create_default_context(
+                    cafile=str(cfg.ca_file) if cfg.ca_file else None
+                )
+                self.smtp.starttls(context=context)
             if cfg.user:
                 self.smtp.login(cfg.user, cfg.password() or "")
         except (OSError, smtplib.SMTPException) as exc:

@@ -12,7 +12,10 @@ import datetime as dt
 import email
 import email.policy
 import io
+import shutil
 import socket
+import ssl
+import subprocess
 
 import openpyxl
 import pytest
@@ -279,3 +282,40 @@ def test_only_on_the_first_working_day(config, smtp, capsys, today, sends):
     else:
         assert code == 0 and smtp.messages == []
         assert "ist nicht der erste Arbeitstag des Monats" in out
+
+
+@pytest.fixture
+def tls_smtp(tmp_path):
+    """A server that offers STARTTLS with a certificate of its own CA and signs in only after."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    controller = Controller(
+        box, hostname="127.0.0.1", port=_free_port(), authenticator=_authenticator,
+        auth_required=True, tls_context=context, require_starttls=True,
+    )  # fmt: skip
+    controller.start()
+    box.port, box.cert = controller.port, cert
+    yield box
+    controller.stop()
+
+
+def test_starttls_checks_the_certificate(config, tls_smtp, capsys):
+    mail = config.mail.model_copy(update={"port": tls_smtp.port, "starttls": True})
+    # the system's CAs do not know the server's certificate: refused before signing in
+    assert _send(config.model_copy(update={"mail": mail}), *MARCH) == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in capsys.readouterr().err
+    assert tls_smtp.messages == []
+    # with the office CA configured: encrypted, signed in, delivered
+    trusted = mail.model_copy(update={"ca_file": tls_smtp.cert})
+    assert _send(config.model_copy(update={"mail": trusted}), *MARCH) == 0
+    assert len(tls_smtp.messages) == 4
