@@ -196,7 +196,8 @@ def sentences(report: Report) -> list[str]:
     if undecided and not math.isnan(undecided):
         parts.append(f"{format.number(undecided)} Tickets sind noch in der Frist oder Zusage")
     out.append("; ".join(parts) + ".")
-    return out[:5]
+    # a no-break space keeps "91,0 %" together where the sentence wraps (page, PDF, e-mail)
+    return [sentence.replace(" %", "\u00a0%") for sentence in out[:5]]
 
 
 def facts(report: Report) -> list[tuple[str, str]]:

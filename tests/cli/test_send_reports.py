@@ -188,7 +188,7 @@ def test_round_trip_failure_retry_and_no_second_sending(config, smtp, capsys):
     tl = mails["tom.lang@jc.example"]
     assert tl["To"] == "Tom Lang <tom.lang@jc.example>"
     assert "Teams Integration 1" in tl["Subject"]
-    assert "regelkonform bearbeitet (Ziel: 100 %)" in tl.get_body(("plain",)).get_content()
+    assert "regelkonform bearbeitet (Ziel: 100\u00a0%)" in tl.get_body(("plain",)).get_content()
     files = _attachments(tl)
     assert sorted(files) == ["monatsbericht-2026-03.pdf", "monatsbericht-2026-03.xlsx"]
     pages = _pdf_text(files["monatsbericht-2026-03.pdf"])
