@@ -449,6 +449,27 @@ def log(config: Config, who: str, action: str, detail: str = "") -> None:
         audit(con, who, action, detail)
 
 
+def sent_reports(config: Config, month: dt.date) -> set[str]:
+    """The logins the report of `month` (its first day) has been delivered to."""
+    if not exists(config):
+        return set()
+    frame = query(config, "SELECT login FROM report_sendings WHERE month = ?", [month])
+    return set(frame["login"])
+
+
+def record_sending(
+    config: Config, who: str, month: dt.date, login: str, email: str, as_of: dt.date, files: str
+) -> None:
+    """Record a delivered report and audit it, in one transaction."""
+    with transaction(config) as con:
+        con.execute(
+            "INSERT INTO report_sendings (month, login, email, as_of, files, sent_by, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [month, login, email, as_of, files, who, dt.datetime.now()],
+        )
+        audit(con, who, "Bericht versandt", f"{month:%Y-%m} an {login} <{email}>: {files}")
+
+
 def audit_entries(config: Config, limit: int = 5000) -> pd.DataFrame:
     """The newest audit entries first (for the administration only)."""
     return query(

@@ -111,3 +111,13 @@ def test_two_sessions_of_one_process_saving_at_once_lose_nothing(config):
         t.join(timeout=120)
     counts = records.query(config, "SELECT who, count(*) FROM audit_log GROUP BY 1 ORDER BY 1")
     assert counts.values.tolist() == [["S0", 20], ["S1", 20], ["S2", 20]]
+
+
+def test_report_sendings_are_recorded_once_per_month_and_login(config):
+    month = dt.date(2026, 10, 1)
+    assert records.sent_reports(config, month) == set()
+    records.record_sending(config, "cron", month, "tl", "tl@jc.example", month, "a.pdf")
+    assert records.sent_reports(config, month) == {"tl"}
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate|constraint"):
+        records.record_sending(config, "cron", month, "tl", "tl@jc.example", month, "a.pdf")
+    assert records.verify_audit(config).head_seq == 1  # the refused one left no entry
