@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ ENV_CONFIG = "TICKET_CONTROLLING_CONFIG"
 ENV_DB = "TICKET_CONTROLLING_DB"
 ENV_KEY_FILE = "TICKET_CONTROLLING_KEY_FILE"
 ENV_USERS = "TICKET_CONTROLLING_USERS"
+ENV_RECORDS_URL = "TICKET_CONTROLLING_RECORDS_URL"
 
 AREAS = ("Leistung", "Integration")
 
@@ -136,6 +138,32 @@ class StorageConfig(_Strict):
     key_file: Path = Path("~/.local/share/ticket-controlling/pseudonym.key")
 
 
+class RecordsConfig(_Strict):
+    """Where the dashboard's own records live: PostgreSQL when `url` is set, else DuckDB."""
+
+    # "postgresql://user@host:5432/dbname": shared by every replica of the dashboard. Unset:
+    # the embedded DuckDB file `storage.app_database` (one process writes at a time).
+    url: str | None = None
+    # The password, from a file outside the repository; without it libpq's PGPASSWORD or
+    # ~/.pgpass. Never in the URL: a URL ends up in logs and process lists.
+    password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError("erwartet postgresql://benutzer@host:port/datenbank")
+        query = urllib.parse.parse_qs(parts.query)
+        if parts.password is not None or "password" in query:
+            raise ValueError(
+                "kein Passwort in der URL; records.password_file oder PGPASSWORD verwenden"
+            )
+        return value
+
+
 class ExportConfig(_Strict):
     """Header and value mapping of the ticket and absence exports."""
 
@@ -200,6 +228,34 @@ class AuthConfig(_Strict):
         return value
 
 
+class MailConfig(_Strict):
+    """The SMTP server the monthly reports are sent through (`send-reports`)."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True  # upgrade the connection with STARTTLS before signing in
+    ca_file: Path | None = None  # CA certificates to trust (an office CA); none: the system's
+    user: str | None = None  # sign in with user and password; none: send without
+    password_file: Path | None = None  # the password, first line of a file outside the repo
+    password_env: str = "TICKET_CONTROLLING_SMTP_PASSWORD"  # or from this variable
+    sender: str | None = None  # From: address; required for sending
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @field_validator("sender")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value.strip()):
+            raise ValueError(f"{value!r} ist keine E-Mail-Adresse")
+        return value
+
+    def password(self, environ: dict | None = None) -> str | None:
+        """The SMTP password: from `password_file`, else from the variable `password_env`."""
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        env = os.environ if environ is None else environ
+        return env.get(self.password_env) or None
+
+
 def _check_keys(value: dict, allowed: dict) -> dict:
     unknown = sorted(set(value) - set(allowed))
     if unknown:
@@ -217,6 +273,8 @@ class Config(_Strict):
     export: ExportConfig = ExportConfig()
     auth: AuthConfig = AuthConfig()
     retention: RetentionConfig = RetentionConfig()
+    records: RecordsConfig = RecordsConfig()
+    mail: MailConfig = MailConfig()
 
     @property
     def database(self) -> Path:
@@ -285,16 +343,34 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
     if auth.proxy_secret_file is not None:
         auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
+    mail = config.mail
+    for key in ("password_file", "ca_file"):
+        if getattr(mail, key) is not None:
+            mail = mail.model_copy(update={key: _resolve(getattr(mail, key), base)})
     retention = config.retention
     if retention.backup_dir is not None:
         retention = retention.model_copy(
             update={"backup_dir": _resolve(retention.backup_dir, base)}
+        )
+    records = config.records
+    if env.get(ENV_RECORDS_URL):
+        try:  # validated like the file's key: no password in the URL
+            records = RecordsConfig.model_validate(
+                {**records.model_dump(), "url": env[ENV_RECORDS_URL]}
+            )
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, ENV_RECORDS_URL)) from None
+    if records.password_file is not None:
+        records = records.model_copy(
+            update={"password_file": _resolve(records.password_file, base)}
         )
     return config.model_copy(
         update={
             "storage": storage.model_copy(update=updates),
             "auth": auth,
             "retention": retention,
+            "records": records,
+            "mail": mail,
         }
     )
 

@@ -17,7 +17,7 @@ import pandas as pd
 from dashboard.core import records
 from dashboard.core.config import AREAS, Config
 from dashboard.core.months import add_months, month_start, months_between
-from dashboard.core.rules import BREACHES, STATUS_LABELS
+from dashboard.core.rules import ANONYMOUS_WORKER, BREACHES, STATUS_LABELS
 from dashboard.queries import metrics, overview
 from dashboard.queries.filters import NO_FILTERS, Filters, status_in
 from dashboard.queries.quality import KIND_LABELS
@@ -225,6 +225,66 @@ def repeat_cases(
     return frame.assign(tickets=frame["ticket_ids"].map(", ".join)).drop(columns="ticket_ids")
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return column in {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def repeat_counts(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    *,
+    month: dt.date,
+    threshold: int = 2,
+    cases: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per Bereich and in total: how many people are repeat cases (A10) in the month.
+
+    A person counts in the Bereich where most of their breaches of the month lie; `workers`
+    are the people with tickets due in the Bereich (for the small-cell rule). Counted
+    over the scope's `person` column where the view has one (names hidden, e.g. for
+    management), else over the names; where neither tells people apart the count is NaN.
+    `cases` (the repeat cases with their conversations, for viewers who see people) adds
+    how many conversations are still pending.
+    """
+    who = "person" if _has_column(con, "tickets", "person") else "worker"
+    names_hidden = who == "worker" and cases is None
+    frame = (
+        month_scope(filters, month)
+        .verdicts(as_of)
+        .wrap(
+            f"""
+        WITH month AS (SELECT * FROM {{rows}} WHERE worker <> $anonymous AND {who} IS NOT NULL),
+        people AS (
+            SELECT {who} AS who, mode(area) AS area FROM month
+            WHERE {status_in(BREACHES)}
+            GROUP BY ALL HAVING count(*) >= $threshold
+        ),
+        staff AS (SELECT area, count(DISTINCT {who}) AS workers FROM month GROUP BY area)
+        SELECT s.area, coalesce(p.cases, 0) AS cases, s.workers
+        FROM staff s LEFT JOIN (SELECT area, count(*) AS cases FROM people GROUP BY area) p
+            USING (area)
+        """,
+            threshold=threshold,
+            anonymous=ANONYMOUS_WORKER,
+        )
+        .df(con)
+    )
+    out = pd.DataFrame({"area": _areas(filters)}).merge(frame, on="area", how="left")
+    out[["cases", "workers"]] = out[["cases", "workers"]].fillna(0).astype("int64")
+    # `workers`: the people of the Bereich in the month, the cell the small-cell rule judges
+    total = {"area": [TOTAL], "cases": [int(out["cases"].sum())],
+             "workers": [int(out["workers"].sum())]}  # fmt: skip
+    out = pd.concat([out, pd.DataFrame(total)], ignore_index=True)
+    if names_hidden:
+        out["cases"] = float("nan")
+    out["pending"] = (
+        int((cases["conversation"] == "ausstehend").sum()) if cases is not None else float("nan")
+    )
+    out.loc[out["area"] != TOTAL, "pending"] = float("nan")
+    return out.assign(threshold=threshold)
+
+
 def loads(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS, *, month: dt.date
 ) -> pd.DataFrame:
@@ -254,7 +314,7 @@ def loads(
 
 def _records(config: Config, sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
     # No records database yet means nothing recorded; a report must not create the file.
-    if not config.app_database.exists():
+    if not records.exists(config):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     return records.query(config, sql, params)
 
@@ -271,6 +331,7 @@ def conversations(config: Config, as_of: dt.date, *, month: dt.date) -> pd.DataF
     )
 
 
+# Plain SQL that DuckDB and PostgreSQL both run: the records may be in either.
 SAMPLES_SQL = """
 WITH draws AS (
     SELECT * FROM sample_draws
@@ -279,28 +340,33 @@ WITH draws AS (
            OR (period_from <= $m_to::DATE AND period_to >= $m_from::DATE))
 ),
 items AS (
-    SELECT i.draw_id, i.ticket_id FROM sample_items i SEMI JOIN draws USING (draw_id)
-    WHERE (len($teams) = 0 OR list_contains($teams, i.team))
-      AND (len($workers) = 0 OR list_contains($workers, i.worker))
+    SELECT i.draw_id, i.ticket_id FROM sample_items i
+    WHERE i.draw_id IN (SELECT draw_id FROM draws)
+      AND ($all_teams OR i.team IN (SELECT unnest($teams::VARCHAR[])))
+      AND ($all_workers OR i.worker IN (SELECT unnest($workers::VARCHAR[])))
 ),
 latest AS (
-    SELECT draw_id, ticket_id, arg_max(result, (checked_at, id)) AS result
-    FROM sample_results WHERE checked_at::DATE <= $as_of::DATE
-    GROUP BY draw_id, ticket_id
+    SELECT draw_id, ticket_id, result FROM (
+        SELECT draw_id, ticket_id, result,
+               row_number() OVER (PARTITION BY draw_id, ticket_id
+                                  ORDER BY checked_at DESC, id DESC) AS newest
+        FROM sample_results WHERE checked_at::DATE <= $as_of::DATE
+    ) ranked
+    WHERE newest = 1
 )
 SELECT d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to,
-       CASE WHEN len(d.teams) = 0 THEN 'alle Integration-Teams'
-            ELSE array_to_string(d.teams, ', ') END AS teams,
+       coalesce(nullif(array_to_string(d.teams, ', '), ''), 'alle Integration-Teams') AS teams,
        d.method, d.amount, d.seed, d.population,
        count(i.ticket_id) AS items,
        count(l.result) AS checked,
-       count(*) FILTER (l.result = 'bestätigt') AS confirmed,
-       count(*) FILTER (l.result = 'nicht bestätigt') AS not_confirmed,
+       count(*) FILTER (WHERE l.result = 'bestätigt') AS confirmed,
+       count(*) FILTER (WHERE l.result = 'nicht bestätigt') AS not_confirmed,
        count(i.ticket_id) - count(l.result) AS unchecked
 FROM draws d
-LEFT JOIN items i USING (draw_id)
+LEFT JOIN items i ON i.draw_id = d.draw_id
 LEFT JOIN latest l ON l.draw_id = i.draw_id AND l.ticket_id = i.ticket_id
-GROUP BY ALL
+GROUP BY d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to, d.teams, d.method,
+         d.amount, d.seed, d.population
 HAVING $unscoped OR count(i.ticket_id) > 0
 ORDER BY d.drawn_at, d.draw_id
 """
@@ -327,7 +393,9 @@ def samples(
         "m_from": start,
         "m_to": add_months(start, 1) - dt.timedelta(days=1),
         "teams": list(filters.teams),
+        "all_teams": not filters.teams,
         "workers": list(filters.workers),
+        "all_workers": not filters.workers,
         "unscoped": not (filters.teams or filters.workers),
     }
     frame = _records(config, SAMPLES_SQL, params, SAMPLE_COLUMNS)

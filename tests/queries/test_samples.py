@@ -30,7 +30,7 @@ from dashboard.queries import samples
 from dashboard.queries.filters import Filters
 from etl.load import load_files
 from etl.sources import csv_text
-from tests.conftest import HEADER, d, ticket_row
+from tests.conftest import HEADER, RECORD_BACKENDS, d, ticket_row
 
 S = d("30.06.2026")
 JUNE = (d("01.06.2026"), d("30.06.2026"))
@@ -336,6 +336,7 @@ SMALL = [
 ]
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
     load(write_export(SMALL))
     con = db()
@@ -354,7 +355,7 @@ def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
             "TICKET_CONTROLLING_DB": str(config.database),
             "TICKET_CONTROLLING_KEY_FILE": str(config.storage.key_file),
         }
-    )
+    ).model_copy(update={"records": config.records})
     assert config2.app_database == config.app_database
     items = samples.draw_items(config2, draw_id, db()).set_index("ticket_id")
     assert items.loc["A-1", "team"] == I1  # kept as drawn
@@ -383,6 +384,7 @@ def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
     assert pd.Timestamp(row["as_of"]).date() == S
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_results_are_appended_and_the_latest_counts(config, write_export, load, db):
     load(write_export(SMALL))
     frame = samples.draw(db(), S, Filters(), *JUNE, (I1,), "size", 2, 3)
@@ -427,6 +429,7 @@ def test_invalid_results_are_refused(config, write_export, load, db, ticket, res
     assert records.query(config, "SELECT count(*) n FROM sample_results")["n"][0] == 0
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_a_draw_needs_a_name_and_tickets(config, write_export, load, db):
     load(write_export(SMALL))
     frame = samples.draw(db(), S, Filters(), *JUNE, (), "per_worker", 2, 3)
@@ -477,8 +480,10 @@ def _cli(*argv: str) -> argparse.Namespace:
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    # a file for people: BOM, ';', German dates (like the page's download)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
 
 
 def test_cli_writes_the_sample_prints_the_seed_and_stores_it(
@@ -494,7 +499,7 @@ def test_cli_writes_the_sample_prints_the_seed_and_stores_it(
     rows = _csv(out)
     expected = samples.draw(db(), S, Filters(), *JUNE, (), "size", 3, 7)
     assert [r["Ticket-ID"] for r in rows] == list(expected["ticket_id"])
-    assert rows[0]["Seed"] == "7" and rows[0]["Erledigt am"] == "2026-06-03"
+    assert rows[0]["Seed"] == "7" and rows[0]["Erledigt am"] == "03.06.2026"
     history = samples.draws(config)
     stored = history[["drawn_by", "seed", "method", "amount", "population", "items"]]
     assert stored.values.tolist() == [["TL Tina", 7, "size", 3.0, 4, 3]]

@@ -31,7 +31,7 @@ from dashboard.report.rules import rules_table
 from dashboard.report.xlsx import NUM_FORMATS
 from etl.load import load_files
 from etl.sources import csv_text
-from tests.conftest import HEADER, d, ticket_row
+from tests.conftest import HEADER, RECORD_BACKENDS, d, ticket_row
 
 NOTICE = {"VerBIS-Vermerk": "ja"}
 L1, I1 = {"Team": "Leistung 1"}, {"Team": "Integration 1", "Bereich": "Integration"}
@@ -286,6 +286,7 @@ def _conversation(con, worker: str, month: str, held_on: str) -> None:
     )
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_repeat_cases_with_conversations(con, config):
     # no records database yet: everything pending, and the report does not create the file
     frame = figures.repeat_conversations(con, config, S, month=MARCH)
@@ -310,10 +311,12 @@ def test_repeat_cases_with_conversations(con, config):
     assert later.set_index("worker").loc["Dirk Dorn", "conversation"] == "02.04.2026"
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_records_version_changes_with_a_record(config):
     # the page's report files are cached per records version: a new record makes new files
     before = records.version(config)
-    assert before == (None, None)  # no records database yet
+    if config.records.url is None:
+        assert before == (None, None)  # no records database file yet
     with records.transaction(config) as rec:
         _conversation(rec, "Anna Alt", "01.03.2026", "20.03.2026")
     assert records.version(config) != before
@@ -360,6 +363,7 @@ def sampled(config):
     return config
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_samples_of_the_month(sampled):
     frame = monthly.samples(sampled, S, month=MARCH)
     columns = ["draw_id", "teams", "method_label", "items", "checked", "confirmed",
@@ -374,6 +378,7 @@ def test_samples_of_the_month(sampled):
     assert list(later["draw_id"]) == [903, 901, 904]
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
@@ -616,8 +621,9 @@ def _pages(document: bytes) -> int:
 def test_pdf_pages_and_reproducibility(built):
     document = report.file_bytes(built, ".pdf", GENERATED)
     assert document.startswith(b"%PDF")
-    assert _pages(document) == len(pdf.PAGES) == 5
-    assert document.count(b"/MediaBox [ 0 0 841.68 595.44 ]") == 5  # A4 landscape, in points
+    count = len(pdf.pages(built, GENERATED))
+    assert _pages(document) == count >= 4
+    assert document.count(b"/MediaBox [ 0 0 841.68 595.44 ]") == count  # A4 landscape, points
     assert report.file_bytes(built, ".pdf", GENERATED) == document
     # the document information: title (UTF-16 for the "ä") and the fixed creation date
     assert "Monatsbericht März 2026".encode("utf-16-be") in document
@@ -627,7 +633,7 @@ def test_pdf_pages_and_reproducibility(built):
 def test_pdf_of_an_empty_month(con, config):
     empty = report.build(con, config, d("01.01.2026"), S)
     document = report.file_bytes(empty, ".pdf", GENERATED)
-    assert document.startswith(b"%PDF") and _pages(document) == 5
+    assert document.startswith(b"%PDF") and _pages(document) == len(pdf.pages(empty, GENERATED))
     ws = _workbook(report.file_bytes(empty, ".xlsx", GENERATED))["Fristverstöße"]
     assert ws["A5"].value == "Keine Fristverstöße in diesem Monat."
 
@@ -652,10 +658,13 @@ def test_cli_writes_the_report(con, config, tmp_path, capsys, suffix):
                 parents=suffix == ".pdf")  # fmt: skip
     assert args.config is None
     assert cli_report.run(config, args) == 0
-    assert "Monatsbericht März 2026 (Stichtag 31.03.2026) geschrieben" in capsys.readouterr().out
+    assert (
+        "Monatsbericht März 2026 (Stichtag 31.03.2026, alle Bereiche, alle Teams, Fassung "
+        "vollständig) geschrieben"
+    ) in capsys.readouterr().out
     data = out.read_bytes()
     if suffix == ".pdf":
-        assert data.startswith(b"%PDF") and _pages(data) == 5
+        assert data.startswith(b"%PDF") and _pages(data) >= 4
     else:
         ws = _workbook(data)["Übersicht"]
         assert [ws.cell(r, 2).value for r in (5, 6, 7)] == [8, 5, 13]
