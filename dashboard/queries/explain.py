@@ -86,11 +86,7 @@ def ticket_facts(
         ) v ON v.ticket_id = t.ticket_id
         LEFT JOIN load_log l ON l.load_id = t.load_id
         -- as metrics.open_tickets: who has the ticket while the assignee is absent at S
-        LEFT JOIN (
-            SELECT worker, arg_max(substitute, date_from) AS substitute FROM absences
-            WHERE $as_of::DATE BETWEEN date_from AND date_to AND substitute IS NOT NULL
-            GROUP BY worker
-        ) a ON a.worker = t.worker
+        LEFT JOIN cover($as_of::DATE) a ON a.worker = t.worker
         """,
             as_of=as_of,
         )
