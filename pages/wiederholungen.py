@@ -103,9 +103,7 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
             "Zusage bis": tickets["commitment_date"],
             "Team": tickets["team"],
             # A10: a breach during the worker's own absence is shown, not counted
-            "Gezählt": tickets["in_absence"].map(
-                {True: "nein – während Abwesenheit", False: "ja"}
-            ),
+            "Gezählt": tickets["in_absence"].map({True: "nein – während Abwesenheit", False: "ja"}),
         }
     )
     st.dataframe(

@@ -61,20 +61,20 @@ CASES = [
     # open within the deadline (received Mon 30.03., due Wed 08.04. after Easter): not on
     # time yet, so an incomplete notice already shows
     (L("open-notice", received="30.03.2026", **notice("31.03.2026")),
-     ["notice_without_commitment"]),  # fmt: skip
+     ["notice_without_commitment"]),
     (L("open-plain", received="30.03.2026"), []),
     # A5: callback missing once S > D, or after D
     (L("cb-missing", "05.03.2026", Anliegen="Rückruf"), ["callback_missing"]),
     (L("cb-late", "05.03.2026", Anliegen="Termin", **{"Rückruf erfolgt": "10.03.2026"}),
-     ["callback_missing"]),  # fmt: skip
+     ["callback_missing"]),
     (L("cb-ok", "05.03.2026", Anliegen="Rückruf", **{"Rückruf erfolgt": "09.03.2026"}), []),
     (L("cb-pending", received="30.03.2026", Anliegen="Rückruf"), []),  # S <= D: not yet
     # A6: the note to the TL on the day of the visit
     (L("walkin-other-day", "05.03.2026", Eingangskanal="Vorsprache",
-       **{"Vermerk an TL": "03.03.2026"}), ["walkin_note_missing"]),  # fmt: skip
+       **{"Vermerk an TL": "03.03.2026"}), ["walkin_note_missing"]),
     (L("walkin-none", "05.03.2026", Eingangskanal="Vorsprache"), ["walkin_note_missing"]),
     (L("walkin-ok", "05.03.2026", Eingangskanal="Vorsprache",
-       **{"Vermerk an TL": "02.03.2026"}), []),  # fmt: skip
+       **{"Vermerk an TL": "02.03.2026"}), []),
     # A7: TL informed before completion, or not at all
     (L("tl-early", "05.03.2026", **{"TL informiert": "04.03.2026"}), ["tl_not_informed"]),
     (L("tl-none", "05.03.2026", **{"TL informiert": ""}), ["tl_not_informed"]),
@@ -90,11 +90,11 @@ CASES = [
                       "Eingang": "02.03.2026 09:00", "Erledigt": "06.03.2026",
                       "Anliegen": "Rückruf", "Eingangskanal": "Vorsprache"}),
         ["late_without_notice"],
-    ),  # fmt: skip
+    ),
     # Validity: received before 28.03.2012 is not judged; on 28.03.2012 it is
     (L("before-validity", received="27.03.2012"), []),
     (L("validity-day", received="28.03.2012"), ["late_without_notice"]),
-]
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
