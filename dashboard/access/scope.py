@@ -37,7 +37,16 @@ WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
 # SQL text chosen here; every value (teams, names, pseudonyms) sits in a scope_* table.
 _TICKETS = {
     "teamleitung": ("t.team IN (SELECT team FROM scope_teams)", "t.team", "t.worker"),
-    "mitarbeitende": ("t.worker IN (SELECT worker FROM scope_workers)", "t.team", "t.worker"),
+    # their own tickets, and those they cover in a colleague's absence (A4): the ones open on
+    # some day of an absence that names them as substitute. Which of them are covered at the
+    # Stichtag, `queries.filters.Filters.covered` decides, with the same absences.
+    "mitarbeitende": (
+        "t.worker IN (SELECT worker FROM scope_workers) OR EXISTS (SELECT 1 FROM store.absences x "
+        "WHERE x.worker = t.worker AND x.substitute IN (SELECT worker FROM scope_workers) "
+        "AND t.received <= x.date_to AND (t.completed IS NULL OR t.completed > x.date_from))",
+        "t.team",
+        "t.worker",
+    ),
     "controlling": ("true", "t.team", "t.worker"),
     "management": ("true", "coalesce(g.shown, t.team)", "$hidden"),
     "admin": ("true", "t.team", "t.worker"),
@@ -46,7 +55,9 @@ _TICKETS = {
 _ABSENCES = {
     "teamleitung": "x.worker IN (SELECT DISTINCT worker FROM store.tickets "
     "WHERE team IN (SELECT team FROM scope_teams))",
-    "mitarbeitende": "x.worker IN (SELECT worker FROM scope_workers)",
+    # their own absences, and those they stand in for (whose tickets they cover)
+    "mitarbeitende": "x.worker IN (SELECT worker FROM scope_workers) "
+    "OR x.substitute IN (SELECT worker FROM scope_workers)",
     "controlling": "true",
     "management": "false",
     "admin": "true",
@@ -162,6 +173,9 @@ def _groups(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
 def _visible_workers(con: duckdb.DuckDBPyConnection, role: str) -> frozenset[str] | None:
     if role not in ("teamleitung", "mitarbeitende"):
         return None
+    if role == "mitarbeitende":
+        # only their own records: covering a colleague's tickets shows no records about them
+        return frozenset(w for (w,) in con.execute("SELECT worker FROM scope_workers").fetchall())
     return frozenset(
         w for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall()
     ) | frozenset(w for (w,) in con.execute("SELECT worker FROM scope_workers").fetchall())

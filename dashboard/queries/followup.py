@@ -47,8 +47,9 @@ EXPORT_COLUMNS = {
 
 
 def _open_scope(filters: Filters) -> Filters:
-    # Everything open belongs on the list, whichever month it is due in.
-    return replace(filters, period=None)
+    # Everything open belongs on the list, whichever month it is due in; a person's list
+    # also holds the tickets they cover for an absent colleague (A4).
+    return replace(filters, period=None, covered=True)
 
 
 def followup_list(

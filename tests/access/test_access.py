@@ -494,6 +494,8 @@ def test_samples_conversations_and_loads_are_on_record(access_env, tmp_path):
     at.button(key="sp_speichern").click().run()
     actions = [a for _, a in _audit(access_env)]
     assert {"Stichprobe gezogen", "Stichprobe geprüft"} <= set(actions)
+    # repeat cases (A10) are a Leistung matter: the Leistung team's TL records one
+    at = _signed_in("tl.nord@jc.example").run()
     at.switch_page("../pages/wiederholungen.py").run()
     at.checkbox(key="rep_last12").check().run()  # some month of the year has a case
     at.date_input(key="rep_held_on").set_value(dt.date(2026, 11, 20))
