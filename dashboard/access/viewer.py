@@ -9,6 +9,7 @@ Nothing here imports Streamlit: the rules are tested from case tables.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
@@ -70,6 +71,19 @@ HIDDEN_WORKER = "–"
 
 
 @dataclass(frozen=True)
+class Delegation:
+    """A time-limited deputyship of a team leader (A8), from the users file."""
+
+    team_leader: str  # the login of the team leader stood in for
+    date_from: dt.date
+    date_to: dt.date  # inclusive
+
+    def active(self, today: dt.date) -> bool:
+        """Whether `today` lies in the window."""
+        return self.date_from <= today <= self.date_to
+
+
+@dataclass(frozen=True)
 class Viewer:
     """The signed-in person a query runs for."""
 
@@ -78,16 +92,23 @@ class Viewer:
     role: str
     teams: tuple[str, ...] = ()  # teamleitung: the own teams (never empty for that role)
     worker: str | None = None  # mitarbeitende: the own name as the exports spell it
+    delegation: Delegation | None = None  # as configured; resolved by `users.lookup`
+    deputy_for: str | None = None  # set while acting as a team leader's deputy (A8): their name
 
     @property
     def label(self) -> str:
         """'Anna Schmidt (Teamleitung)'."""
-        return f"{self.name} ({ROLE_LABELS[self.role]})"
+        label = f"{self.name} ({ROLE_LABELS[self.role]})"
+        return f"{label}, Vertretung für {self.deputy_for}" if self.deputy_for else label
 
     @property
     def who(self) -> str:
-        """How records and the audit log name the viewer: 'Anna Schmidt (a.schmidt)'."""
-        return self.login if self.name == self.login else f"{self.name} ({self.login})"
+        """How records and the audit log name the viewer: 'Anna Schmidt (a.schmidt)'.
+
+        A deputy is named as such: 'Bea Berg (b.berg), Vertretung für Anna Schmidt'.
+        """
+        who = self.login if self.name == self.login else f"{self.name} ({self.login})"
+        return f"{who}, Vertretung für {self.deputy_for}" if self.deputy_for else who
 
     def scope_key(self) -> tuple:
         """What decides the data this viewer sees: equal keys share one data scope."""
