@@ -17,6 +17,7 @@ SECTIONS = {
         ("teams", "Teams", ":material/groups:"),
         ("mitarbeitende", "Mitarbeitende", ":material/person:"),
         ("wiedervorlage", "Wiedervorlage", ":material/event_note:"),
+        ("regelverstoesse", "Regelverstöße", ":material/rule:"),
     ],
     "Werkzeuge": [
         ("wiederholungen", "Wiederholte Fristüberschreitungen", ":material/repeat:"),

@@ -9,8 +9,9 @@ import streamlit as st
 from dashboard import serving
 from dashboard.core import format
 from dashboard.core.months import month_label
+from dashboard.core.rules import BREACHES
 from dashboard.queries import metrics, overview
-from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui import charts, drilldown, sidebar, widgets
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
@@ -98,6 +99,25 @@ def _headline(selection: serving.Selection, current: pd.Series) -> None:
     ]  # fmt: skip
     for column, label, key, kind, inverse, help_text in figures:
         _metric(column, label, current[key], previous[key], kind, inverse, help_text)
+    # each count leads to its tickets (the page "Regelverstöße", filtered)
+    for column, _, key, *_ in figures:
+        if key in DRILL:
+            label, kwargs = DRILL[key]
+            with column:
+                drilldown.link(selection, label, **kwargs)
+
+
+DRILL = {
+    "tickets": ("Tickets anzeigen", {"status": ["on_time", "extended_kept", "extended_missed",
+                                                "late", "open", "open_extended", "overdue"]}),
+    "on_time_rate": ("Nicht fristgerechte anzeigen",
+                     {"status": ["extended_kept", "extended_missed", "late", "overdue"]}),
+    "compliant_rate": ("Nicht regelkonforme anzeigen", {"status": list(BREACHES)}),
+    "breaches": ("Tickets anzeigen", {"status": list(BREACHES)}),
+    "absence_breaches": ("Tickets anzeigen", {"abwesenheit": "1"}),
+    "open_overdue": ("Tickets anzeigen", {"status": ["overdue"], "alle_monate": "1"}),
+    "extensions": ("Tickets anzeigen", {"verlaengert": "1"}),
+}  # fmt: skip
 
 
 def _trends(selection: serving.Selection) -> None:
@@ -133,14 +153,20 @@ def _status_mix(selection: serving.Selection) -> None:
     mix = serving.fetch(overview.status_mix, selection)
     chart, table = st.columns([3, 2])
     chart.plotly_chart(charts.status_ring(mix), width="stretch")
-    table.dataframe(
+    event = table.dataframe(
         mix[["label", "tickets"]],
         hide_index=True,
         column_config={
             "label": st.column_config.TextColumn("Status"),
             "tickets": st.column_config.NumberColumn("Tickets"),
         },
+        on_select="rerun" if drilldown.available(selection) else "ignore",
+        selection_mode="single-row",
+        key="ue_status",
     )
+    if drilldown.available(selection):
+        table.caption("Eine Zeile anklicken zeigt die Tickets dieses Status.")
+        drilldown.follow_row(selection, event, lambda i: {"status": [mix["status"].iloc[i]]})
 
 
 selection = sidebar.selection()

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import serving
+from dashboard.access.viewer import may
 from dashboard.core.format import date, number
 from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS
@@ -188,6 +189,10 @@ with widgets.guard():
         f"Offene Tickets am Stichtag {date(selection.as_of)}, unabhängig vom gewählten "
         f"Zeitraum; Bereich und Team wie gewählt. Abwesende: Tickets stehen bei der Vertretung."
     )
+    if may(selection.viewer, "absence_warnings"):
+        # A4: absences the TL must act on (no substitute; tickets due in one starting soon)
+        for _, warning in serving.fetch(followup.absence_warnings, selection).iterrows():
+            st.warning(followup.warning_text(warning), icon=":material/person_off:")
     if summary["tickets"] == 0:
         st.info("Keine offenen Tickets für diese Auswahl – die Wiedervorlage ist leer.")
     else:

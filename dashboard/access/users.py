@@ -228,4 +228,5 @@ ACTION_LABELS = {
     "read_audit": "Zugriffsprotokoll lesen",
     "read_access_list": "Berechtigungen lesen",
     "read_own_records": "eigene Aufzeichnungen sehen",
+    "absence_warnings": "Warnungen zu Abwesenheiten sehen",
 }

@@ -30,15 +30,15 @@ ROLE_LABELS = {
 # so neither a link nor a typed URL reaches it.
 PAGES: dict[str, tuple[str, ...]] = {
     "teamleitung": (
-        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
-        "stichproben", "monatsbericht", "ticket",
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "regelverstoesse",
+        "wiederholungen", "stichproben", "monatsbericht", "ticket",
     ),
     "controlling": (
-        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
-        "stichproben", "monatsbericht", "ticket",
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "regelverstoesse",
+        "wiederholungen", "stichproben", "monatsbericht", "ticket",
     ),
     "management": ("uebersicht", "teams", "monatsbericht"),
-    "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "ticket"),
+    "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "regelverstoesse", "ticket"),
     "admin": ("daten",),
     # the staff council and the data-protection officer: the record of access, no tickets
     "kontrolle": ("protokoll",),
@@ -46,8 +46,10 @@ PAGES: dict[str, tuple[str, ...]] = {
 
 # What a role may do beyond looking.
 ACTIONS: dict[str, frozenset[str]] = {
-    "teamleitung": frozenset({"draw_sample", "check_sample", "record_conversation"}),
-    "controlling": frozenset({"draw_sample", "check_sample"}),
+    "teamleitung": frozenset(
+        {"draw_sample", "check_sample", "record_conversation", "absence_warnings"}
+    ),
+    "controlling": frozenset({"draw_sample", "check_sample", "absence_warnings"}),
     "management": frozenset(),
     "mitarbeitende": frozenset({"read_own_records"}),  # what is recorded about them
     "admin": frozenset({"upload", "read_audit"}),

@@ -82,7 +82,9 @@ def _checked(findings: Sequence[str]) -> list[str]:
     return list(findings)
 
 
-def _query(as_of: dt.date, filters: Filters, findings: Sequence[str]) -> Query:
+def _query(
+    as_of: dt.date, filters: Filters, findings: Sequence[str], worker: str | None = None
+) -> Query:
     # One list per ticket with a code where its condition holds, unnested and the NULLs
     # dropped: a single pass over the verdicts for all eight findings. The conditions are
     # this module's own text; the chosen findings travel as a parameter.
@@ -96,8 +98,10 @@ def _query(as_of: dt.date, filters: Filters, findings: Sequence[str]) -> Query:
         )
         SELECT * FROM f
         WHERE finding IS NOT NULL AND (len($findings) = 0 OR list_contains($findings, finding))
+          AND ($worker IS NULL OR worker = $worker)
         """,
         findings=_checked(findings),
+        worker=worker,
     )
 
 
@@ -107,10 +111,12 @@ def ticket_findings(
     as_of: dt.date,
     filters: Filters = NO_FILTERS,
     findings: Sequence[str] = (),
+    worker: str | None = None,
 ) -> pd.DataFrame:
-    """One row per finding of every filtered ticket (optionally only the given codes)."""
+    """One row per finding of every filtered ticket (optionally only the given codes and
+    one worker)."""
     frame = (
-        _query(as_of, filters, findings)
+        _query(as_of, filters, findings, worker)
         .wrap("SELECT * FROM {rows} ORDER BY ticket_id, finding")
         .df(con)
     )
@@ -128,6 +134,7 @@ def counts(
     filters: Filters = NO_FILTERS,
     by: Sequence[str] = ("finding",),
     findings: Sequence[str] = (),
+    worker: str | None = None,
 ) -> pd.DataFrame:
     """Findings and distinct tickets per finding (and team and/or worker when asked)."""
     unknown = set(by) - {"finding", "team", "worker"}
@@ -135,7 +142,7 @@ def counts(
         raise ValueError(f"unknown grouping: {sorted(unknown)}")
     keys = ", ".join(by)
     frame = (
-        _query(as_of, filters, findings)
+        _query(as_of, filters, findings, worker)
         .wrap(
             f"SELECT {keys}, count(*) AS findings, count(DISTINCT ticket_id) AS tickets "
             f"FROM {{rows}} GROUP BY {keys} ORDER BY {keys}"
