@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,8 +19,10 @@ import streamlit as st
 from dashboard import serving
 from dashboard.access.viewer import pages_for
 
-LIST_PAGE = "pages/regelverstoesse.py"
-TICKET_PAGE = "pages/ticket.py"
+# As the navigation registers them (dashboard/app.py): absolute paths of the page files.
+_PAGES = Path(__file__).resolve().parents[2] / "pages"
+LIST_PAGE = _PAGES / "regelverstoesse.py"
+TICKET_PAGE = _PAGES / "ticket.py"
 BREACH_STATUSES = ("late", "extended_missed", "overdue")
 # The findings a breach of the deadline shows as (RULES.md Findings).
 BREACH_FINDINGS = ("late_without_notice", "commitment_missed")
