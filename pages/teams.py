@@ -55,6 +55,7 @@ def _months(selection: serving.Selection) -> None:
             period=(first, last),
             status=list(drilldown.BREACH_STATUSES),
         )
+    widgets.small_cells_note(months)
 
 
 def _status_counts(table) -> None:
@@ -69,7 +70,9 @@ def _status_counts(table) -> None:
             "tickets": st.column_config.NumberColumn("Tickets"),
             "team": st.column_config.TextColumn("Team"),
         },
+        placeholder="–",
     )
+    widgets.small_cells_note(table)
     downloads(counts, "tickets-je-status-und-team", key="teams_status")
 
 
@@ -96,7 +99,9 @@ st.title("Teams")
 with widgets.guard():
     st.caption(sidebar.scope_caption(selection))
     table = serving.fetch(overview.team_table, selection)
-    if table.empty or table["tickets"].sum() == 0:
+    if widgets.all_hidden(table):
+        st.info(widgets.SMALL_SELECTION)
+    elif table.empty or table["tickets"].sum() == 0:
         st.info(EMPTY_SELECTION)
     else:
         _months(selection)

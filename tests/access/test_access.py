@@ -534,7 +534,8 @@ def test_only_the_administration_reads_the_audit_log(access_env):
 
 
 def test_records_offer_no_way_to_change_or_delete_an_entry():
-    # append-only by construction: the module has no update or delete of any record
+    # append-only by construction: the module has no update or delete of any record; only
+    # the retention purge (dashboard.core.retention) deletes, by age
     source = Path(records.__file__).read_text(encoding="utf-8").upper()
     assert "UPDATE " not in source and "DELETE " not in source
 
