@@ -30,6 +30,8 @@ def _table(frame: pd.DataFrame, columns: dict, key: str) -> None:
         on_select="rerun",
         selection_mode="single-row",
         column_config={
+            "Regel": st.column_config.TextColumn("Regel", width=60),
+            "Regelverstoß": st.column_config.TextColumn("Regelverstoß", width=290),
             "Fällig am": widgets.date_column("Fällig am"),
             "Eingang": widgets.date_column("Eingang"),
             "Erledigt am": widgets.date_column("Erledigt am"),

@@ -10,7 +10,7 @@ ones beside them (`regel`, `status`, `abwesenheit`, `verlaengert`, `person`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -73,9 +73,16 @@ def link(selection: serving.Selection, label: str = "Tickets anzeigen", **kwargs
         )
 
 
+def _selected(event, kind: str) -> list:
+    # A widget without selection events (on_select="ignore") returns an element, not a dict.
+    if not isinstance(event, Mapping):
+        return []
+    return list(event.get("selection", {}).get(kind, []))
+
+
 def follow_chart(selection: serving.Selection, event, to_params) -> None:
     """Open the list for the clicked point of a chart: `to_params(point) -> kwargs`."""
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    points = _selected(event, "points")
     if points and available(selection):
         kwargs = to_params(points[0])
         if kwargs is not None:
@@ -84,7 +91,7 @@ def follow_chart(selection: serving.Selection, event, to_params) -> None:
 
 def follow_row(selection: serving.Selection, event, to_params) -> None:
     """Open the list for the selected row of a table: `to_params(row number) -> kwargs`."""
-    rows = (event or {}).get("selection", {}).get("rows", []) if event else []
+    rows = _selected(event, "rows")
     if rows and available(selection):
         st.switch_page(LIST_PAGE, query_params=params(selection, **to_params(rows[0])))
 
@@ -99,7 +106,7 @@ def month_of_label(label: str) -> dt.date | None:
 
 def open_selected_ticket(event, ticket_ids: pd.Series) -> None:
     """Open the Ticket page for the row selected in a table (same tab, same session)."""
-    rows = (event or {}).get("selection", {}).get("rows", []) if event else []
+    rows = _selected(event, "rows")
     if rows:
         ticket_id = str(ticket_ids.iloc[rows[0]])
         query = {k: v for k, v in st.query_params.to_dict().items()

@@ -78,20 +78,28 @@ def test_restrict_narrows_and_never_widens(
 @pytest.mark.parametrize(
     ("role", "pages", "actions", "workers"),
     [
-        ("teamleitung", 8, {"draw_sample", "check_sample", "record_conversation"}, True),
-        ("controlling", 8, {"draw_sample", "check_sample"}, True),
+        (
+            "teamleitung",
+            9,
+            {"draw_sample", "check_sample", "record_conversation", "absence_warnings"},
+            True,
+        ),
+        ("controlling", 9, {"draw_sample", "check_sample", "absence_warnings"}, True),
         ("management", 3, set(), False),
-        ("mitarbeitende", 4, set(), True),
+        ("mitarbeitende", 5, set(), True),
         ("admin", 1, {"upload", "read_audit"}, False),
     ],
 )
 def test_what_each_role_may(role, pages, actions, workers):
     viewer = Viewer("x", "X", role, teams=("A",), worker="W")
     assert len(pages_for(viewer)) == pages
-    every = {"draw_sample", "check_sample", "record_conversation", "upload", "read_audit"}
+    every = {"draw_sample", "check_sample", "record_conversation", "upload", "read_audit",
+             "absence_warnings"}  # fmt: skip
     assert {a for a in every if may(viewer, a)} == actions
     assert sees_workers(viewer) is workers
     assert ("daten" in pages_for(viewer)) is (role == "admin")
+    # single tickets and their findings: not for management (aggregates only)
+    assert ("regelverstoesse" in pages_for(viewer)) is (role not in ("management", "admin"))
     assert ("mitarbeitende" in pages_for(viewer)) is (role not in ("management", "admin"))
 
 
