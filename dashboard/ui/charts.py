@@ -127,6 +127,24 @@ def team_heatmap(frame: pd.DataFrame) -> go.Figure:
             "<br>entschieden: %{customdata:,}<extra></extra>",
         )
     )
+    # A heatmap cell sends no selection event; an invisible marker on each cell does, so a
+    # click on a cell can lead to its tickets (pages/teams.py). It carries the tooltip too.
+    cells = [(m, t, z, n) for t, zs, ns in zip(grid.index, grid.to_numpy(), decided.to_numpy(),
+                                               strict=True)
+             for m, z, n in zip(months, zs, ns, strict=True)]  # fmt: skip
+    fig.data[0].hoverinfo = "skip"
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for c in cells],
+            y=[c[1] for c in cells],
+            mode="markers",
+            marker={"size": 30, "symbol": "square", "opacity": 0},
+            customdata=[[c[2], 0 if c[3] != c[3] else c[3]] for c in cells],
+            hovertemplate="%{y}, %{x}<br>regelkonform: %{customdata[0]:.1%}"
+            "<br>entschieden: %{customdata[1]:,}<extra></extra>",
+            showlegend=False,
+        )
+    )
     return _layout(
         fig,
         120 + 40 * len(grid.index),

@@ -172,3 +172,18 @@ def test_teams_links_and_a_chart_click(small_office):
     assert at.title[0].value == "Regelverstöße"
     [table] = [t.value for t in at.dataframe if "Eingang" in t.value.columns]
     assert set(table["Ticket"]) == {"T09"}
+
+
+def test_a_heatmap_cell_leads_to_the_team_and_months_breaches(small_office):
+    at = open_page("teams.py")
+    # the invisible marker of the cell Leistung 1 × 05.2026 (charts.team_heatmap)
+    at.session_state["teams_heatmap"] = {
+        "selection": {"points": [{"x": "05.2026", "y": "Leistung 1"}], "point_indices": [0],
+                      "box": [], "lasso": []}
+    }  # fmt: skip
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Regelverstöße"
+    [table] = [t.value for t in at.dataframe if "Eingang" in t.value.columns]
+    # Leistung 1, due in May: T02 late, T03 overdue, T07 late
+    assert set(table["Ticket"]) == {"T02", "T03", "T07"}
