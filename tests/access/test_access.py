@@ -19,7 +19,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from dashboard import serving
+from dashboard import serving, upload
 from dashboard.access import scope, users
 from dashboard.access.privacy import release
 from dashboard.access.viewer import (
@@ -566,7 +566,7 @@ def test_streamlit_runs_with_xsrf_protection_and_without_error_details():
     assert settings["server"]["enableXsrfProtection"] is True
     assert settings["server"]["enableCORS"] is True
     assert settings["client"]["showErrorDetails"] == "none"
-    assert settings["server"]["maxUploadSize"] == 200
+    assert settings["server"]["maxUploadSize"] == upload.MAX_UPLOAD_MB == 50
 
 
 def test_no_database_key_or_secret_is_in_the_repository():

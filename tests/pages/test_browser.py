@@ -378,3 +378,25 @@ def test_data_and_url_with_html_or_markdown_stay_text(crafted_server, page, tick
         assert "Leistung <b>1</b>" in body and "[Hier klicken]" in body
     else:  # not found: the ID from the URL shown as typed
         assert "Kein Ticket mit der ID" in body and "[x]" in body
+
+
+@pytest.mark.parametrize("megabytes", [1, 51])
+def test_an_upload_posted_straight_to_streamlit_is_refused(server, megabytes):
+    """An outsider posting to Streamlit's upload endpoint without a page's XSRF token is
+    refused, small or over the 50 MB limit (`server.maxUploadSize`, checked in
+    tests/access/test_access.py); what reaches a session is the proxy's rule (docs/access.md)."""
+    import http.client
+
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request(
+            "PUT", "/_stcore/upload_file/session/file", body=b"x" * (megabytes << 20),
+            headers={"Content-Type": "application/octet-stream"},
+        )  # fmt: skip
+        status = connection.getresponse().status
+    except (ConnectionError, http.client.HTTPException):
+        status = None  # closed without reading the body: refused as well
+    finally:
+        connection.close()
+    assert status in (None, 400, 403, 413)
