@@ -28,8 +28,8 @@ pytestmark = [
 
 # The pages of the first demo user (a team leader of all teams); Daten is the admin's.
 PAGES = [
-    "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Wiederholte Fristüberschreitungen",
-    "Stichproben", "Monatsbericht", "Ticket",
+    "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Regelverstöße",
+    "Wiederholte Fristüberschreitungen", "Stichproben", "Monatsbericht", "Ticket",
 ]  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -167,6 +167,20 @@ def test_wiedervorlage_xlsx_download_opens(server, page, tmp_path):
     assert sheet.max_row > 1
 
 
+def test_a_finding_opens_its_ticket_in_the_same_tab(server, page):
+    # the demo office's findings of October 2026 (Stichtag 27.11.2026)
+    page.goto(f"{server}/regelverstoesse?von=2026-10&bis=2026-10")
+    _settled(page, "Regelverstöße")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    # the selection checkbox of the first row (header and row are 35 px high)
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_url(re.compile(r"/ticket\?.*id=T-"))
+    _settled(page, "Ticket")
+    assert len(page.context.pages) == 1  # no new tab: the session and its filters stay
+    assert "stichtag=2026-11-27" in page.url and "von=2026-10" in page.url
+
+
 def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp_path):
     from openpyxl import load_workbook
 
@@ -267,6 +281,7 @@ def test_a_team_leader_signed_in_by_the_proxy_header_sees_only_their_team(proxy_
         "teams": "Teams",
         "mitarbeitende": "Mitarbeitende",
         "wiedervorlage": "Wiedervorlage",
+        "regelverstoesse": "Regelverstöße",
         "wiederholungen": "Wiederholte",
         "stichproben": "Stichproben",
         "monatsbericht": "Monatsbericht",
