@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import serving
 from dashboard.access.viewer import may
-from dashboard.core.format import date, number
+from dashboard.core.format import date, number, plain
 from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import followup
@@ -191,8 +191,16 @@ with widgets.guard():
     )
     if may(selection.viewer, "absence_warnings"):
         # A4: absences the TL must act on (no substitute; tickets due in one starting soon)
-        for _, warning in serving.fetch(followup.absence_warnings, selection).iterrows():
-            st.warning(followup.warning_text(warning), icon=":material/person_off:")
+        warnings = serving.fetch(followup.absence_warnings, selection)
+        texts = [followup.warning_text(w) for _, w in warnings.iterrows()]
+        if len(texts) > 3:  # many absences: one line, the details folded
+            st.warning(f"{len(texts)} Abwesenheiten brauchen eine Regelung (A4).",
+                       icon=":material/person_off:")  # fmt: skip
+            with st.expander("Abwesenheiten anzeigen"):
+                st.markdown("\n".join(f"- {plain(t)}" for t in texts))
+        else:
+            for text in texts:
+                st.warning(plain(text), icon=":material/person_off:")
     if summary["tickets"] == 0:
         st.info("Keine offenen Tickets für diese Auswahl – die Wiedervorlage ist leer.")
     else:
