@@ -187,3 +187,47 @@ def test_a_heatmap_cell_leads_to_the_team_and_months_breaches(small_office):
     [table] = [t.value for t in at.dataframe if "Eingang" in t.value.columns]
     # Leistung 1, due in May: T02 late, T03 overdue, T07 late
     assert set(table["Ticket"]) == {"T02", "T03", "T07"}
+
+
+def _as_worker(tmp_path, file: str, **params: str):
+    """The page as Anna Alt (mitarbeitende), who covers Bernd Berg 18.–22.05.2026."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import users_file
+    from tests.pages.small_office import LOGIN, TEAMS
+
+    users_file(tmp_path, {"login": LOGIN, "name": "Tina Leitner", "role": "teamleitung",
+                          "teams": list(TEAMS)},
+               {"login": "anna@jc.example", "name": "Anna Alt", "role": "mitarbeitende",
+                "worker": "Anna Alt"})  # fmt: skip
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "anna@jc.example", "email_verified": True}
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"../pages/{file}")
+    at.run()
+    assert not at.exception
+    # (the Ticket page shows a breach as an error box: only the guard's message counts)
+    assert not any("nicht berechnet" in e.value for e in at.error)
+    return at
+
+
+def test_the_substitutes_own_wiedervorlage_and_ticket(small_office, tmp_path):
+    # Tue 19.05.2026: Bernd is absent (18.-22.05.), his T07 (completed only 20.05.) is open
+    # and on Anna's own list, marked as covered for him; of her own, T02 (completed 22.05.)
+    # and T03 (received 19.05.) are open; T04 is received only on 20.05.
+    at = _as_worker(tmp_path, "wiedervorlage.py", stichtag="2026-05-19")
+    [table] = [t.value for t in at.dataframe if "Fällig am" in t.value.columns]
+    ids = [url.split("id=")[1] for url in table["Ticket"]]
+    assert sorted(ids) == ["T02", "T03", "T07"]
+    row = table[[url.endswith("=T07") for url in table["Ticket"]]].iloc[0]
+    assert row["Zuständig"] == "Anna Alt (Vertretung für Bernd Berg)"
+    # she may open T07 while covering it, and not once Bernd is back
+    at = _as_worker(tmp_path, "ticket.py", stichtag="2026-05-19", id="T07")
+    assert not any("Kein Ticket" in w.value for w in at.warning)
+    assert any("überfällig" in e.value for e in at.error)  # its verdict as of 19.05.
+    at = _as_worker(tmp_path, "ticket.py", stichtag="2026-05-29", id="T07")
+    assert any("Kein Ticket" in w.value for w in at.warning)
+    # nor a colleague's ticket she does not cover
+    at = _as_worker(tmp_path, "ticket.py", stichtag="2026-05-19", id="T08")
+    assert any("Kein Ticket" in w.value for w in at.warning)
