@@ -18,15 +18,24 @@ delegation instead of a changed role:
 
 From `from` to `to` the deputy signs in as a team leader of that leader's teams (added to
 their own teams if they lead teams themselves), and every record names them as the deputy.
+A user of the roles with a monthly report
+(teamleitung, controlling, management) may subscribe to it by e-mail (`send-reports`):
+
+    [user.report]
+    email = "a.schmidt@jobcenter.example"   # default: the login, when it is an address
+    areas = ["Leistung"]                    # default: every Bereich the role sees
+    teams = ["Leistung 1"]                  # default: every team the role sees
+
 Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import stat
 import tomllib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -35,13 +44,26 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dashboard.access.viewer import ACTIONS, ROLE_LABELS, ROLES, Delegation, Viewer
+from dashboard.core.config import AREAS
+from dashboard.queries.filters import Filters
 
 # Roles a delegation may turn into a team leader's deputy: those who see less than a TL.
 DEPUTY_ROLES = ("teamleitung", "mitarbeitende")
+# The roles of the page Monatsbericht: only they can subscribe to the report by e-mail.
+REPORT_ROLES = ("teamleitung", "controlling", "management")
+ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 class UsersError(Exception):
     """The users file cannot be used; the message says why in German."""
+
+
+class _Report(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = None
+    areas: list[Literal[AREAS]] = []  # type: ignore[valid-type]
+    teams: list[str] = []
 
 
 class _User(BaseModel):
@@ -55,6 +77,7 @@ class _User(BaseModel):
     deputy_for: str | None = None
     date_from: dt.date | None = Field(default=None, alias="from")
     date_to: dt.date | None = Field(default=None, alias="to")
+    report: _Report | None = None
 
     @model_validator(mode="after")
     def _role_needs(self) -> _User:
@@ -70,6 +93,17 @@ class _User(BaseModel):
                 raise ValueError("Vertretung: from liegt nach to")
             if self.role not in DEPUTY_ROLES:
                 raise ValueError("Vertretung nur für Teamleitung oder Mitarbeitende")
+        if self.report is not None:
+            if self.role not in REPORT_ROLES:
+                raise ValueError(
+                    f"die Rolle {self.role} bekommt keinen Monatsbericht (report); nur "
+                    + ", ".join(REPORT_ROLES)
+                )
+            address = self.report.email or self.login
+            if not ADDRESS.fullmatch(address.strip()):
+                raise ValueError(f"report.email: {address!r} ist keine E-Mail-Adresse")
+            if self.role == "teamleitung" and set(self.report.teams) - set(self.teams):
+                raise ValueError("report.teams: nur eigene Teams (teams) möglich")
         return self
 
 
@@ -79,8 +113,32 @@ class _UsersFile(BaseModel):
     user: list[_User] = []
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """Who gets the monthly report by e-mail, at which address, of which selection."""
+
+    viewer: Viewer
+    email: str
+    filters: Filters  # Bereich and teams; the viewer's scope narrows them further
+
+
 def load_users(path: Path | None) -> dict[str, Viewer]:
     """Login (lower case) -> Viewer, from the users file; empty without a file."""
+    return {login: viewer for login, (viewer, _) in _load(path).items()}
+
+
+def subscriptions(path: Path | None) -> list[Subscription]:
+    """The subscriptions to the monthly report in the users file, in the file's order."""
+    out = []
+    for viewer, report in _load(path).values():
+        if report is not None:
+            email = (report.email or viewer.login).strip()
+            filters = Filters(areas=tuple(report.areas), teams=tuple(report.teams))
+            out.append(Subscription(viewer, email, filters))
+    return out
+
+
+def _load(path: Path | None) -> dict[str, tuple[Viewer, _Report | None]]:
     if path is None:
         return {}
     try:
@@ -105,7 +163,7 @@ def load_users(path: Path | None) -> dict[str, Viewer]:
             for e in exc.errors()
         )
         raise UsersError(f"Die Benutzerdatei {path} ist ungültig: {where}") from None
-    viewers: dict[str, Viewer] = {}
+    viewers: dict[str, tuple[Viewer, _Report | None]] = {}
     for user in users:
         login = user.login.strip().lower()
         if login in viewers:
@@ -113,7 +171,7 @@ def load_users(path: Path | None) -> dict[str, Viewer]:
         delegation = None
         if user.deputy_for is not None:
             delegation = Delegation(user.deputy_for.strip().lower(), user.date_from, user.date_to)
-        viewers[login] = Viewer(
+        viewer = Viewer(
             login=login,
             name=user.name or user.login,
             role=user.role,
@@ -121,9 +179,10 @@ def load_users(path: Path | None) -> dict[str, Viewer]:
             worker=user.worker,
             delegation=delegation,
         )
-    for viewer in viewers.values():
+        viewers[login] = (viewer, user.report)
+    for viewer, _ in viewers.values():
         if viewer.delegation is not None:
-            leader = viewers.get(viewer.delegation.team_leader)
+            leader = viewers.get(viewer.delegation.team_leader, (None, None))[0]
             if leader is None or leader.role != "teamleitung":
                 raise UsersError(
                     f"Die Benutzerdatei {path} ist ungültig: {viewer.login} vertritt "

@@ -73,3 +73,14 @@ def calendar_frame(config: CalendarConfig) -> pd.DataFrame:
             "off_reason": reason,
         }
     )
+
+
+def first_working_day(config: CalendarConfig, month: dt.date) -> dt.date:
+    """The first working day of the month of `month` (weekends, holidays, closing days off)."""
+    start = month.replace(day=1)
+    years = range(start.year, start.year + 1)
+    off = sorted({**closing_days(config, years), **public_holidays(config.holiday_state, years)})
+    day = np.busday_offset(
+        np.datetime64(start, "D"), 0, roll="forward", holidays=np.array(off, "datetime64[D]")
+    )
+    return day.astype(dt.date)
