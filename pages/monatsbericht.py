@@ -76,7 +76,7 @@ with widgets.guard():
     )
     summary = serving.fetch(monthly.summary, scope, month=month)
     if first is None:
-        st.info(widgets.EMPTY_DATABASE)
+        st.info(sidebar.empty_reason(selection))
     elif summary["tickets"].iloc[-1] == 0:
         st.info(
             f"Im {month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "

@@ -69,6 +69,25 @@ def _drill_down(selection: serving.Selection, teams: list[str]) -> None:
         )
 
 
+def _ranking(selection: serving.Selection, table) -> None:
+    """The teams ranked by their rate, over complete months only (a running one is left out)."""
+    st.subheader("Rangfolge im Zeitraum")
+    ranked = sidebar.complete_part(selection)
+    running = sidebar.running_month(selection)
+    if ranked is None:
+        st.info(
+            f"{month_label(running)} {sidebar.RUNNING}: die Rangfolge folgt, wenn der Monat "
+            "abgeschlossen ist."
+        )
+        return
+    if ranked is not selection:
+        st.caption(
+            f"Ohne den laufenden Monat {month_label(running)}: {sidebar.period_label(ranked)}."
+        )
+        table = serving.fetch(overview.team_table, ranked)
+    st.plotly_chart(charts.team_ranking(table), width="stretch")
+
+
 selection = sidebar.selection()
 st.title("Teams")
 with widgets.guard():
@@ -78,8 +97,7 @@ with widgets.guard():
         st.info(EMPTY_SELECTION)
     else:
         _months(selection)
-        st.subheader("Rangfolge im Zeitraum")
-        st.plotly_chart(charts.team_ranking(table), width="stretch")
+        _ranking(selection, table)
         _status_counts(table)
         if sees_workers(selection.viewer):
             _drill_down(selection, sorted(table["team"]))

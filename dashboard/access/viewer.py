@@ -43,6 +43,10 @@ PAGES: dict[str, tuple[str, ...]] = {
     "kontrolle": ("protokoll",),
 }  # fmt: skip
 
+# The page a role lands on: a worker starts with their own follow-up list; every other
+# role with the first of its pages.
+LANDING = {"mitarbeitende": "wiedervorlage"}
+
 # What a role may do beyond looking.
 ACTIONS: dict[str, frozenset[str]] = {
     "teamleitung": frozenset({"draw_sample", "check_sample", "record_conversation"}),
@@ -104,6 +108,11 @@ class Viewer:
 def pages_for(viewer: Viewer) -> tuple[str, ...]:
     """The pages (file stems) the viewer's role may open."""
     return PAGES[viewer.role]
+
+
+def landing_page(viewer: Viewer) -> str:
+    """The page (file stem) the viewer's role opens on."""
+    return LANDING.get(viewer.role, PAGES[viewer.role][0])
 
 
 def may(viewer: Viewer, action: str) -> bool:
