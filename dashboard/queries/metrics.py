@@ -139,6 +139,7 @@ def open_tickets(
             """
         SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date, v.status,
                v.notice_valid, v.commitment_date,
+               v.notified_date, v.verbis_note, v.callback_date, v.concern,
                a.substitute AS substitute,
                coalesce(a.substitute, v.worker) AS responsible,
                c.wd_index - v.r_index AS working_days_open,

@@ -378,3 +378,43 @@ def test_data_and_url_with_html_or_markdown_stay_text(crafted_server, page, tick
         assert "Leistung <b>1</b>" in body and "[Hier klicken]" in body
     else:  # not found: the ID from the URL shown as typed
         assert "Kein Ticket mit der ID" in body and "[x]" in body
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of the sidebar selectbox labelled `label`."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_filters_set_on_one_page_are_kept_through_the_navigation(server, page):
+    from urllib.parse import parse_qs, urlparse
+
+    page.goto(f"{server}/uebersicht")
+    _settled(page, "Übersicht")
+    stichtag = page.get_by_test_id("stSidebar").get_by_label("Stichtag")
+    stichtag.fill("20.11.2026")
+    stichtag.press("Enter")
+    page.wait_for_url(re.compile("stichtag=2026-11-20"))
+    _settled(page, "Übersicht")
+    _choose(page, "Bereich", "Integration")
+    page.wait_for_url(re.compile("bereich=Integration"))
+    _settled(page, "Übersicht")
+    _choose(page, "Von Monat", "September 2026")
+    page.wait_for_url(re.compile("von=2026-09"))
+    _settled(page, "Übersicht")
+    for title in ("Wiedervorlage", "Teams", "Mitarbeitende"):
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name=re.compile(rf"{title}$")).click()
+        _settled(page, title)
+        page.wait_for_url(re.compile(f"/{title.lower()}\\?"))
+        query = parse_qs(urlparse(page.url).query)
+        assert query["stichtag"] == ["2026-11-20"], title
+        assert query["bereich"] == ["Integration"], title
+        assert query["von"] == ["2026-09"], title
+        sidebar = page.get_by_test_id("stSidebar")
+        assert sidebar.get_by_label("Stichtag").input_value() == "20.11.2026", title
+        bereich = sidebar.get_by_test_id("stSelectbox").filter(has_text="Bereich")
+        assert "Integration" in bereich.inner_text(), title
+        von = sidebar.get_by_test_id("stSelectbox").filter(has_text="Von Monat")
+        assert "September 2026" in von.inner_text(), title

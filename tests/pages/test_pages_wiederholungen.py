@@ -24,7 +24,8 @@ from dashboard.queries import repeats
 from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
-MONTH = DEMO_AS_OF.replace(day=1)
+# The sidebar's default: the last complete month before the Stichtag 27.11.2026, October.
+MONTH = dt.date(2026, 10, 1)
 DEFAULT = Filters(period=(MONTH, MONTH))
 TITLE = "Wiederholte Fristüberschreitungen"
 
