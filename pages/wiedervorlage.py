@@ -123,8 +123,8 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
             "Zuständig": shown["responsible"] + note,
             "Status": shown["status"].map(STATUS_LABELS),
             "AT offen": shown["working_days_open"],
-            "Eingang": shown["receipt_date"],
             "Team": shown["team"],
+            "Eingang": shown["receipt_date"],
         }
     )
     if shown.empty:
@@ -143,6 +143,10 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
         column_config={
             "Ampel": _light_column(),
             "Ticket": widgets.ticket_column(),
+            # wide enough for "Name (Vertretung für Name)" and the longest open status at
+            # 1366 px: the grid sizes columns by their first rows only
+            "Zuständig": st.column_config.TextColumn("Zuständig", width=250),
+            "Status": st.column_config.TextColumn("Status", width=165),
             "Fällig am": widgets.date_column("Fällig am"),
             "Zusage bis": widgets.date_column("Zusage bis"),
             "Eingang": widgets.date_column("Eingang"),
