@@ -113,15 +113,16 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
     missing = {
         label: shown[code].map({True: "fehlt", False: ""}) for code, (label, _) in MISSING.items()
     }
+    # What to act on first, visible without scrolling at 1366 px; dates and team after.
     table = pd.DataFrame(
         {
             "Ampel": shown["light"].map(lambda light: [light]),
             "Ticket": shown["ticket_id"].map(widgets.ticket_url),
             "Fällig am": shown["due_date"],
-            "Zusage bis": shown["commitment_date"],
-            **missing,
-            "Zuständig": shown["responsible"] + note,
             "Status": shown["status"].map(STATUS_LABELS),
+            "Zuständig": shown["responsible"] + note,
+            **missing,
+            "Zusage bis": shown["commitment_date"],
             "AT offen": shown["working_days_open"],
             "Team": shown["team"],
             "Eingang": shown["receipt_date"],

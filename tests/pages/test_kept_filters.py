@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -172,3 +173,30 @@ def test_each_role_lands_on_its_first_page(small_office, tmp_path, user, title):
     at.run()
     assert not at.exception
     assert at.title[0].value == title
+
+
+def _listed(at: AppTest) -> pd.DataFrame:
+    [table] = [t.value for t in at.dataframe if "Fällig am" in t.value.columns]
+    return table
+
+
+def test_wiedervorlage_filters_by_light_and_names_what_is_missing(small_office):
+    # Open at S = 29.05.2026 (small_office.py): T17 (due 26.05.) and T03 (due 27.05.) overdue
+    # without notice, T12 due today without notice, T04 extended by a valid notice, T06 due on
+    # Mon 01.06., the next working day, without notice.
+    at = open_page("wiedervorlage.py")
+    shown = _listed(at)
+    assert [url.split("=")[1] for url in shown["Ticket"]] == ["T17", "T03", "T04", "T12", "T06"]
+    assert list(shown["Ampel"].map(tuple)) == [
+        ("overdue",), ("overdue",), ("extended",), ("today",), ("next_workday",),
+    ]  # fmt: skip
+    # a notice is missing where the deadline is at hand; T04's notice has its VerBIS note
+    assert list(shown["Hinweis"]) == ["fehlt", "fehlt", "", "fehlt", "fehlt"]
+    assert set(shown["VerBIS"]) == {""} and set(shown["Rückruf"]) == {""}
+    at.button_group(key="wv_lights").set_value(["overdue", "today"]).run()
+    assert [url.split("=")[1] for url in _listed(at)["Ticket"]] == ["T17", "T03", "T12"]
+    # the print view: a plain table of the same tickets, no grid
+    at.toggle(key="wv_print").set_value(True).run()
+    assert not at.exception
+    [printed] = at.table
+    assert list(printed.value["Ticket"]) == ["T17", "T03", "T12"]
