@@ -7,11 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import serving
+from dashboard.access.viewer import sees_absences
 from dashboard.core import format
 from dashboard.core.months import month_label
 from dashboard.queries import metrics, overview
 from dashboard.ui import charts, sidebar, widgets
 
+NO_ABSENCES = (
+    "Für Ihre Rolle nicht verfügbar: Abwesenheiten sind personenbezogene Daten einzelner "
+    "Mitarbeitender und gehören nicht zu Ihrem Datenumfang."
+)
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
 
@@ -106,6 +111,10 @@ def _headline(selection: serving.Selection, current: pd.Series) -> None:
          "Median der Arbeitstage vom Eingang bis zur Erledigung (erledigte Tickets)."),
     ]  # fmt: skip
     for column, label, key, kind, inverse, help_text in figures:
+        if key == "absence_breaches" and not sees_absences(selection.viewer):
+            # no absences in this role's scope: the figure is missing, not 0
+            column.metric(label, "–", help=NO_ABSENCES, border=True)
+            continue
         _metric(column, label, current[key], previous.get(key), kind, inverse, help_text)
 
 

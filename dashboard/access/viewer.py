@@ -125,6 +125,16 @@ def worker_names(viewer: Viewer) -> str:
     return WORKER_NAMES[viewer.role]
 
 
+# Roles whose data scope holds no absences (dashboard.access.scope): they are personal data
+# of named workers. A figure built on them is missing for these roles, never 0.
+NO_ABSENCES = frozenset({"management", "kontrolle"})
+
+
+def sees_absences(viewer: Viewer) -> bool:
+    """Whether absences (and the figures built on them) are in the viewer's scope."""
+    return viewer.role not in NO_ABSENCES
+
+
 def sees_workers(viewer: Viewer) -> bool:
     """Whether figures per worker (named or pseudonymous) are shown to the viewer at all."""
     return worker_names(viewer) != "hidden" and viewer.role != "admin"

@@ -1,4 +1,5 @@
-"""Filters kept across pages, the defaults on a fixed Stichtag, the data state and landing pages.
+"""Daily use: filters kept across pages, defaults on a fixed Stichtag, the data state, landing
+pages, the Wiedervorlage to work through, a figure a role may not see.
 
 The small office (tests/pages/small_office.py): tickets received 30.03.–27.05.2026. May 2026
 has its last working day on Fri 29.05. (AS_OF), so on 29.05. May is complete and on
@@ -200,3 +201,22 @@ def test_wiedervorlage_filters_by_light_and_names_what_is_missing(small_office):
     assert not at.exception
     [printed] = at.table
     assert list(printed.value["Ticket"]) == ["T17", "T03", "T12"]
+
+
+def test_a_figure_a_role_may_not_see_is_not_shown_as_0(small_office, tmp_path):
+    users_file(
+        tmp_path,
+        {"login": "chef@jc.example", "name": "Chef", "role": "management"},
+        {"login": LOGIN, "name": "Tina Leitner", "role": "teamleitung", "teams": list(TEAMS)},
+    )
+    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "chef@jc.example", "email_verified": True}
+    at.run()
+    assert not at.exception
+    [absence] = [m for m in at.metric if m.label == "Verstöße bei Abwesenheit"]
+    assert absence.value == "–" and not absence.proto.delta
+    assert "Für Ihre Rolle nicht verfügbar" in absence.help
+    # the team leader sees the figure: T07's due date fell in Bernd Berg's absence
+    at = open_page("uebersicht.py")
+    [absence] = [m for m in at.metric if m.label == "Verstöße bei Abwesenheit"]
+    assert absence.value == "1"
