@@ -62,7 +62,8 @@ def _overview(status: pd.DataFrame) -> None:
     event = st.dataframe(
         styled,
         hide_index=True,
-        height="content",
+        # hundreds of pending cases where conversations go unrecorded: the table scrolls
+        height=widgets.table_height(len(table), 600),
         placeholder="",
         on_select="rerun",
         selection_mode="single-row",
