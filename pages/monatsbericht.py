@@ -84,7 +84,7 @@ with widgets.guard():
         )
     else:
         st.subheader(f"Übersicht je Bereich · {month_label(month)}")
-        st.dataframe(summary[list(PREVIEW)], hide_index=True, column_config=PREVIEW)
+        widgets.dataframe(summary[list(PREVIEW)], hide_index=True, column_config=PREVIEW)
         st.caption(
             "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams, "
             "Mitarbeitende, Fristverstöße, Verlängerungen, die Prüfungen A5–A7, "

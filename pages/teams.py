@@ -61,7 +61,7 @@ def _drill_down(selection: serving.Selection, teams: list[str]) -> None:
     if workers.empty:
         st.info("Dieses Team hat im Zeitraum keine Tickets.")
     else:
-        st.dataframe(
+        widgets.dataframe(
             workers[list(DRILL_CONFIG)],
             hide_index=True,
             column_config=DRILL_CONFIG,

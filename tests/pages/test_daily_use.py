@@ -220,3 +220,23 @@ def test_a_figure_a_role_may_not_see_is_not_shown_as_0(small_office, tmp_path):
     at = open_page("uebersicht.py")
     [absence] = [m for m in at.metric if m.label == "Verstöße bei Abwesenheit"]
     assert absence.value == "1"
+
+
+def _display(table) -> pd.DataFrame:
+    """What a styled table shows in its cells (the Styler's display values)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_pandas()
+
+
+def test_rates_in_tables_read_like_everywhere_else(small_office):
+    at = open_page("mitarbeitende.py")
+    period = at.dataframe[0]
+    # Leistung 1 in May: Anna Alt 1 of 3 decided on time and compliant, Bernd Berg 0 of 2
+    # on time, 1 compliant (T05 extended_kept); the 90th percentile of Anna's 4 and 6 days
+    assert list(period.value["on_time_rate"]) == pytest.approx([1 / 3, 0.0])
+    shown = _display(period)
+    assert list(shown["on_time_rate"]) == ["33,3 %", "0,0 %"]
+    assert list(shown["compliant_rate"]) == ["33,3 %", "50,0 %"]
+    assert list(shown["p90_working_days"]) == ["5,8", "6,9"]
+    assert not any("." in str(v) for v in shown["p90_working_days"])
