@@ -240,3 +240,19 @@ def test_rates_in_tables_read_like_everywhere_else(small_office):
     assert list(shown["compliant_rate"]) == ["33,3 %", "50,0 %"]
     assert list(shown["p90_working_days"]) == ["5,8", "6,9"]
     assert not any("." in str(v) for v in shown["p90_working_days"])
+
+
+def test_long_team_names_wrap_and_rates_read_german_in_charts():
+    from dashboard.ui import charts
+
+    long = "Integration Ü25 Arbeitsvermittlung Nord"
+    frame = pd.DataFrame(
+        {"team": [long, "Leistung 1"], "area": ["Integration", "Leistung"],
+         "compliant_rate": [0.875, 0.5], "decided": [8, 2], "breaches": [1, 1]}
+    )  # fmt: skip
+    fig = charts.team_ranking(frame)
+    labels = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
+    assert labels == {"Leistung 1": "Leistung 1",
+                      long: "Integration Ü25<br>Arbeitsvermittlung<br>Nord"}  # fmt: skip
+    assert sorted(t for trace in fig.data for t in trace.text) == ["50,0 %", "87,5 %"]
+    assert list(fig.layout.xaxis.ticktext) == ["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"]
