@@ -431,4 +431,3 @@ def test_filters_set_on_one_page_are_kept_through_the_navigation(server, page):
         assert bereich.locator("input").input_value() == "Integration", title
         von = sidebar.get_by_test_id("stSelectbox").filter(has_text="Von Monat")
         assert von.locator("input").input_value() == "September 2026", title
-
