@@ -2,8 +2,11 @@
 
 The uploaded bytes are written under their original file name into a private temporary
 directory (one sub-directory per file, so two uploads of the same name both keep it) and
-handed to `etl.load.load_files`, exactly as `ticket-controlling load` would. No Streamlit
-here: the page passes a progress callback and shows the results.
+handed to `etl.load.load_files`, exactly as `ticket-controlling load` would, but in a child
+process with an address-space limit (`LOAD_MEMORY_MB`): a file crafted to explode in
+memory ends that process, not the dashboard every user works in, and leaves the database
+as it was (a load swaps its file in only when complete). No Streamlit here: the page passes
+a progress callback and shows the results.
 """
 
 from __future__ import annotations
@@ -11,8 +14,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -20,13 +28,17 @@ from typing import BinaryIO
 from dashboard.access.viewer import Viewer, may
 from dashboard.core import records
 from dashboard.core.config import REQUIRED_ABSENCE_FIELDS, Config
-from dashboard.core.keys import KeyFileError
-from dashboard.core.storage import StorageError
-from etl.load import LoadResult, Progress, load_files
+from etl.load import LoadResult, Progress
 from etl.sources import check_workbook
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
-MAX_UPLOAD_MB = 200  # the default of Streamlit's server.maxUploadSize
+# A month's export of a large Jobcenter is a few MB; 50 MB hold about 300,000 tickets.
+# Larger files (a whole history) go through `ticket-controlling load`. The same limit is
+# Streamlit's server.maxUploadSize (.streamlit/config.toml), so nothing larger is accepted.
+MAX_UPLOAD_MB = 50
+# Address space of the child process that loads (Python, DuckDB, pandas and the file).
+LOAD_MEMORY_MB = 3072
+LOAD_TIMEOUT_SECONDS = 15 * 60
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 KINDS = ("auto", "tickets", "absences")
 XLSX_MAGIC = b"PK\x03\x04"
@@ -158,15 +170,12 @@ def load_uploads(
             else:
                 jobs[file_kind].append((i, path))
         if jobs["tickets"] or jobs["absences"]:
-            try:
-                loaded = load_files(
-                    config,
-                    tickets=[p for _, p in jobs["tickets"]],
-                    absences=[p for _, p in jobs["absences"]],
-                    progress=progress,
-                )
-            except (StorageError, KeyFileError) as exc:
-                raise UploadFailed(str(exc)) from exc
+            loaded = load_in_child(
+                config,
+                [p for _, p in jobs["tickets"]],
+                [p for _, p in jobs["absences"]],
+                progress,
+            )
             # load_files returns the tickets first, then the absences, each in given order.
             for (i, _), result in zip(jobs["tickets"] + jobs["absences"], loaded, strict=True):
                 results[i] = result
@@ -176,3 +185,48 @@ def load_uploads(
     if progress:
         progress("Fertig", 1.0)
     return [r for r in results if r is not None]
+
+
+def load_in_child(
+    config: Config,
+    tickets: list[Path],
+    absences: list[Path],
+    progress: Progress | None = None,
+    memory_mb: int = LOAD_MEMORY_MB,
+    timeout: float = LOAD_TIMEOUT_SECONDS,
+) -> list[LoadResult]:
+    """`load_files` in a child process limited to `memory_mb` of address space."""
+    # A fresh interpreter (not multiprocessing): Streamlit runs the page as __main__, which
+    # a spawned child would run again; and fork would copy the sessions' threads.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.upload_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    child.stdin.write(pickle.dumps((config, tickets, absences, memory_mb)))
+    child.stdin.close()
+    timer = threading.Timer(timeout, child.kill)  # a load that hangs ends too
+    timer.start()
+    try:
+        for line in child.stdout:
+            kind, payload = json.loads(line)
+            if kind == "progress" and progress:
+                progress(*payload)
+            elif kind == "done":
+                return [LoadResult(**fields) for fields in payload]
+            elif kind == "failed":
+                raise UploadFailed(payload)
+    finally:
+        timer.cancel()
+        child.stdout.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    raise UploadFailed(
+        f"Der Ladevorgang wurde abgebrochen (mehr als {memory_mb} MB Arbeitsspeicher oder "
+        f"länger als {int(timeout // 60)} Minuten); die Daten sind unverändert. Sehr große "
+        "Dateien bitte mit `ticket-controlling load` laden."
+    )

@@ -33,6 +33,7 @@ def _months(selection: serving.Selection) -> None:
     )
     months = serving.fetch(overview.team_months, selection)
     st.plotly_chart(charts.team_heatmap(months), width="stretch")
+    widgets.small_cells_note(months)
 
 
 def _status_counts(table) -> None:
@@ -47,7 +48,9 @@ def _status_counts(table) -> None:
             "tickets": st.column_config.NumberColumn("Tickets"),
             "team": st.column_config.TextColumn("Team"),
         },
+        placeholder="–",
     )
+    widgets.small_cells_note(table)
     downloads(counts, "tickets-je-status-und-team", key="teams_status")
 
 
@@ -93,7 +96,9 @@ st.title("Teams")
 with widgets.guard():
     st.caption(sidebar.scope_caption(selection))
     table = serving.fetch(overview.team_table, selection)
-    if table.empty or table["tickets"].sum() == 0:
+    if widgets.all_hidden(table):
+        st.info(widgets.SMALL_SELECTION)
+    elif table.empty or table["tickets"].sum() == 0:
         st.info(EMPTY_SELECTION)
     else:
         _months(selection)

@@ -1,6 +1,5 @@
 """Übersicht: headline figures of the period, 12-month trend, backlog and status mix."""
 
-import math
 from dataclasses import replace
 
 import pandas as pd
@@ -20,10 +19,6 @@ NO_ABSENCES = (
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _signed(value: float, digits: int) -> str:
     # A leading "-" is what makes st.metric draw the arrow downwards.
     return ("-" if value < 0 else "+") + format.number(abs(value), digits)
@@ -33,13 +28,15 @@ def _metric(column, label: str, value, previous, kind: str, inverse: bool, help:
     """One st.metric with its change against the previous period (rates in Pp)."""
     if kind == "rate":
         text = format.percent(value)
-        change = None if _missing(value) or _missing(previous) else (value - previous) * 100
+        change = (
+            None if format.missing(value) or format.missing(previous) else (value - previous) * 100
+        )
         delta = None if change is None else f"{_signed(change, 1)} Pp"
         digits = 1
     else:
         digits = 1 if kind == "days" else 0
-        text = "–" if _missing(value) else format.number(value, digits)
-        change = None if _missing(value) or _missing(previous) else value - previous
+        text = "–" if format.missing(value) else format.number(value, digits)
+        change = None if format.missing(value) or format.missing(previous) else value - previous
         delta = None if change is None else _signed(change, digits)
     unchanged = change is not None and round(change, digits) == 0
     if unchanged:
@@ -131,10 +128,13 @@ def _trends(selection: serving.Selection) -> None:
             st.info("Keine Tickets in diesen 12 Monaten.")
         else:
             st.plotly_chart(charts.trend(trend), width="stretch")
+            widgets.small_cells_note(trend)
     with right:
         st.markdown("**Rückstand am Wochenende**")
         backlog = serving.fetch(overview.backlog, selection)
-        if backlog.empty:
+        if widgets.hidden_cells(backlog):
+            st.info(widgets.SMALL_SELECTION)
+        elif backlog.empty:
             st.info("Keine Wochenenden bis zum Stichtag in diesen 12 Monaten.")
         else:
             st.plotly_chart(charts.backlog(backlog), width="stretch")
@@ -158,7 +158,9 @@ def _status_mix(selection: serving.Selection) -> None:
             "label": st.column_config.TextColumn("Status"),
             "tickets": st.column_config.NumberColumn("Tickets"),
         },
+        placeholder="–",
     )
+    widgets.small_cells_note(mix)
 
 
 selection = sidebar.selection()
@@ -166,7 +168,9 @@ st.title("Übersicht")
 with widgets.guard():
     st.caption(sidebar.scope_caption(selection))
     current = serving.fetch(overview.headline, selection).iloc[0]
-    if current["tickets"] == 0:
+    if current.get("suppressed", False):
+        st.info(widgets.SMALL_SELECTION)
+    elif current["tickets"] == 0:
         _no_tickets(selection)
     else:
         _headline(selection, current)

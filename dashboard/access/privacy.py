@@ -6,8 +6,10 @@ viewer's data scope (`dashboard.access.scope.Scope`):
   masking is idempotent (a pseudonym stays itself), so nothing is pseudonymised twice;
 - **ordered**: rows sorted by `order_by` *after* masking, so an order never follows the
   real names behind pseudonyms;
-- **small groups**: teams under 5 workers are merged for management in the scope's views
-  (`dashboard.access.scope`), before anything is counted; here hidden names stay hidden;
+- **small cells**: for a role that sees no single person, every row of a frame with a
+  `workers` column that stands for 1 to 4 people is blanked, and so are the rows that would
+  let it be recovered from totals (`dashboard.access.cells`); teams under 5 workers are
+  merged before anything is counted (`dashboard.access.scope`);
 - **escaped** for files: a text cell that a spreadsheet would run as a formula (starting
   with `=`, `+`, `-`, `@`, tab or CR) gets a leading apostrophe.
 Pages, downloads, reports and CLI files all call `release`; no other code masks names.
@@ -20,12 +22,14 @@ from typing import Literal
 
 import pandas as pd
 
+from dashboard.access import cells
 from dashboard.access.scope import WORKER_COLUMNS, Scope
 from dashboard.access.viewer import HIDDEN_WORKER, WORKER_NAMES, pseudonym
 from dashboard.core.rules import ANONYMOUS_WORKER
 
 FORMULA_PATTERN = r"[=+\-@\t\r]"  # what makes a spreadsheet cell a formula
 TEXT_KINDS = ("string", "mixed", "mixed-integer")
+PERSON = "person"  # the number per worker behind counts of people (never shown)
 
 
 def release(
@@ -39,7 +43,9 @@ def release(
 
     `order_by` names columns, '-column' for descending; the sort is stable.
     """
-    out = _masked(frame, scope)
+    out = _masked(frame.drop(columns=[PERSON], errors="ignore"), scope)
+    if WORKER_NAMES[scope.role] == "hidden" and "workers" in out:
+        out = cells.apply(out)
     if order_by:
         columns = [c.lstrip("-") for c in order_by]
         ascending = [not c.startswith("-") for c in order_by]

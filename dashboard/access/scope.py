@@ -29,6 +29,7 @@ from dashboard.access.viewer import (
     merged_groups,
     pseudonym,
 )
+from dashboard.core.rules import ANONYMOUS_WORKER, PERSON_SQL
 
 # Columns that hold a worker's name, in any frame the dashboard shows or exports.
 WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
@@ -115,10 +116,11 @@ def install(con: duckdb.DuckDBPyConnection, viewer: Viewer, key: bytes) -> Scope
 
     where, team, worker = _TICKETS[role]
     worker = worker.replace("$hidden", "(SELECT name FROM scope_hidden)")
+    person = PERSON_SQL.format(worker="t.worker")
     con.execute(
         f"""
         CREATE OR REPLACE VIEW tickets AS
-        SELECT t.* REPLACE ({team} AS team, {worker} AS worker)
+        SELECT t.* REPLACE ({team} AS team, {worker} AS worker), {person} AS person
         FROM store.tickets t
         LEFT JOIN scope_groups g ON g.area = t.area AND g.team = t.team
         WHERE {where}
@@ -153,8 +155,11 @@ def _values(con: duckdb.DuckDBPyConnection, table: str, column: str, values: Ite
 
 
 def _groups(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    # The placeholder of anonymised tickets is nobody: it does not make a team larger.
     rows = con.execute(
-        "SELECT area, team, list(DISTINCT worker) FROM store.tickets GROUP BY area, team"
+        "SELECT area, team, coalesce(list(DISTINCT worker) FILTER (worker <> ?), []) "
+        "FROM store.tickets GROUP BY area, team",
+        [ANONYMOUS_WORKER],
     ).fetchall()
     return merged_groups({(area, team): set(workers) for area, team, workers in rows})
 

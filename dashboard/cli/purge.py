@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from dashboard.cli.args import add_config_option, iso_date, operator
-from dashboard.core import format, records
+from dashboard.core import format, records, retention
 from dashboard.core.config import Config
 from etl.purge import WORKER_PLACEHOLDER, PurgeError, PurgeResult, purge
 
@@ -23,7 +23,9 @@ def add_parser(
         help="Personenbezug älterer Tickets entfernen (Aufbewahrung, A9)",
         description=(
             "Ersetzt Bearbeiter/in und Kunden-Pseudonym der Tickets, die vor Ablauf der "
-            "Aufbewahrungsfrist (rules.retention_months) erledigt wurden, durch Platzhalter."
+            "Aufbewahrungsfrist (rules.retention_months) erledigt wurden, durch Platzhalter, "
+            "und löscht Gespräche, Stichproben, Protokolleinträge und Sicherungen nach ihren "
+            "Fristen ([retention])."
         ),
     )
     add_config_option(parser, parents)
@@ -89,13 +91,32 @@ def run(config: Config, args: argparse.Namespace) -> int:
         return 2
     for line in summary(result):
         print(line)
-    if result.dry_run:
-        return 0
+    # The dashboard's own records, in one transaction with the audit entry of the whole run.
     # Every real run is recorded, also one that found nothing: it shows the retention is kept.
     try:
-        with records.transaction(config) as con:
-            records.audit(con, operator(), "purge", _audit_detail(result))
+        kept = retention.purge_records(
+            config, today, dry_run=args.dry_run, who=operator(),
+            detail_prefix=_audit_detail(result) + "; ",
+        )  # fmt: skip
     except records.RecordsBusy as exc:
-        print(f"Fehler: Bereinigt, aber nicht protokolliert: {exc}", file=sys.stderr)
+        print(f"Fehler: Tickets bereinigt, Aufzeichnungen nicht: {exc}", file=sys.stderr)
         return 1
+    for line in records_summary(kept):
+        print(line)
     return 0
+
+
+def records_summary(result: retention.RetentionResult) -> list[str]:
+    """What the retention of the records removed (or would remove), per kind, in German."""
+    verb = "zu löschen" if result.dry_run else "gelöscht"
+    lines = [f"Aufzeichnungen des Dashboards ({verb}):"]
+    labels = {
+        "conversations": "Gespräche (A10), geführt",
+        "samples": "Stichproben (B3) mit Ergebnissen, gezogen",
+        "audit": "Einträge des Zugriffsprotokolls, geschrieben",
+        "backups": "Sicherungsdateien, erstellt",
+    }
+    for kind in retention.KINDS:
+        cutoff = format.date(result.cutoffs[kind])
+        lines.append(f"  {labels[kind]} vor {cutoff}: {result.removed[kind]}")
+    return lines

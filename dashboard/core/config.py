@@ -117,6 +117,17 @@ class RulesConfig(_Strict):
         return value
 
 
+class RetentionConfig(_Strict):
+    """How long the dashboard's own records are kept (`purge`); unset: rules.retention_months."""
+
+    conversations_months: Annotated[int, Field(ge=1)] | None = None
+    samples_months: Annotated[int, Field(ge=1)] | None = None
+    # The access log is the staff council's evidence: kept longer than the data it records.
+    audit_months: Annotated[int, Field(ge=1)] = 24
+    backups_months: Annotated[int, Field(ge=1)] | None = None
+    backup_dir: Path | None = None  # where `backup --out` writes; purge removes old copies
+
+
 class StorageConfig(_Strict):
     """Where the databases and the pseudonym key live."""
 
@@ -205,6 +216,7 @@ class Config(_Strict):
     storage: StorageConfig = StorageConfig()
     export: ExportConfig = ExportConfig()
     auth: AuthConfig = AuthConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @property
     def database(self) -> Path:
@@ -224,6 +236,11 @@ class Config(_Strict):
         if self.rules.reference_date == "today":
             return today or dt.date.today()
         return self.rules.reference_date
+
+    def kept_months(self, kind: str) -> int:
+        """Months a kind of record is kept: conversations, samples, audit or backups."""
+        months = getattr(self.retention, f"{kind}_months")
+        return self.rules.retention_months if months is None else months
 
     def deadline(self, area: str) -> int:
         """Working days allowed for a Bereich."""
@@ -268,7 +285,18 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
     if auth.proxy_secret_file is not None:
         auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
-    return config.model_copy(update={"storage": storage.model_copy(update=updates), "auth": auth})
+    retention = config.retention
+    if retention.backup_dir is not None:
+        retention = retention.model_copy(
+            update={"backup_dir": _resolve(retention.backup_dir, base)}
+        )
+    return config.model_copy(
+        update={
+            "storage": storage.model_copy(update=updates),
+            "auth": auth,
+            "retention": retention,
+        }
+    )
 
 
 def _resolve(path: Path, base: Path) -> Path:

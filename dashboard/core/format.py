@@ -6,16 +6,25 @@ import datetime as dt
 import math
 import re
 
+import pandas as pd
+
+
+def missing(value: object) -> bool:
+    """None, NaN or pd.NA: no figure (never shown as 0)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
 
 def percent(value: float | None, digits: int = 1) -> str:
     """0.875 -> '87,5 %'; missing -> '–'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "–"
     return f"{value * 100:.{digits}f}".replace(".", ",") + " %"
 
 
 def number(value: int | float, digits: int = 0) -> str:
-    """12345.6 -> '12.345,6'."""
+    """12345.6 -> '12.345,6'; missing -> '–'."""
+    if missing(value):
+        return "–"
     text = f"{value:,.{digits}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 

@@ -5,7 +5,8 @@ a reload, a refused export or a crash of a load cannot lose them. DuckDB lets on
 write a file at a time; the dashboard and the CLI (`sample`) may both record, so every
 access is a short connection (open, one transaction, close) that retries for a while when
 another process holds the file. Records are only appended or, for results, superseded by
-a newer row: nothing recorded is ever updated in place or deleted.
+a newer row: nothing recorded is ever updated in place. Only the retention purge
+(`dashboard.core.retention`) deletes, by age, and leaves an anchor for the audit chain.
 """
 
 from __future__ import annotations
@@ -87,6 +88,15 @@ CREATE TABLE IF NOT EXISTS audit_log (
     -- entry: an entry changed, deleted or inserted afterwards breaks the chain, and nobody
     -- without the key can compute a new one (`verify_audit`).
     chain VARCHAR NOT NULL
+);
+-- Where the log starts after the retention purge removed its oldest entries
+-- (dashboard.core.retention): the last removed entry's seq and chain, and an HMAC over
+-- both, so that nobody without the key can move the start to hide removed entries.
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    seq BIGINT NOT NULL,
+    chain VARCHAR NOT NULL,
+    cut_before TIMESTAMP NOT NULL,
+    mac VARCHAR NOT NULL
 );
 """
 
@@ -194,12 +204,38 @@ def audit_key(config: Config) -> bytes:
     return hmac.new(load_or_create_key(config.storage.key_file), b"audit-log", "sha256").digest()
 
 
+def anchor_mac(key: bytes, seq: int, chain: str, cut_before: dt.datetime) -> str:
+    """The keyed fingerprint of an audit anchor (the start of the log after a purge)."""
+    fields = ["anchor", str(seq), chain, cut_before.isoformat()]
+    return hmac.new(key, "\x1f".join(fields).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _start(con: duckdb.DuckDBPyConnection) -> tuple[int, str, bool]:
+    """(seq, chain) the log continues from, and whether that start is genuine (keyed)."""
+    rows = con.execute("SELECT seq, chain, cut_before, mac FROM audit_anchor").fetchall()
+    if not rows:
+        return 0, "", True
+    if len(rows) > 1:
+        return 0, "", False
+    seq, chain, cut_before, mac = rows[0]
+    genuine = hmac.compare_digest(mac, anchor_mac(_key_of(con), seq, chain, cut_before))
+    return seq, chain, genuine
+
+
+def _key_of(con: duckdb.DuckDBPyConnection) -> bytes:
+    return _keys[id(con)]  # set by `transaction`: audits are written only inside one
+
+
 def audit(con: duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:
     """Append one audit entry inside the caller's transaction, chained to the previous one."""
-    key = _keys[id(con)]  # set by `transaction`: audits are written only inside one
+    key = _key_of(con)
     # Writers are serialised (process lock, DuckDB's file lock), so "previous" is stable.
     last = con.execute("SELECT seq, chain FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
-    seq, previous = (last[0][0] + 1, last[0][1]) if last else (1, "")
+    if last:
+        seq, previous = last[0][0] + 1, last[0][1]
+    else:  # empty, or every entry purged: continue after the anchor
+        start, previous, _ = _start(con)
+        seq = start + 1
     logged_at = dt.datetime.now()
     con.execute(
         "INSERT INTO audit_log (logged_at, who, action, detail, seq, chain) "
@@ -227,10 +263,14 @@ class AuditCheck:
 def verify_audit(config: Config, head: tuple[int, str] | None = None) -> AuditCheck:
     """Check the whole audit chain, and against a head kept outside (`seq`, `chain`)."""
     key = audit_key(config)
-    entries = query(
-        config, "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
-    )
-    previous, expected_seq = "", 1
+    with transaction(config) as con:
+        entries = con.execute(
+            "SELECT seq, logged_at, who, action, detail, chain FROM audit_log ORDER BY seq"
+        ).df()
+        start, previous, genuine = _start(con)
+    if not genuine:
+        return AuditCheck(start, "Anfang des Protokolls verändert", start, previous)
+    expected_seq = start + 1
     # A plain loop over the log (not over tickets): each link depends on the one before.
     for row in entries.itertuples(index=False):
         if row.seq != expected_seq:
@@ -246,7 +286,8 @@ def verify_audit(config: Config, head: tuple[int, str] | None = None) -> AuditCh
         seq, chain = head
         if head_seq < seq:
             return AuditCheck(head_seq + 1, "Einträge am Ende fehlen", head_seq, previous)
-        if seq > 0 and entries["chain"].iloc[seq - 1] != chain:
+        kept = entries.loc[entries["seq"] == seq, "chain"]
+        if seq > start and (kept.empty or kept.iloc[0] != chain):
             return AuditCheck(seq, "Eintrag verändert", head_seq, previous)
     return AuditCheck(None, "", head_seq, previous)
 

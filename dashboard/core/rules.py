@@ -27,6 +27,11 @@ BREACHES = ("late", "extended_missed", "overdue")
 UNDECIDED = ("open", "open_extended")
 # The worker of a ticket whose personal fields the retention purge (A9) removed: no person.
 ANONYMOUS_WORKER = "(anonymisiert)"
+# A number per real worker, for counting the distinct people behind a figure (the small-cell
+# rule of dashboard.access.cells); the placeholder of anonymised tickets is nobody. Every
+# `tickets` view adds it as `person` before a role's view hides the names; it never leaves
+# (dashboard.access.privacy drops it).
+PERSON_SQL = f"CASE WHEN {{worker}} = '{ANONYMOUS_WORKER}' THEN NULL ELSE hash({{worker}}) END"
 
 STATUS_LABELS = {
     "on_time": "fristgerecht",
@@ -80,7 +85,7 @@ noticed AS (
                AS notice_valid
     FROM dated
 )
-SELECT ticket_id, area, team, worker,
+SELECT ticket_id, area, team, worker, person,
        received AS receipt_date,
        due_date,
        c AS completion_date,
@@ -130,7 +135,7 @@ SUMMARIES = {
     # Tickets per month, team, worker, status and check results: every count of
     # `metrics.rates` (not the median and percentile of the working days).
     "verdict_counts": """
-        SELECT due_month, receipt_month, area, team, worker, status_code, notice_valid,
+        SELECT due_month, receipt_month, area, team, worker, person, status_code, notice_valid,
                callback_ok, walkin_note_ok, tl_informed_ok, count(*) AS tickets
         FROM {source} GROUP BY ALL
     """,

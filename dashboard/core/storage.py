@@ -178,6 +178,10 @@ def connect_readonly(config: Config, *, snapshots: bool = False) -> duckdb.DuckD
         raise StorageError(f"Die Datenbank {path} kann nicht geöffnet werden: {reason}.") from exc
     for table in LOADED_TABLES:
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM store.{table}")
+    person = rules.PERSON_SQL.format(worker="worker")
+    con.execute(
+        f"CREATE OR REPLACE VIEW tickets AS SELECT *, {person} AS person FROM store.tickets"
+    )
     rules.install(con, config, snapshots=snapshots)
     return con
 

@@ -21,7 +21,7 @@ GROUPINGS = ("month", "area", "team", "worker")  # what `rates` can group by
 
 
 # Columns of `verdicts` for the queries here, not part of a ticket's verdict.
-INTERNAL_COLUMNS = "due_month, receipt_month, status_code"
+INTERNAL_COLUMNS = "person, due_month, receipt_month, status_code"
 
 
 def dimensions(
@@ -78,15 +78,17 @@ _EXTENSIONS = [name for name, _ in COUNTS].index("extensions") + 1
 RATE_COLUMNS = ",\n".join(
     [f"count(*) FILTER ({cond or 'true'}) AS {name}" for name, cond in COUNTS[:_EXTENSIONS]]
     + ["median(working_days) AS median_working_days",
-       "quantile_cont(working_days, 0.9) AS p90_working_days"]
+       "quantile_cont(working_days, 0.9) AS p90_working_days",
+       "count(DISTINCT person) AS workers"]
     + [f"count(*) FILTER ({cond or 'true'}) AS {name}" for name, cond in COUNTS[_EXTENSIONS:]]
 )  # fmt: skip
 # The same counts over `verdict_counts` (dashboard.core.rules), which has a row per group of
 # alike tickets and their number.
 SUMMED_COLUMNS = ",\n".join(
-    f"coalesce(sum(tickets) FILTER ({cond or 'true'}), 0)::BIGINT AS {name}"
-    for name, cond in COUNTS
-)
+    [f"coalesce(sum(tickets) FILTER ({cond or 'true'}), 0)::BIGINT AS {name}"
+     for name, cond in COUNTS]
+    + ["count(DISTINCT person) AS workers"]
+)  # fmt: skip
 
 
 def rates(
@@ -97,6 +99,9 @@ def rates(
     working_days: bool = True,
 ) -> pd.DataFrame:
     """Counts per status and the on-time and compliant rates, grouped by `by`.
+
+    `workers` counts the distinct people behind each group (the anonymised placeholder is
+    nobody): what the small-cell rule for management needs (dashboard.access.cells).
 
     Rates count only decided tickets (RULES.md): completed ones and open ones past their
     deadline (and past the commitment when extended). A rate is NaN where nothing was decided.

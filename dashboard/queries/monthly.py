@@ -63,7 +63,7 @@ def _rates(
 ) -> pd.DataFrame:
     frame = metrics.rates(con, as_of, month_scope(filters, month), by=by)
     frame["undecided"] = frame["open"] + frame["open_extended"]
-    return frame[[*by, *RATE_COLUMNS]]
+    return frame[[*by, *RATE_COLUMNS, "workers"]]
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +162,8 @@ def extensions(
                    AS within_deadline,
                count(*) FILTER ({status_in(["extended_kept"])}) AS extended_kept,
                count(*) FILTER ({status_in(["extended_missed"])}) AS extended_missed,
-               count(*) FILTER ({status_in(["open_extended"])}) AS open_extended
+               count(*) FILTER ({status_in(["open_extended"])}) AS open_extended,
+               count(DISTINCT person) AS workers
         FROM {{rows}}
         GROUP BY area, team
         """
@@ -198,10 +199,10 @@ def checks(
     scope = replace(month_scope(filters, month), areas=("Leistung" if leistung else "\x00none",))
     per_team = metrics.rates(con, as_of, scope, by=("area", "team"))
     if per_team.empty:
-        return per_team[["area", "team", *CHECK_COLUMNS]]
+        return per_team[["area", "team", *CHECK_COLUMNS, "workers"]]
     total = metrics.rates(con, as_of, scope, by=("area",)).assign(team="Bereich gesamt")
     frame = pd.concat([total, _by_area_team(per_team)], ignore_index=True)
-    return frame[["area", "team", *CHECK_COLUMNS]]
+    return frame[["area", "team", *CHECK_COLUMNS, "workers"]]
 
 
 def status_mix(

@@ -87,6 +87,7 @@ def headline(
     columns = [
         "tickets", "decided", "on_time", "compliant", "on_time_rate", "compliant_rate",
         "breaches", "absence_breaches", "open_overdue", "extensions", "median_working_days",
+        "workers",
     ]  # fmt: skip
     return frame[columns]
 
@@ -99,7 +100,7 @@ def trend(
     frame = metrics.rates(con, as_of, by=("month", "area"), filters=window, working_days=False)
     return frame[
         ["month", "area", "tickets", "decided", "on_time", "compliant", "on_time_rate",
-         "compliant_rate"]
+         "compliant_rate", "workers"]
     ]  # fmt: skip
 
 
@@ -126,8 +127,16 @@ def backlog(
     window_from = first
     window_to = add_months(last, 1) - dt.timedelta(days=1)
     first_sunday = window_from + dt.timedelta(days=(6 - window_from.weekday()) % 7)
+    # The people behind the whole series (tickets of the window, any status): a backlog of
+    # fewer than 5 workers is one small group's, hidden from management as a whole.
+    people = (
+        replace(filters, period=(window_from, window_to))
+        .counts(as_of)
+        .wrap("SELECT count(DISTINCT person) FROM {rows}")
+        .fetchall(con)[0][0]
+    )
     # The daily changes come from the Stichtag's summary `verdict_days` (dashboard.core.rules).
-    return (
+    series = (
         filters.days(as_of)
         .wrap(
             """
@@ -154,21 +163,28 @@ def backlog(
         )
         .df(con)
     )
+    series["workers"] = people
+    return series
 
 
 def status_mix(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
-    """Tickets of the period per status (all seven, in rule order) with the German label."""
-    query = filters.verdicts(as_of).wrap(
-        "SELECT status_code, count(*) FROM {rows} GROUP BY status_code"
+    """Tickets of the period per status (all seven, in rule order) with the German label.
+
+    `workers`: the distinct people behind each status (for the small-cell rule).
+    """
+    query = filters.counts(as_of).wrap(
+        "SELECT status_code, sum(tickets), count(DISTINCT person) FROM {rows} GROUP BY status_code"
     )
-    counts = dict(query.fetchall(con))
+    counts = {code: (int(n), int(w)) for code, n, w in query.fetchall(con)}
+    found = [counts.get(code, (0, 0)) for code in range(len(STATUSES))]
     return pd.DataFrame(
         {
             "status": list(STATUSES),
             "label": [STATUS_LABELS[s] for s in STATUSES],
-            "tickets": [int(counts.get(code, 0)) for code in range(len(STATUSES))],
+            "tickets": [n for n, _ in found],
+            "workers": [w for _, w in found],
         }
     )
 
@@ -192,7 +208,9 @@ def team_months(
     frame = metrics.rates(
         con, as_of, by=("month", "area", "team"), filters=window, working_days=False
     )
-    return frame[["month", "area", "team", "tickets", "decided", "compliant", "compliant_rate"]]
+    return frame[
+        ["month", "area", "team", "tickets", "decided", "compliant", "compliant_rate", "workers"]
+    ]
 
 
 def teams(

@@ -157,12 +157,13 @@ def _team_rate_page(fig, report: Report, _generated_at) -> None:
 
 def _status_page(fig, report: Report, _generated_at) -> None:
     ax = _chart(fig, report, "Status der Tickets")
-    counts = report.status_mix["tickets"]
-    if counts.sum() == 0:
+    # A count hidden by the small-cell rule (management) is drawn as no bar, labelled "–".
+    counts = report.status_mix["tickets"].astype(float)
+    if counts.fillna(0).sum() == 0:
         return _empty(ax, "Keine Tickets in diesem Monat.")
     notes = [f"{format.number(n)} ({format.percent(n / counts.sum())})" for n in counts]
-    y = _rows(ax, report.status_mix["label"], counts, notes)
-    ax.barh(y, counts, color=[STATUS_COLORS[s] for s in report.status_mix["status"]])
+    y = _rows(ax, report.status_mix["label"], counts.fillna(0), notes)
+    ax.barh(y, counts.fillna(0), color=[STATUS_COLORS[s] for s in report.status_mix["status"]])
     ax.set_xlim(0, counts.max() * 1.25)
     ax.set_xlabel("Tickets")
     _axis(ax.xaxis)
@@ -171,16 +172,16 @@ def _status_page(fig, report: Report, _generated_at) -> None:
 def _breaches_page(fig, report: Report, _generated_at) -> None:
     ax = _chart(fig, report, "Fristverstöße je Team", bottom=0.2)
     frame = report.teams
-    if frame["breaches"].sum() == 0:
+    totals = frame["breaches"].astype(float)  # NaN where the small-cell rule hid a team
+    if totals.fillna(0).sum() == 0:
         return _empty(ax, "Keine Fristverstöße in diesem Monat.")
-    totals = frame["breaches"]
-    y = _rows(ax, _team_names(frame), totals, [format.number(n) for n in totals])
+    y = _rows(ax, _team_names(frame), totals.fillna(0), [format.number(n) for n in totals])
     left = 0
     for status in BREACHES:  # stacked: the kinds of breach add up to the team's breaches
-        ax.barh(y, frame[status], left=left, color=STATUS_COLORS[status],
-                label=STATUS_LABELS[status])  # fmt: skip
-        left = left + frame[status]
-    ax.set_xlim(0, totals.max() * 1.15 + 1)
+        width = frame[status].astype(float).fillna(0)
+        ax.barh(y, width, left=left, color=STATUS_COLORS[status], label=STATUS_LABELS[status])
+        left = left + width
+    ax.set_xlim(0, totals.fillna(0).max() * 1.15 + 1)
     ax.set_xlabel("Fristverstöße")
     _axis(ax.xaxis)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize=9)

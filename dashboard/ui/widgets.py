@@ -17,6 +17,16 @@ log = logging.getLogger(__name__)
 EMPTY_DATABASE = (
     "Noch keine Tickets geladen. Exporte lassen sich mit `ticket-controlling load` laden."
 )
+# What management reads where the small-cell rule (dashboard.access.cells) hid figures.
+SMALL_CELLS = (
+    "„–“: ausgeblendet, weil weniger als 5 Mitarbeitende dahinterstehen oder sich die Zahl "
+    "sonst aus den Summen errechnen ließe."
+)
+SMALL_SELECTION = (
+    "Hinter dieser Auswahl stehen weniger als 5 Mitarbeitende; ihre Zahlen werden in dieser "
+    "Rolle nicht gezeigt, damit niemand einzeln erkennbar ist. Bitte mehr Teams oder einen "
+    "längeren Zeitraum wählen."
+)
 ROW_PX, HEADER_PX = 35, 38  # st.dataframe's row and header heights
 
 
@@ -31,6 +41,22 @@ def guard() -> Iterator[None]:
             "Die Ansicht konnte nicht berechnet werden. Bitte die Seite neu laden; "
             "wenn der Fehler bleibt, die IT-Betreuung informieren."
         )
+
+
+def hidden_cells(*frames) -> bool:
+    """Whether the small-cell rule hid a figure of these frames (then say so below them)."""
+    return any("suppressed" in f and bool(f["suppressed"].any()) for f in frames)
+
+
+def all_hidden(frame) -> bool:
+    """Whether the small-cell rule hid every row of the frame (a selection too small)."""
+    return "suppressed" in frame and not frame.empty and bool(frame["suppressed"].all())
+
+
+def small_cells_note(*frames) -> None:
+    """The caption that explains the "–" of hidden cells, when there are any."""
+    if hidden_cells(*frames):
+        st.caption(SMALL_CELLS)
 
 
 def ticket_url(ticket_id: str) -> str:

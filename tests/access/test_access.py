@@ -19,7 +19,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from dashboard import serving
+from dashboard import serving, upload
 from dashboard.access import scope, users
 from dashboard.access.privacy import release
 from dashboard.access.viewer import (
@@ -532,7 +532,8 @@ def test_only_the_administration_reads_the_audit_log(access_env):
 
 
 def test_records_offer_no_way_to_change_or_delete_an_entry():
-    # append-only by construction: the module has no update or delete of any record
+    # append-only by construction: the module has no update or delete of any record; only
+    # the retention purge (dashboard.core.retention) deletes, by age
     source = Path(records.__file__).read_text(encoding="utf-8").upper()
     assert "UPDATE " not in source and "DELETE " not in source
 
@@ -555,7 +556,7 @@ def test_streamlit_runs_with_xsrf_protection_and_without_error_details():
     assert settings["server"]["enableXsrfProtection"] is True
     assert settings["server"]["enableCORS"] is True
     assert settings["client"]["showErrorDetails"] == "none"
-    assert settings["server"]["maxUploadSize"] == 200
+    assert settings["server"]["maxUploadSize"] == upload.MAX_UPLOAD_MB == 50
 
 
 def test_no_database_key_or_secret_is_in_the_repository():

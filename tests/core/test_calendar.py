@@ -134,6 +134,8 @@ def rules_con():
 
     con = duckdb.connect()
     init_schema(con)
+    # the rules read `person` from the tickets view (dashboard.core.storage adds it there)
+    con.execute("ALTER TABLE tickets ADD COLUMN person UBIGINT")
     install(con, Config())
     yield con
     con.close()

@@ -431,3 +431,25 @@ def test_filters_set_on_one_page_are_kept_through_the_navigation(server, page):
         assert bereich.locator("input").input_value() == "Integration", title
         von = sidebar.get_by_test_id("stSelectbox").filter(has_text="Von Monat")
         assert von.locator("input").input_value() == "September 2026", title
+
+
+@pytest.mark.parametrize("megabytes", [1, 51])
+def test_an_upload_posted_straight_to_streamlit_is_refused(server, megabytes):
+    """An outsider posting to Streamlit's upload endpoint without a page's XSRF token is
+    refused, small or over the 50 MB limit (`server.maxUploadSize`, checked in
+    tests/access/test_access.py); what reaches a session is the proxy's rule (docs/access.md)."""
+    import http.client
+
+    host, port = server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request(
+            "PUT", "/_stcore/upload_file/session/file", body=b"x" * (megabytes << 20),
+            headers={"Content-Type": "application/octet-stream"},
+        )  # fmt: skip
+        status = connection.getresponse().status
+    except (ConnectionError, http.client.HTTPException):
+        status = None  # closed without reading the body: refused as well
+    finally:
+        connection.close()
+    assert status in (None, 400, 403, 413)

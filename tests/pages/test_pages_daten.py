@@ -335,7 +335,7 @@ def test_safe_name(name, expected):
         ("a.xls", 10, "a.xls hat keine erlaubte Endung"),
         ("a", 10, "a hat keine erlaubte Endung"),
         ("a.csv", upload.MAX_UPLOAD_BYTES, None),
-        ("a.csv", upload.MAX_UPLOAD_BYTES + 1, "a.csv ist größer als 200 MB"),
+        ("a.csv", upload.MAX_UPLOAD_BYTES + 1, "a.csv ist größer als 50 MB"),
     ],
 )
 def test_check_upload(name, size, message):
@@ -352,3 +352,33 @@ def test_a_broken_key_file_fails_the_whole_upload(config, private_tmp, db):
     with pytest.raises(upload.UploadFailed, match="Schlüsseldatei"):
         upload.load_uploads(config, [("t.csv", TICKETS)], who=UPLOADER)
     assert db().execute("SELECT count(*) FROM load_log").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"memory_mb": 1}, "mehr als 1 MB Arbeitsspeicher"),
+        ({"timeout": 0.05}, "abgebrochen"),
+    ],
+)
+def test_a_load_beyond_its_limits_ends_in_its_own_process(upload_env, tmp_path, limits, message):
+    """The load runs in a child with a memory and time limit: exceeding either ends the child
+    with a German message, this process lives on, and the database stays as it was."""
+    export = tmp_path / "tickets.csv"
+    export.write_bytes(TICKETS)
+    with pytest.raises(upload.UploadFailed, match=message):
+        upload.load_in_child(upload_env, [export], [], **limits)
+    assert not upload_env.database.exists() or storage_loads(upload_env) == 0
+    # the same file loads within the normal limits
+    results = upload.load_in_child(upload_env, [export], [])
+    assert [r.rows_loaded for r in results] == [1]
+
+
+def storage_loads(config) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(config.database), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM load_log").fetchone()[0]
+    finally:
+        con.close()
