@@ -491,6 +491,12 @@ def test_samples_conversations_and_loads_are_on_record(access_env, tmp_path):
     at.switch_page("../pages/stichproben.py").run()
     at.button(key="sp_ziehen").click().run()
     assert not at.exception
+    # a result typed into the sample's table, saved
+    at.session_state[f"sp_editor_{at.selectbox(key='sp_ziehung').value}_0"] = {
+        "edited_rows": {"0": {"Ergebnis": "bestätigt"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.button(key="sp_speichern").click().run()
     actions = [a for _, a in _audit(access_env)]
     assert {"Stichprobe gezogen", "Stichprobe geprüft"} <= set(actions)

@@ -57,6 +57,18 @@ def _shown_ids(at: AppTest) -> list[str]:
     return [parse_qs(urlparse(url).query)["id"][0] for url in table.value["Ticket"]]
 
 
+def _enter(at: AppTest, rows: dict[int, dict[str, str]]) -> AppTest:
+    """Type into the result table's cells (row position -> column -> value) and save."""
+    run = at.session_state["sp_editor_run"] if "sp_editor_run" in at.session_state else 0
+    key = f"sp_editor_{at.selectbox(key='sp_ziehung').value}_{run}"
+    at.session_state[key] = {
+        "edited_rows": {str(i): cells for i, cells in rows.items()},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return at.button(key="sp_speichern").click().run()
+
+
 def _draw(at: AppTest, seed: str = "4711") -> AppTest:
     at.text_input(key="sp_seed").input(seed)
     return at.button(key="sp_ziehen").click().run()
@@ -99,23 +111,27 @@ def test_draw_record_a_result_and_see_the_progress(page_env, con):
     keys = {b.key for b in at.get("download_button")}
     assert {"sp_download_csv", "sp_download_xlsx"} <= keys
 
-    # record a result for the second ticket
+    # the results are entered in the table, nothing chosen beforehand
+    [editor] = [t for t in at.dataframe if "Status bei Ziehung" in t.value.columns]
+    assert editor.value["Ergebnis"].isna().all()
+    # a result for the second ticket, typed into its row, saved with the button
     ticket = expected["ticket_id"][1]
-    at.selectbox(key="sp_ticket").set_value(ticket)
-    at.selectbox(key="sp_ergebnis").set_value("nicht bestätigt")
-    at.text_input(key="sp_kommentar").input("Vermerk fehlt")
-    at.button(key="sp_speichern").click().run()
+    _enter(at, {1: {"Ergebnis": "nicht bestätigt", "Kommentar": "Vermerk fehlt"}})
     assert not at.exception
     assert at.progress[0].text.startswith(f"geprüft 1 von {number(n)}")
     assert at.progress[0].value == int(100 / n)
-    assert any(f"Ticket {ticket} gespeichert" in s.value for s in at.success)
+    assert any(f"1 Ergebnis(se) gespeichert: {ticket}." in s.value for s in at.success)
     items = samples.draw_items(page_env, history["draw_id"][0]).set_index("ticket_id")
     assert items.loc[ticket, ["result", "comment", "checked_by"]].tolist() == [
         "nicht bestätigt", "Vermerk fehlt", DEMO_WHO,
     ]  # fmt: skip
+    # the view shows what was saved, the table its stored state
     [table] = [t for t in at.dataframe if "Status bei Ziehung" in t.value.columns]
     assert table.value["Ergebnis"].tolist()[1] == "nicht bestätigt"
-    assert at.text_input(key="sp_kommentar").value == ""
+    # saving again without a change records nothing new
+    _enter(at, {})
+    assert any("Keine neuen oder geänderten Ergebnisse" in i.value for i in at.info)
+    assert len(samples.draw_items(page_env, history["draw_id"][0]).dropna(subset=["result"])) == 1
 
     # the same data, parameters and seed again: a second draw with the same tickets
     at = _draw(at)
