@@ -59,7 +59,8 @@ def _shown_ids(at: AppTest) -> list[str]:
 
 def _enter(at: AppTest, rows: dict[int, dict[str, str]]) -> AppTest:
     """Type into the result table's cells (row position -> column -> value) and save."""
-    run = at.session_state["sp_editor_run"] if "sp_editor_run" in at.session_state else 0
+    state = at.session_state
+    run = state["sp_editor_run"] if "sp_editor_run" in state else 0  # noqa: SIM401 - no .get
     key = f"sp_editor_{at.selectbox(key='sp_ziehung').value}_{run}"
     at.session_state[key] = {
         "edited_rows": {str(i): cells for i, cells in rows.items()},
