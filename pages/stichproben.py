@@ -282,7 +282,8 @@ def _messages() -> None:
 
 def _import(items: pd.DataFrame, draw_id: int, viewer) -> None:
     """Results from the filled-in download (CSV or XLSX) of this sample."""
-    with st.expander("Ergebnisse aus ausgefüllter Datei übernehmen"):
+    with st.container(border=True):
+        st.markdown("**Ergebnisse aus der ausgefüllten Datei übernehmen**")
         upload = st.file_uploader(
             "Ausgefüllte Stichprobe (CSV oder Excel, wie heruntergeladen)",
             type=["csv", "xlsx"],

@@ -174,8 +174,21 @@ def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp
     _settled(page, "Stichproben")
     page.get_by_role("button", name="Stichprobe ziehen").click()
     page.get_by_text("geprüft 0 von").first.wait_for()
-    page.get_by_role("button", name="Ergebnis speichern").click()
+    _settled(page, "Stichproben")
+    # the sample's CSV, filled in as a team leader would, and loaded back
+    import pandas as pd
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV herunterladen").first.click()
+    sheet = tmp_path / "stichprobe.csv"
+    info.value.save_as(sheet)
+    filled = pd.read_csv(sheet, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    filled.loc[0, "Ergebnis"] = "bestätigt"
+    filled.to_csv(sheet, sep=";", index=False, encoding="utf-8-sig")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(sheet)
+    page.get_by_role("button", name="Ergebnisse übernehmen").click()
     page.get_by_text("geprüft 1 von").first.wait_for()
+    page.get_by_text("1 Ergebnis(se) gespeichert").first.wait_for()
     _settled(page, "Stichproben")
 
     page.goto(f"{server}/monatsbericht")
