@@ -577,3 +577,26 @@ def results_from_file(frame: pd.DataFrame, items: pd.DataFrame, draw_id: int):
             + "."
         )
     return result_changes(items, rows[~unknown & ~invalid]), notes
+
+
+def team_problems(con: duckdb.DuckDBPyConnection, as_of: dt.date, teams) -> list[str]:
+    """German messages naming each team asked for that has no tickets up to `as_of` or is
+    not an Integration team (B3 samples Integration only); empty when all are fine."""
+    if not teams:
+        return []
+    found = dict(
+        Filters(teams=tuple(teams))
+        .tickets(as_of)
+        .wrap("SELECT team, min(area) FROM {rows} GROUP BY team")
+        .fetchall(con)
+    )
+    messages = []
+    for team in teams:
+        if team not in found:
+            messages.append(f"Team „{team}“ ist unbekannt: keine Tickets bis {format_date(as_of)}.")
+        elif found[team] != "Integration":
+            messages.append(
+                f"Team „{team}“ ist kein Integration-Team ({found[team]}): Stichproben nach "
+                "B3 gelten nur für Integration."
+            )
+    return messages
