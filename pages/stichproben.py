@@ -208,6 +208,8 @@ def _items_frame(items: pd.DataFrame) -> pd.DataFrame:
 
 ITEM_COLUMNS = {
     "Ticket": widgets.ticket_column(),
+    # the longest status, "Zusage nicht eingehalten", in full
+    "Status bei Ziehung": st.column_config.TextColumn("Status bei Ziehung", width=175),
     "Eingang": widgets.date_column("Eingang"),
     "Fällig am": widgets.date_column("Fällig am"),
     "Erledigt am": widgets.date_column("Erledigt am"),
