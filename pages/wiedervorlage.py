@@ -171,9 +171,9 @@ def _printable(table: pd.DataFrame, shown: pd.DataFrame) -> None:
         **{c: table[c].map(lambda d: date(pd.Timestamp(d).date()) if pd.notna(d) else "")
            for c in ("Fällig am", "Zusage bis", "Eingang")},
     )  # fmt: skip
-    st.caption(
-        f"{number(len(printed))} Tickets · zum Drucken Strg+P (die Seitenleiste druckt mit)."
-    )
+    st.caption(f"{number(len(printed))} Tickets · zum Drucken Strg+P.")
+    # on paper only the list: no sidebar, no navigation
+    st.html("<style>@media print { [data-testid='stSidebar'] { display: none; } }</style>")
     st.table(printed.set_index("Ampel"))
 
 
