@@ -203,25 +203,6 @@ def test_wiedervorlage_filters_by_light_and_names_what_is_missing(small_office):
     assert list(printed.value["Ticket"]) == ["T17", "T03", "T12"]
 
 
-def test_a_figure_a_role_may_not_see_is_not_shown_as_0(small_office, tmp_path):
-    users_file(
-        tmp_path,
-        {"login": "chef@jc.example", "name": "Chef", "role": "management"},
-        {"login": LOGIN, "name": "Tina Leitner", "role": "teamleitung", "teams": list(TEAMS)},
-    )
-    at = AppTest.from_file("../../dashboard/app.py", default_timeout=60)
-    at.user = {"is_logged_in": True, "email": "chef@jc.example", "email_verified": True}
-    at.run()
-    assert not at.exception
-    [absence] = [m for m in at.metric if m.label == "Verstöße bei Abwesenheit"]
-    assert absence.value == "–" and not absence.proto.delta
-    assert "Für Ihre Rolle nicht verfügbar" in absence.help
-    # the team leader sees the figure: T07's due date fell in Bernd Berg's absence
-    at = open_page("uebersicht.py")
-    [absence] = [m for m in at.metric if m.label == "Verstöße bei Abwesenheit"]
-    assert absence.value == "1"
-
-
 def _display(table) -> pd.DataFrame:
     """What a styled table shows in its cells (the Styler's display values)."""
     import pyarrow as pa
