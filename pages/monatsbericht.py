@@ -1,4 +1,4 @@
-"""Monatsbericht: a month's key figures and the report as Excel workbook and printable PDF."""
+"""Monatsbericht: the report as PDF and workbook, its key figures and sentences on the page."""
 
 import datetime as dt
 import functools
@@ -6,48 +6,42 @@ import functools
 import streamlit as st
 
 from dashboard import report, serving
-from dashboard.access.viewer import Viewer, sees_workers
+from dashboard.access.viewer import Viewer
 from dashboard.core import format
-from dashboard.core.months import month_label
+from dashboard.core.months import add_months, month_label
 from dashboard.queries import monthly
 from dashboard.queries.filters import Filters
+from dashboard.report import summary
 from dashboard.ui import sidebar, widgets
 from dashboard.ui.downloads import download_file
 
-PREVIEW = {
-    "area": st.column_config.TextColumn("Bereich"),
-    "tickets": st.column_config.NumberColumn("Tickets fällig"),
-    "decided": st.column_config.NumberColumn("entschieden"),
-    "on_time_rate": widgets.percent_column("fristgerecht"),
-    "compliant_rate": widgets.percent_column("regelkonform"),
-    "breaches": st.column_config.NumberColumn("Fristverstöße"),
-    "extensions": st.column_config.NumberColumn("gültige Zusagen"),
-    "undecided": st.column_config.NumberColumn("noch nicht entschieden"),
-    # a short label: the long one pushed the column out of the visible table
-    "median_working_days": st.column_config.NumberColumn(
-        "Median AT",
-        format="localized",
-        help="Median der Arbeitstage (AT) vom Eingang bis zur Erledigung",
-    ),
+DOWNLOADS = {".pdf": "PDF-Bericht herunterladen", ".xlsx": "Excel-Bericht herunterladen"}
+VERSIONS = {
+    "teamleitung": "Fassung Teamleitung: mit Namen der eigenen Teams",
+    "controlling": "Fassung Controlling: Mitarbeitende mit Pseudonym",
+    "management": "Fassung Management: ohne Angaben zu einzelnen Personen, Teams mit weniger "
+    "als 5 Mitarbeitenden zusammengefasst",
 }
-DOWNLOADS = {".xlsx": "Excel-Bericht herunterladen", ".pdf": "PDF-Bericht herunterladen"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _report_file(
-    suffix: str,
+def _report(
     db_version: tuple,
     records_version: tuple,
     month: dt.date,
     as_of: dt.date,
     filters: Filters,
     viewer: Viewer,
-) -> bytes:
-    # The versions are cache keys only: a load or a new record makes a fresh file.
+) -> report.Report:
+    # The versions are cache keys only: a load or a new record makes a fresh report. The
+    # preview and both files come from this one report, so they cannot differ.
     con = serving.connection(viewer, as_of)
     limits = serving.data_scope(viewer)
-    built = report.build(con, serving.config(), month, as_of, filters, viewer, limits)
-    return report.file_bytes(built, suffix, dt.datetime.now().replace(microsecond=0))
+    return report.build(con, serving.config(), month, as_of, filters, viewer, limits)
+
+
+def _report_file(suffix: str, *key) -> bytes:
+    return report.file_bytes(_report(*key), suffix, dt.datetime.now().replace(microsecond=0))
 
 
 selection = sidebar.selection()
@@ -69,45 +63,60 @@ with widgets.guard():
     scope = serving.Selection(
         selection.as_of, monthly.scope_filters(selection.filters), selection.viewer
     )
+    key = (
+        serving.version(viewer=selection.viewer), serving.records_version(), month,
+        selection.as_of, scope.filters, selection.viewer,
+    )  # fmt: skip
+    # The downloads first: at 1366×768 they are in view without scrolling.
+    for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
+        download_file(
+            column,
+            label,
+            functools.partial(_report_file, suffix, *key),
+            report.file_name(month, suffix),
+            report.MIME_TYPES[suffix],
+            key=f"report_download_{suffix[1:]}",
+            width="stretch",
+        )
     st.caption(
         f"Tickets fällig im {month_label(month)} · Stichtag {format.date(selection.as_of)} · "
-        f"{report.scope_label(scope.filters)}. „Von/Bis Monat“ und „Monat nach“ der "
-        "Seitenleiste gelten hier nicht: der Bericht zählt immer nach Fälligkeit."
+        f"{report.scope_label(scope.filters)} · {VERSIONS[selection.viewer.role]}. Bereich und "
+        "Teams wählen Sie in der Seitenleiste; „Von/Bis Monat“ und „Monat nach“ gelten hier "
+        "nicht: der Bericht zählt immer nach Fälligkeit."
     )
-    summary = serving.fetch(monthly.summary, scope, month=month)
+    built = _report(*key)
     if first is None:
         st.info(sidebar.empty_reason(selection))
-    elif summary["tickets"].iloc[-1] == 0:
+    elif not built.has_data:
         st.info(
             f"Im {month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "
             "Der Bericht enthält dann nur Nullen, die Aufzeichnungen des Monats und die Regeln."
         )
     else:
         st.subheader(f"Übersicht je Bereich · {month_label(month)}")
-        widgets.dataframe(summary[list(PREVIEW)], hide_index=True, column_config=PREVIEW)
-        st.caption(
-            "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams, "
-            "Mitarbeitende, Fristverstöße, Verlängerungen, die Prüfungen A5–A7, "
-            "Wiederholungsfälle mit Gesprächen, Stichproben, Ladevorgänge und die Regeln."
-            if sees_workers(selection.viewer)
-            else "Quoten zählen nur entschiedene Tickets. Der Bericht enthält außerdem Teams "
-            "(Teams mit weniger als 5 Mitarbeitenden zusammengefasst), Verlängerungen, die "
-            "Prüfungen A5–A7, Stichproben, Ladevorgänge und die Regeln – ohne Angaben zu "
-            "einzelnen Personen oder Tickets."
-        )
-    st.subheader("Bericht herunterladen")
-    versions = (serving.version(viewer=selection.viewer), serving.records_version())
-    for column, (suffix, label) in zip(st.columns(2), DOWNLOADS.items(), strict=True):
-        make = functools.partial(
-            _report_file, suffix, *versions, month, selection.as_of, scope.filters,
-            selection.viewer,
-        )  # fmt: skip
-        download_file(
-            column,
-            label,
-            make,
-            report.file_name(month, suffix),
-            report.MIME_TYPES[suffix],
-            key=f"report_download_{suffix[1:]}",
+        figures = summary.key_figures(built)
+        st.dataframe(
+            figures,
+            hide_index=True,
             width="stretch",
+            column_config={
+                "Trend": st.column_config.TextColumn("", width=30),
+                "Median AT": st.column_config.TextColumn(
+                    "Median AT",
+                    alignment="right",
+                    help="Median der Arbeitstage (AT) vom Eingang bis zur Erledigung",
+                ),
+                **{
+                    c: st.column_config.TextColumn(c, alignment="right")
+                    for c in summary.NUMERIC
+                    if c != "Median AT"
+                },
+            },
         )
+        st.caption(
+            f"Vormonat: {month_label(add_months(month, -1))}, Vorjahr: "
+            f"{month_label(add_months(month, -12))}. Quoten zählen nur entschiedene Tickets; "
+            "regelkonform = fristgerecht oder mit eingehaltener Zusage verlängert."
+        )
+        st.markdown("**Das Wichtigste in Kürze**")
+        st.markdown("\n".join(f"- {format.plain(s)}" for s in summary.sentences(built)))

@@ -9,13 +9,23 @@ The users file (config `auth.users_file`, TOML) lists every person with one role
     teams = ["Leistung 1", "Leistung 2"]
 
 `teamleitung` needs `teams`, `mitarbeitende` needs `worker` (the name as the exports spell
-it). Logins match case-insensitively. Nothing here imports Streamlit.
+it). Logins match case-insensitively. A user of the roles with a monthly report
+(teamleitung, controlling, management) may subscribe to it by e-mail (`send-reports`):
+
+    [user.report]
+    email = "a.schmidt@jobcenter.example"   # default: the login, when it is an address
+    areas = ["Leistung"]                    # default: every Bereich the role sees
+    teams = ["Leistung 1"]                  # default: every team the role sees
+
+Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
+import re
 import stat
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +34,24 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from dashboard.access.viewer import ACTIONS, ROLE_LABELS, ROLES, Viewer
+from dashboard.core.config import AREAS
+from dashboard.queries.filters import Filters
+
+# The roles of the page Monatsbericht: only they can subscribe to the report by e-mail.
+REPORT_ROLES = ("teamleitung", "controlling", "management")
+ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 class UsersError(Exception):
     """The users file cannot be used; the message says why in German."""
+
+
+class _Report(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = None
+    areas: list[Literal[AREAS]] = []  # type: ignore[valid-type]
+    teams: list[str] = []
 
 
 class _User(BaseModel):
@@ -38,6 +62,7 @@ class _User(BaseModel):
     role: Literal[ROLES]  # type: ignore[valid-type]
     teams: list[str] = []
     worker: str | None = None
+    report: _Report | None = None
 
     @model_validator(mode="after")
     def _role_needs(self) -> _User:
@@ -45,6 +70,17 @@ class _User(BaseModel):
             raise ValueError("eine Teamleitung braucht mindestens ein Team (teams)")
         if self.role == "mitarbeitende" and not self.worker:
             raise ValueError("Mitarbeitende brauchen ihren Namen wie im Export (worker)")
+        if self.report is not None:
+            if self.role not in REPORT_ROLES:
+                raise ValueError(
+                    f"die Rolle {self.role} bekommt keinen Monatsbericht (report); nur "
+                    + ", ".join(REPORT_ROLES)
+                )
+            address = self.report.email or self.login
+            if not ADDRESS.fullmatch(address.strip()):
+                raise ValueError(f"report.email: {address!r} ist keine E-Mail-Adresse")
+            if self.role == "teamleitung" and set(self.report.teams) - set(self.teams):
+                raise ValueError("report.teams: nur eigene Teams (teams) möglich")
         return self
 
 
@@ -54,8 +90,32 @@ class _UsersFile(BaseModel):
     user: list[_User] = []
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """Who gets the monthly report by e-mail, at which address, of which selection."""
+
+    viewer: Viewer
+    email: str
+    filters: Filters  # Bereich and teams; the viewer's scope narrows them further
+
+
 def load_users(path: Path | None) -> dict[str, Viewer]:
     """Login (lower case) -> Viewer, from the users file; empty without a file."""
+    return {login: viewer for login, (viewer, _) in _load(path).items()}
+
+
+def subscriptions(path: Path | None) -> list[Subscription]:
+    """The subscriptions to the monthly report in the users file, in the file's order."""
+    out = []
+    for viewer, report in _load(path).values():
+        if report is not None:
+            email = (report.email or viewer.login).strip()
+            filters = Filters(areas=tuple(report.areas), teams=tuple(report.teams))
+            out.append(Subscription(viewer, email, filters))
+    return out
+
+
+def _load(path: Path | None) -> dict[str, tuple[Viewer, _Report | None]]:
     if path is None:
         return {}
     try:
@@ -80,18 +140,19 @@ def load_users(path: Path | None) -> dict[str, Viewer]:
             for e in exc.errors()
         )
         raise UsersError(f"Die Benutzerdatei {path} ist ungültig: {where}") from None
-    viewers: dict[str, Viewer] = {}
+    viewers: dict[str, tuple[Viewer, _Report | None]] = {}
     for user in users:
         login = user.login.strip().lower()
         if login in viewers:
             raise UsersError(f"Die Benutzerdatei {path} nennt {user.login!r} zweimal.")
-        viewers[login] = Viewer(
+        viewer = Viewer(
             login=login,
             name=user.name or user.login,
             role=user.role,
             teams=tuple(user.teams),
             worker=user.worker,
         )
+        viewers[login] = (viewer, user.report)
     return viewers
 
 

@@ -1,4 +1,4 @@
-"""The command line: `ticket-controlling load | verdicts | demo-data | sample | report`."""
+"""The command line: `ticket-controlling load | verdicts | demo-data | sample | report | ...`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dashboard.cli import ops as cli_ops
 from dashboard.cli import purge as cli_purge
 from dashboard.cli import report as cli_report
 from dashboard.cli import sample as cli_sample
+from dashboard.cli import send as cli_send
 from dashboard.cli.args import iso_date, operator
 from dashboard.core.config import Config, ConfigError, load_config
 from dashboard.core.keys import KeyFileError
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     cli_sample.add_parser(sub, parents=[common])
     cli_report.add_parser(sub, parents=[common])
+    cli_send.add_parser(sub, parents=[common])
     cli_purge.add_parser(sub, parents=[common])
     cli_ops.add_parsers(sub, parents=[common])
     cli_audit.add_parser(sub, parents=[common])
@@ -90,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo-data": _demo,
             "sample": cli_sample.run,
             "report": cli_report.run,
+            "send-reports": cli_send.run,
             "purge": cli_purge.run,
             "backup": cli_ops.run_backup,
             "restore": cli_ops.run_restore,

@@ -9,12 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard import report
+from dashboard.access.viewer import ROLE_LABELS, Viewer
 from dashboard.cli.args import add_config_option, iso_date, operator
-from dashboard.core import format, records, rules
-from dashboard.core.config import Config
+from dashboard.core import format, records
+from dashboard.core.config import AREAS, Config
 from dashboard.core.months import month_label, month_start
 from dashboard.core.records import RecordsBusy
-from dashboard.core.storage import connect_readonly
+from dashboard.queries.filters import Filters
+
+# Exit codes: 0 written, 1 failed, 2 wrong call, 3 no ticket of the selection due in the month.
+NO_DATA = 3
+# The versions of the report a role gets (the roles of the page Monatsbericht).
+ROLES_WITH_REPORTS = ("teamleitung", "controlling", "management")
 
 
 def _month(text: str) -> dt.date:
@@ -48,7 +54,35 @@ def add_parser(
         required=True,
         help="Zieldatei; die Endung .xlsx oder .pdf wählt das Format",
     )
+    parser.add_argument("--area", choices=AREAS, help="nur dieser Bereich")
+    parser.add_argument(
+        "--team", action="append", default=[], help="nur dieses Team (mehrfach möglich)"
+    )
+    parser.add_argument(
+        "--for",
+        dest="role",
+        choices=ROLES_WITH_REPORTS,
+        default=None,
+        help="die Fassung dieser Rolle: teamleitung (mit Namen, nur --team), controlling "
+        "(Pseudonyme), management (ohne Personen, kleine Teams zusammengefasst); "
+        "ohne --for: die vollständige Fassung",
+    )
     return parser
+
+
+def viewer_for(role: str | None, teams: Sequence[str], who: str) -> Viewer | None:
+    """The viewer whose version of the report the command line writes (None: full report)."""
+    if role is None:
+        return None
+    return Viewer(who, who, role, tuple(teams) if role == "teamleitung" else ())
+
+
+def no_data_message(month: dt.date, filters: Filters) -> str:
+    """'Im Oktober 2026 ist für alle Bereiche, alle Teams kein Ticket fällig …'."""
+    return (
+        f"Im {month_label(month)} ist für {report.scope_label(filters)} kein Ticket fällig; "
+        "kein Bericht geschrieben."
+    )
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -67,16 +101,20 @@ def run(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    con = connect_readonly(config, snapshots=True)
+    if args.role == "teamleitung" and not args.team:
+        print("Fehler: Die Fassung für die Teamleitung braucht --team.", file=sys.stderr)
+        return 2
+    viewer = viewer_for(args.role, args.team, operator())
+    filters = Filters(areas=(args.area,) if args.area else (), teams=tuple(args.team))
     try:
-        # The verdicts of the Stichtag once; every figure of the report then reads them.
-        rules.fill_snapshot(con, as_of)
-        built = report.build(con, config, month, as_of)
+        built = report.build_for(config, month, as_of, filters, viewer)
     except RecordsBusy as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 1
-    finally:
-        con.close()
+    if not built.has_data:
+        print(no_data_message(month, built.filters), file=sys.stderr)
+        return NO_DATA
+    version = ROLE_LABELS[args.role] if args.role else "vollständig"
     generated_at = dt.datetime.now().replace(microsecond=0)
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +122,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
         # The report names workers: who wrote which one where is on record like a download.
         records.log(
             config, operator(), "Datei geschrieben",
-            f"CLI: Monatsbericht {month_label(month)}, Stichtag {format.date(as_of)}, {args.out}",
+            f"CLI: Monatsbericht {month_label(month)}, Stichtag {format.date(as_of)}, "
+            f"{report.scope_label(built.filters)}, Fassung {version}, {args.out}",
         )  # fmt: skip
     except RecordsBusy as exc:
         print(f"Warnung: Bericht geschrieben, aber nicht protokolliert – {exc}", file=sys.stderr)
@@ -95,6 +134,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         )
         return 1
     print(
-        f"{built.title} (Stichtag {format.date(as_of)}) geschrieben: {args.out}",
+        f"{built.title} (Stichtag {format.date(as_of)}, {report.scope_label(built.filters)}, "
+        f"Fassung {version}) geschrieben: {args.out}",
     )
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from dashboard.access import privacy
 from dashboard.access.scope import OPERATOR
 from dashboard.cli.args import add_config_option, iso_date, operator
-from dashboard.core import records
+from dashboard.core import format, records
 from dashboard.core.storage import connect_readonly
 from dashboard.queries import samples
 from dashboard.queries.filters import Filters
@@ -144,7 +144,8 @@ def run(config, args) -> int:
         con.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     items = privacy.release(items, OPERATOR, target="file")
-    samples.export_frame(items, seed=seed).to_csv(args.out, index=False, encoding="utf-8")
+    # a file for people, like the page's download: `;`, BOM, German headers and dates
+    args.out.write_bytes(format.csv_bytes(samples.export_frame(items, seed=seed)))
     # The file names workers: who wrote it where is on record like a download.
     records.log(config, who, "Datei geschrieben", f"CLI: Stichprobe {draw_id} nach {args.out}")
     print(f"Seed: {seed}")

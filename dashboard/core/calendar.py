@@ -92,3 +92,14 @@ def month_complete(config: CalendarConfig, as_of: dt.date) -> bool:
     """Whether the month of `as_of` has no working day left after it (its last one reached)."""
     following = dt.date(as_of.year + as_of.month // 12, as_of.month % 12 + 1, 1)
     return working_days_between(config, as_of, following - dt.timedelta(days=1)) == 0
+
+
+def first_working_day(config: CalendarConfig, month: dt.date) -> dt.date:
+    """The first working day of the month of `month` (weekends, holidays, closing days off)."""
+    start = month.replace(day=1)
+    years = range(start.year, start.year + 1)
+    off = sorted({**closing_days(config, years), **public_holidays(config.holiday_state, years)})
+    day = np.busday_offset(
+        np.datetime64(start, "D"), 0, roll="forward", holidays=np.array(off, "datetime64[D]")
+    )
+    return day.astype(dt.date)

@@ -200,6 +200,34 @@ class AuthConfig(_Strict):
         return value
 
 
+class MailConfig(_Strict):
+    """The SMTP server the monthly reports are sent through (`send-reports`)."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True  # upgrade the connection with STARTTLS before signing in
+    ca_file: Path | None = None  # CA certificates to trust (an office CA); none: the system's
+    user: str | None = None  # sign in with user and password; none: send without
+    password_file: Path | None = None  # the password, first line of a file outside the repo
+    password_env: str = "TICKET_CONTROLLING_SMTP_PASSWORD"  # or from this variable
+    sender: str | None = None  # From: address; required for sending
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @field_validator("sender")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value.strip()):
+            raise ValueError(f"{value!r} ist keine E-Mail-Adresse")
+        return value
+
+    def password(self, environ: dict | None = None) -> str | None:
+        """The SMTP password: from `password_file`, else from the variable `password_env`."""
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").splitlines()[0].strip()
+        env = os.environ if environ is None else environ
+        return env.get(self.password_env) or None
+
+
 def _check_keys(value: dict, allowed: dict) -> dict:
     unknown = sorted(set(value) - set(allowed))
     if unknown:
@@ -217,6 +245,7 @@ class Config(_Strict):
     export: ExportConfig = ExportConfig()
     auth: AuthConfig = AuthConfig()
     retention: RetentionConfig = RetentionConfig()
+    mail: MailConfig = MailConfig()
 
     @property
     def database(self) -> Path:
@@ -285,6 +314,10 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         auth = auth.model_copy(update={"users_file": _resolve(users_file, base)})
     if auth.proxy_secret_file is not None:
         auth = auth.model_copy(update={"proxy_secret_file": _resolve(auth.proxy_secret_file, base)})
+    mail = config.mail
+    for key in ("password_file", "ca_file"):
+        if getattr(mail, key) is not None:
+            mail = mail.model_copy(update={key: _resolve(getattr(mail, key), base)})
     retention = config.retention
     if retention.backup_dir is not None:
         retention = retention.model_copy(
@@ -295,6 +328,7 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
             "storage": storage.model_copy(update=updates),
             "auth": auth,
             "retention": retention,
+            "mail": mail,
         }
     )
 

@@ -34,6 +34,30 @@ def date(value: dt.date | None) -> str:
     return "" if value is None else f"{value:%d.%m.%Y}"
 
 
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as a CSV file for people: `;`, decimal comma, TT.MM.JJJJ, UTF-8 with BOM.
+
+    As German offices open it in Excel; the page's downloads and the command line's files for
+    people (sample lists, reports' tables) are written by this one function. Lines end in
+    CRLF, so a field with a line break of either kind is quoted and stays one cell.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            continue  # written by date_format below
+        if values.dtype == object and values.map(_is_plain_date).any():
+            out[column] = values.map(lambda v: date(v) if _is_plain_date(v) else v)
+    text = out.to_csv(
+        index=False, sep=";", decimal=",", date_format="%d.%m.%Y", lineterminator="\r\n"
+    )
+    return text.encode("utf-8-sig")
+
+
+def _is_plain_date(value: object) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 
 

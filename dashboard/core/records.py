@@ -77,6 +77,19 @@ CREATE TABLE IF NOT EXISTS sample_results (
     checked_by VARCHAR NOT NULL,
     checked_at TIMESTAMP NOT NULL
 );
+-- One row per monthly report delivered by e-mail (`send-reports`): a month's report goes to
+-- a subscriber once; a failed delivery leaves no row and is tried again on the next run.
+CREATE TABLE IF NOT EXISTS report_sendings (
+    id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
+    month DATE NOT NULL,              -- the report's month (first day)
+    login VARCHAR NOT NULL,           -- the subscriber, as in the users file
+    email VARCHAR NOT NULL,
+    as_of DATE NOT NULL,              -- the Stichtag of the report sent
+    files VARCHAR NOT NULL,           -- the attachments' names, comma-separated
+    sent_by VARCHAR NOT NULL,
+    sent_at TIMESTAMP NOT NULL,
+    UNIQUE (month, login)
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     id BIGINT PRIMARY KEY DEFAULT nextval('record_ids'),
     logged_at TIMESTAMP NOT NULL,
@@ -296,6 +309,27 @@ def log(config: Config, who: str, action: str, detail: str = "") -> None:
     """Append one audit entry in its own short transaction."""
     with transaction(config) as con:
         audit(con, who, action, detail)
+
+
+def sent_reports(config: Config, month: dt.date) -> set[str]:
+    """The logins the report of `month` (its first day) has been delivered to."""
+    if not config.app_database.exists():
+        return set()
+    frame = query(config, "SELECT login FROM report_sendings WHERE month = ?", [month])
+    return set(frame["login"])
+
+
+def record_sending(
+    config: Config, who: str, month: dt.date, login: str, email: str, as_of: dt.date, files: str
+) -> None:
+    """Record a delivered report and audit it, in one transaction."""
+    with transaction(config) as con:
+        con.execute(
+            "INSERT INTO report_sendings (month, login, email, as_of, files, sent_by, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [month, login, email, as_of, files, who, dt.datetime.now()],
+        )
+        audit(con, who, "Bericht versandt", f"{month:%Y-%m} an {login} <{email}>: {files}")
 
 
 def audit_entries(config: Config, limit: int = 5000) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 from dashboard.core import records
 from dashboard.core.config import AREAS, Config
 from dashboard.core.months import add_months, month_start, months_between
-from dashboard.core.rules import BREACHES, STATUS_LABELS
+from dashboard.core.rules import ANONYMOUS_WORKER, BREACHES, STATUS_LABELS
 from dashboard.queries import metrics, overview
 from dashboard.queries.filters import NO_FILTERS, Filters, status_in
 from dashboard.queries.quality import KIND_LABELS
@@ -223,6 +223,66 @@ def repeat_cases(
     """Workers whose breaches due in the month reach the threshold (A10), with the tickets."""
     frame = metrics.repeat_cases(con, as_of, month_scope(filters, month), threshold)
     return frame.assign(tickets=frame["ticket_ids"].map(", ".join)).drop(columns="ticket_ids")
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return column in {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def repeat_counts(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    *,
+    month: dt.date,
+    threshold: int = 2,
+    cases: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per Bereich and in total: how many people are repeat cases (A10) in the month.
+
+    A person counts in the Bereich where most of their breaches of the month lie; `workers`
+    are the people with tickets due in the Bereich (for the small-cell rule). Counted
+    over the scope's `person` column where the view has one (names hidden, e.g. for
+    management), else over the names; where neither tells people apart the count is NaN.
+    `cases` (the repeat cases with their conversations, for viewers who see people) adds
+    how many conversations are still pending.
+    """
+    who = "person" if _has_column(con, "tickets", "person") else "worker"
+    names_hidden = who == "worker" and cases is None
+    frame = (
+        month_scope(filters, month)
+        .verdicts(as_of)
+        .wrap(
+            f"""
+        WITH month AS (SELECT * FROM {{rows}} WHERE worker <> $anonymous AND {who} IS NOT NULL),
+        people AS (
+            SELECT {who} AS who, mode(area) AS area FROM month
+            WHERE {status_in(BREACHES)}
+            GROUP BY ALL HAVING count(*) >= $threshold
+        ),
+        staff AS (SELECT area, count(DISTINCT {who}) AS workers FROM month GROUP BY area)
+        SELECT s.area, coalesce(p.cases, 0) AS cases, s.workers
+        FROM staff s LEFT JOIN (SELECT area, count(*) AS cases FROM people GROUP BY area) p
+            USING (area)
+        """,
+            threshold=threshold,
+            anonymous=ANONYMOUS_WORKER,
+        )
+        .df(con)
+    )
+    out = pd.DataFrame({"area": _areas(filters)}).merge(frame, on="area", how="left")
+    out[["cases", "workers"]] = out[["cases", "workers"]].fillna(0).astype("int64")
+    # `workers`: the people of the Bereich in the month, the cell the small-cell rule judges
+    total = {"area": [TOTAL], "cases": [int(out["cases"].sum())],
+             "workers": [int(out["workers"].sum())]}  # fmt: skip
+    out = pd.concat([out, pd.DataFrame(total)], ignore_index=True)
+    if names_hidden:
+        out["cases"] = float("nan")
+    out["pending"] = (
+        int((cases["conversation"] == "ausstehend").sum()) if cases is not None else float("nan")
+    )
+    out.loc[out["area"] != TOTAL, "pending"] = float("nan")
+    return out.assign(threshold=threshold)
 
 
 def loads(

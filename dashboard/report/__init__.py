@@ -4,7 +4,7 @@
 or .pdf file (`xlsx`, `pdf`). No Streamlit here: the page, the CLI and the tests use these.
 """
 
-from dashboard.report.figures import Report, build
+from dashboard.report.figures import Report, build, build_for
 from dashboard.report.files import MIME_TYPES, ReportError, file_bytes, file_name, suffix_of
 from dashboard.report.months import default_month, month_options, parse_month
 from dashboard.report.rules import scope_label
@@ -14,6 +14,7 @@ __all__ = [
     "Report",
     "ReportError",
     "build",
+    "build_for",
     "default_month",
     "file_bytes",
     "file_name",

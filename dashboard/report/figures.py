@@ -14,11 +14,14 @@ import duckdb
 import pandas as pd
 
 from dashboard.access import privacy
+from dashboard.access import scope as data_scope
 from dashboard.access.scope import OPERATOR, Scope
 from dashboard.access.viewer import Viewer, restrict, sees_workers
-from dashboard.core import format
+from dashboard.core import format, rules
 from dashboard.core.config import Config
-from dashboard.core.months import month_label, month_start
+from dashboard.core.keys import load_or_create_key
+from dashboard.core.months import add_months, month_label, month_start
+from dashboard.core.storage import connect_readonly
 from dashboard.queries import monthly
 from dashboard.queries.filters import NO_FILTERS, Filters
 from dashboard.report.rules import rules_table, scope_label
@@ -31,8 +34,11 @@ class Report:
     month: dt.date
     as_of: dt.date
     filters: Filters
+    audience: str  # the role whose version this is ("admin": the operator's full report)
     rules: pd.DataFrame  # label, value: the rules the figures were computed with
     summary: pd.DataFrame
+    previous: pd.DataFrame  # the summary of the month before, same Stichtag and selection
+    year_ago: pd.DataFrame  # the summary of the same month a year before
     trend: pd.DataFrame
     teams: pd.DataFrame
     workers: pd.DataFrame | None  # None: not for this viewer (no worker-level figures)
@@ -41,9 +47,21 @@ class Report:
     extended_tickets: pd.DataFrame | None
     checks: pd.DataFrame
     repeat_cases: pd.DataFrame | None
+    repeat_counts: pd.DataFrame  # per Bereich: repeat cases and conversations pending
     samples: pd.DataFrame
     loads: pd.DataFrame
     status_mix: pd.DataFrame
+
+    @property
+    def has_data(self) -> bool:
+        """Whether any ticket of the selection falls due in the month."""
+        tickets = self.summary["tickets"].iloc[-1]
+        return pd.isna(tickets) or int(tickets) > 0  # hidden (small-cell rule): there are some
+
+    @property
+    def names_people(self) -> bool:
+        """Whether this version lists people (not management's: no single person there)."""
+        return self.repeat_cases is not None
 
     @property
     def title(self) -> str:
@@ -111,9 +129,14 @@ def build(
     scope = restrict(monthly.scope_filters(filters), viewer)
     personal = viewer is None or sees_workers(viewer)
     args, kw = (con, as_of, scope), {"month": month}
+    repeats = (
+        repeat_conversations(con, config, as_of, scope, **kw, limits=limits) if personal else None
+    )
     tables = {
         "rules": rules_table(config, month, as_of, scope),
         "summary": monthly.summary(*args, **kw),
+        "previous": monthly.summary(*args, month=add_months(month, -1)),
+        "year_ago": monthly.summary(*args, month=add_months(month, -12)),
         "trend": monthly.trend(*args, **kw),
         "teams": monthly.teams(*args, **kw),
         "workers": monthly.workers(*args, **kw) if personal else None,
@@ -121,9 +144,10 @@ def build(
         "extensions": monthly.extensions(*args, **kw),
         "extended_tickets": monthly.extended_tickets(*args, **kw) if personal else None,
         "checks": monthly.checks(*args, **kw),
-        "repeat_cases": repeat_conversations(con, config, as_of, scope, **kw, limits=limits)
-        if personal
-        else None,
+        "repeat_cases": repeats,
+        "repeat_counts": monthly.repeat_counts(
+            *args, **kw, threshold=config.rules.repeat_threshold, cases=repeats
+        ),
         "samples": monthly.samples(config, as_of, scope, **kw),
         "loads": monthly.loads(*args, **kw),
         "status_mix": monthly.status_mix(*args, **kw),
@@ -137,4 +161,30 @@ def build(
         for name, frame in tables.items()
         if frame is not None
     }
-    return Report(month, as_of, scope, **{**tables, **released})
+    audience = viewer.role if viewer is not None else "admin"
+    return Report(month, as_of, scope, audience, **{**tables, **released})
+
+
+def build_for(
+    config: Config,
+    month: dt.date,
+    as_of: dt.date,
+    filters: Filters = NO_FILTERS,
+    viewer: Viewer | None = None,
+) -> Report:
+    """The report from the configured database, as `viewer` may see it (None: everything).
+
+    For the command line and the e-mail delivery: the connection's views are restricted to
+    the viewer's data scope exactly as for the dashboard, so a report sent to someone holds
+    what their page would show.
+    """
+    con = connect_readonly(config, snapshots=True)
+    try:
+        limits = None
+        if viewer is not None:
+            limits = data_scope.install(con, viewer, load_or_create_key(config.storage.key_file))
+        # The verdicts of the Stichtag once; every figure of the report then reads them.
+        rules.fill_snapshot(con, as_of)
+        return build(con, config, month, as_of, filters, viewer, limits)
+    finally:
+        con.close()

@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard import serving
 from dashboard.access import privacy
-from dashboard.core import records
+from dashboard.core import format, records
 from dashboard.ui import auth
 
 
@@ -39,15 +39,8 @@ def xlsx_bytes(frame: pd.DataFrame, sheet: str = "Daten") -> bytes:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV as German offices open it in Excel: `;`, decimal comma, UTF-8 with BOM.
-
-    Lines end in CRLF, so a field with a line break of either kind is quoted and stays one
-    cell.
-    """
-    text = frame.to_csv(
-        index=False, sep=";", decimal=",", date_format="%d.%m.%Y", lineterminator="\r\n"
-    )
-    return text.encode("utf-8-sig")
+    """CSV as German offices open it in Excel (`dashboard.core.format.csv_bytes`)."""
+    return format.csv_bytes(frame)
 
 
 SELECTION_KEY = "_audit_selection"  # the selection of the current run, for downloads

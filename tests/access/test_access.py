@@ -169,6 +169,16 @@ def test_pseudonyms_are_stable_keyed_and_distinct():
          "zweimal"),
         ('[[user]]\nlogin = "a"\nrole = "admin"\npasswort = "x"\n', "user[0]"),
         ("[[user]\n", "kein gültiges TOML"),
+        # subscriptions to the monthly report by e-mail
+        ('[[user]]\nlogin = "a@jc.example"\nrole = "mitarbeitende"\nworker = "A"\n'
+         "[user.report]\n", "bekommt keinen Monatsbericht"),
+        ('[[user]]\nlogin = "a"\nrole = "management"\n[user.report]\n', "keine E-Mail-Adresse"),
+        ('[[user]]\nlogin = "a"\nrole = "management"\n[user.report]\nemail = "a@b"\n',
+         "keine E-Mail-Adresse"),
+        ('[[user]]\nlogin = "a@jc.example"\nrole = "teamleitung"\nteams = ["L1"]\n'
+         '[user.report]\nteams = ["L2"]\n', "nur eigene Teams"),
+        ('[[user]]\nlogin = "a@jc.example"\nrole = "management"\n[user.report]\n'
+         'areas = ["Sonstiges"]\n', "user[0]"),
     ],
 )  # fmt: skip
 def test_a_bad_users_file_is_refused_with_a_reason(tmp_path, text, message):
@@ -176,6 +186,25 @@ def test_a_bad_users_file_is_refused_with_a_reason(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(users.UsersError, match=message.replace("[", r"\[")):
         users.load_users(path)
+
+
+def test_subscriptions_with_their_address_and_selection(tmp_path):
+    path = tmp_path / "users.toml"
+    path.write_text(
+        '[[user]]\nlogin = "GF@jc.example"\nname = "Gerda"\nrole = "management"\n'
+        '[user.report]\nareas = ["Leistung"]\n'
+        '[[user]]\nlogin = "tl"\nrole = "teamleitung"\nteams = ["L1", "L2"]\n'
+        '[user.report]\nemail = "tl@jc.example"\nteams = ["L2"]\n'
+        '[[user]]\nlogin = "c@jc.example"\nrole = "controlling"\n',
+        encoding="utf-8",
+    )
+    subs = users.subscriptions(path)
+    assert [(s.viewer.login, s.email, s.filters.areas, s.filters.teams) for s in subs] == [
+        ("gf@jc.example", "gf@jc.example", ("Leistung",), ()),  # the login, lower case
+        ("tl", "tl@jc.example", (), ("L2",)),
+    ]
+    assert subs[1].viewer.teams == ("L1", "L2")  # the scope stays the user's
+    assert len(users.load_users(path)) == 3
 
 
 def test_logins_match_case_insensitively_and_unknown_is_none(tmp_path):

@@ -85,6 +85,10 @@ def test_environment_overrides(tmp_path: Path):
         ("[export.headers]\nticket = ['Nr']\n", "export.headers"),
         ("[export.values.area]\nSonstiges = ['S']\n", "export.values"),
         ("[unbekannt]\nx = 1\n", "unbekannt"),
+        ("[mail]\nsender = 'kein-absender'\n", "mail.sender"),
+        ("[mail]\nport = 0\n", "mail.port"),
+        ("[mail]\nstarttls = 'vielleicht'\n", "mail.starttls"),
+        ("[mail]\npasswort = 'x'\n", "mail.passwort"),
     ],
 )
 def test_bad_configuration_is_refused_naming_the_key(tmp_path: Path, toml: str, key: str):
@@ -102,3 +106,21 @@ def test_unreadable_toml_and_missing_file(tmp_path: Path):
         load_config(bad, environ={})
     with pytest.raises(ConfigError, match="nicht gefunden"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_mail_password_from_a_file_beside_the_config_or_the_environment(tmp_path: Path):
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "smtp").write_text("s3cret\nignored\n", encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[mail]\nhost = 'mail.jc.example'\nsender = 'bericht@jc.example'\n"
+        "password_file = 'secret/smtp'\n"
+    )
+    mail = load_config(path, environ={}).mail
+    assert (mail.host, mail.port, mail.starttls) == ("mail.jc.example", 587, True)
+    assert mail.password_file == tmp_path / "secret" / "smtp"
+    assert mail.password() == "s3cret"
+    path.write_text("[mail]\npassword_env = 'SMTP_PW'\n")
+    mail = load_config(path, environ={}).mail
+    assert mail.password({"SMTP_PW": "aus-der-umgebung"}) == "aus-der-umgebung"
+    assert mail.password({}) is None

@@ -477,8 +477,10 @@ def _cli(*argv: str) -> argparse.Namespace:
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    # a file for people: BOM, ';', German dates (like the page's download)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
 
 
 def test_cli_writes_the_sample_prints_the_seed_and_stores_it(
@@ -494,7 +496,7 @@ def test_cli_writes_the_sample_prints_the_seed_and_stores_it(
     rows = _csv(out)
     expected = samples.draw(db(), S, Filters(), *JUNE, (), "size", 3, 7)
     assert [r["Ticket-ID"] for r in rows] == list(expected["ticket_id"])
-    assert rows[0]["Seed"] == "7" and rows[0]["Erledigt am"] == "2026-06-03"
+    assert rows[0]["Seed"] == "7" and rows[0]["Erledigt am"] == "03.06.2026"
     history = samples.draws(config)
     stored = history[["drawn_by", "seed", "method", "amount", "population", "items"]]
     assert stored.values.tolist() == [["TL Tina", 7, "size", 3.0, 4, 3]]
