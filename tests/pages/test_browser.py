@@ -400,8 +400,15 @@ def _url_has(page, text: str) -> None:
 def _choose(page, label: str, option: str) -> None:
     """Pick an option of the sidebar selectbox labelled `label`."""
     box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a click during a rerun may not open the list: try again
+        box.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except Exception:  # playwright's TimeoutError: open the list again
+            page.keyboard.press("Escape")
+    choice.click()
 
 
 def test_filters_set_on_one_page_are_kept_through_the_navigation(server, page):
