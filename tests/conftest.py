@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboard.core.config import DEFAULT_HEADERS, Config, load_config
+from dashboard.core.config import DEFAULT_HEADERS, Config, RecordsConfig, load_config
 from dashboard.core.storage import connect_readonly
 from etl.load import LoadResult, load_files
 from etl.sources import csv_text
@@ -19,15 +19,61 @@ HEADER = list(DEFAULT_HEADERS.values())
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch) -> Config:
-    """Default configuration with database and key file inside tmp_path."""
+def config(tmp_path: Path, monkeypatch, request) -> Config:
+    """Default configuration with database and key file inside tmp_path.
+
+    The records are in the DuckDB file beside the database; a test parametrised with
+    `@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)` runs on both
+    backends, the PostgreSQL one in a new database of a throw-away server.
+    """
     monkeypatch.delenv("TICKET_CONTROLLING_CONFIG", raising=False)
-    return load_config(
+    config = load_config(
         environ={
             "TICKET_CONTROLLING_DB": str(tmp_path / "db" / "tickets.duckdb"),
             "TICKET_CONTROLLING_KEY_FILE": str(tmp_path / "secret" / "key"),
         }
     )
+    return on_backend(config, getattr(request, "param", "duckdb"), request)
+
+
+# -- the records on both backends ------------------------------------------------------------
+RECORD_BACKENDS = ("duckdb", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole run (tests/postgres.py)."""
+    from tests.postgres import Cluster, server_bindir
+
+    bindir = server_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server programs (initdb, pg_ctl) are not installed: "
+            "apt-get install postgresql (.ci/run does)"
+        )
+    cluster = Cluster(bindir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def on_backend(config: Config, backend: str, request) -> Config:
+    """`config` with its records on `backend`: the DuckDB file or a new PostgreSQL database."""
+    if backend == "duckdb":
+        return config
+    cluster = request.getfixturevalue("postgres")
+    records = RecordsConfig(url=cluster.database(), password_file=cluster.password_file)
+    return config.model_copy(update={"records": records})
+
+
+def records_env(config: Config) -> dict[str, str]:
+    """Environment that gives another process the same records (password as libpq's)."""
+    if config.records.url is None:
+        return {}
+    return {
+        "TICKET_CONTROLLING_RECORDS_URL": config.records.url,
+        "PGPASSWORD": config.records.password_file.read_text(encoding="utf-8").strip(),
+    }
 
 
 def ticket_row(**fields: str) -> dict[str, str]:

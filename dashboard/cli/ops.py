@@ -8,14 +8,21 @@ backup holds it like a writer does (other writers wait a moment), checkpoints it
 it. A restore of loaded data goes through the same locked copy-and-swap as a load, so
 readers switch to it like to a new load; a restore of the records replaces the file while
 holding it. The pseudonym key is not copied: it belongs in a separate, protected place.
+
+Records in PostgreSQL (`[records] url`) are dumped with `pg_dump` (custom format, one
+consistent snapshot while replicas keep writing) and put back with `pg_restore` in a single
+transaction; both are Debian's `postgresql-client` and get the password through the
+environment of the child process only.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import glob
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +40,7 @@ from dashboard.core.storage import (
 )
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8..11 of every DuckDB database file
+PG_DUMP_MAGIC = b"PGDMP"  # the first bytes of a pg_dump file in custom format
 RECORD_TABLES = ("conversations", "sample_draws", "sample_items", "sample_results", "audit_log")
 
 
@@ -53,7 +61,7 @@ def add_parsers(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> 
         parents=list(parents),
         help="eine Sicherung zurückspielen (Ticket-Daten oder Aufzeichnungen)",
     )
-    restore_parser.add_argument("file", type=Path, help="Sicherungsdatei (.duckdb)")
+    restore_parser.add_argument("file", type=Path, help="Sicherungsdatei (.duckdb, .pgdump)")
 
 
 def run_backup(config: Config, args) -> int:
@@ -103,7 +111,11 @@ def backup(config: Config, out_dir: Path) -> list[tuple[Path, str]]:
         with open(config.database, "rb") as source:
             _write_atomically(source, target)
         written.append((target, f"Ticket-Daten, {_describe_loaded(target)}"))
-    if config.app_database.exists():
+    if records.uses_postgres(config):
+        target = out_dir / f"records-{stamp}.pgdump"
+        _pg_dump(config, target)
+        written.append((target, f"Aufzeichnungen aus {records.location(config)} (pg_dump)"))
+    elif config.app_database.exists():
         target = out_dir / f"{config.app_database.stem}-{stamp}.duckdb"
         # Held like a writer holds it: nobody writes while it is checkpointed and copied.
         with records.transaction(config) as con:
@@ -112,6 +124,42 @@ def backup(config: Config, out_dir: Path) -> list[tuple[Path, str]]:
                 _write_atomically(source, target)
         written.append((target, "Aufzeichnungen: Stichproben, Gespräche, Protokoll"))
     return written
+
+
+def _pg_tool(name: str) -> str:
+    """Path of a PostgreSQL client program (Debian's wrapper or the newest version's own)."""
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise records.RecordsBusy(f"{name} fehlt: bitte das Paket postgresql-client installieren.")
+    return found
+
+
+def _pg_run(config: Config, *args: str) -> None:
+    env = dict(os.environ)
+    if config.records.password_file is not None:
+        # To the child only, never on its command line (visible to every user) or in a log.
+        env["PGPASSWORD"] = config.records.password_file.read_text(encoding="utf-8").strip()
+    done = subprocess.run(
+        [*args, "--dbname", config.records.url], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["ohne Meldung"])[-1]
+        raise records.RecordsBusy(
+            f"{Path(args[0]).name} für {records.location(config)} ist fehlgeschlagen: {reason}"
+        )
+
+
+def _pg_dump(config: Config, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        _pg_run(config, _pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_atomically(source, target: Path) -> None:
@@ -144,6 +192,8 @@ def _kind(path: Path) -> str:
             head = fh.read(16)
     except OSError as exc:
         raise RestoreRefused(f"{path} kann nicht gelesen werden: {io_reason(exc)}.") from exc
+    if head.startswith(PG_DUMP_MAGIC):
+        return "records-postgres"
     if head[8:12] != DUCKDB_MAGIC:
         raise RestoreRefused(f"{path} ist keine DuckDB-Datenbank; nichts geändert.")
     try:
@@ -175,10 +225,13 @@ def _kind(path: Path) -> str:
     )
 
 
-def restore(config: Config, source: Path) -> tuple[Path, str]:
+def restore(config: Config, source: Path) -> tuple[Path | str, str]:
     """Replace the database `source` is a backup of; refuses foreign or incompatible files."""
     source = Path(source)
-    if _kind(source) == "loaded":
+    kind = _kind(source)
+    if kind == "records-postgres" or (records.uses_postgres(config) and kind == "records"):
+        return _restore_postgres(config, source, kind), "Aufzeichnungen"
+    if kind == "loaded":
         try:
             _restore_loaded(config, source)
         except StorageError as exc:
@@ -204,6 +257,24 @@ def _restore_loaded(config: Config, source: Path) -> None:
         finally:
             db.con.execute("DETACH backup")
         db.changed = True
+
+
+def _restore_postgres(config: Config, source: Path, kind: str) -> str:
+    if kind != "records-postgres" or not records.uses_postgres(config):
+        raise RestoreRefused(
+            f"{source} ist eine Sicherung "
+            + ("aus PostgreSQL" if kind == "records-postgres" else "der DuckDB-Aufzeichnungen")
+            + ", die Aufzeichnungen liegen aber "
+            + (f"in {records.location(config)}" if records.uses_postgres(config) else "in DuckDB")
+            + "; nichts geändert."
+        )
+    try:
+        # One transaction: replicas wait for it a moment and then see the restored records.
+        _pg_run(config, _pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
+                "--single-transaction", "--exit-on-error", str(source))  # fmt: skip
+    except records.RecordsBusy as exc:
+        raise RestoreRefused(f"{exc}; nichts geändert.") from exc
+    return records.location(config)
 
 
 def _restore_records(config: Config, source: Path) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ ENV_CONFIG = "TICKET_CONTROLLING_CONFIG"
 ENV_DB = "TICKET_CONTROLLING_DB"
 ENV_KEY_FILE = "TICKET_CONTROLLING_KEY_FILE"
 ENV_USERS = "TICKET_CONTROLLING_USERS"
+ENV_RECORDS_URL = "TICKET_CONTROLLING_RECORDS_URL"
 
 AREAS = ("Leistung", "Integration")
 
@@ -136,6 +138,32 @@ class StorageConfig(_Strict):
     key_file: Path = Path("~/.local/share/ticket-controlling/pseudonym.key")
 
 
+class RecordsConfig(_Strict):
+    """Where the dashboard's own records live: PostgreSQL when `url` is set, else DuckDB."""
+
+    # "postgresql://user@host:5432/dbname": shared by every replica of the dashboard. Unset:
+    # the embedded DuckDB file `storage.app_database` (one process writes at a time).
+    url: str | None = None
+    # The password, from a file outside the repository; without it libpq's PGPASSWORD or
+    # ~/.pgpass. Never in the URL: a URL ends up in logs and process lists.
+    password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError("erwartet postgresql://benutzer@host:port/datenbank")
+        query = urllib.parse.parse_qs(parts.query)
+        if parts.password is not None or "password" in query:
+            raise ValueError(
+                "kein Passwort in der URL; records.password_file oder PGPASSWORD verwenden"
+            )
+        return value
+
+
 class ExportConfig(_Strict):
     """Header and value mapping of the ticket and absence exports."""
 
@@ -245,6 +273,7 @@ class Config(_Strict):
     export: ExportConfig = ExportConfig()
     auth: AuthConfig = AuthConfig()
     retention: RetentionConfig = RetentionConfig()
+    records: RecordsConfig = RecordsConfig()
     mail: MailConfig = MailConfig()
 
     @property
@@ -323,11 +352,24 @@ def load_config(path: str | Path | None = None, *, environ: dict | None = None) 
         retention = retention.model_copy(
             update={"backup_dir": _resolve(retention.backup_dir, base)}
         )
+    records = config.records
+    if env.get(ENV_RECORDS_URL):
+        try:  # validated like the file's key: no password in the URL
+            records = RecordsConfig.model_validate(
+                {**records.model_dump(), "url": env[ENV_RECORDS_URL]}
+            )
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, ENV_RECORDS_URL)) from None
+    if records.password_file is not None:
+        records = records.model_copy(
+            update={"password_file": _resolve(records.password_file, base)}
+        )
     return config.model_copy(
         update={
             "storage": storage.model_copy(update=updates),
             "auth": auth,
             "retention": retention,
+            "records": records,
             "mail": mail,
         }
     )

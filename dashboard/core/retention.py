@@ -20,15 +20,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from dashboard.core import records
 from dashboard.core.config import Config
 from dashboard.core.months import add_months
 
 KINDS = ("conversations", "samples", "audit", "backups")
-# Files `backup` writes: <stem>-YYYYMMDD-HHMMSS.duckdb (dashboard.cli.ops.backup)
-BACKUP_NAME = re.compile(r".+-(\d{8}-\d{6})\.duckdb")
+# Files `backup` writes: <stem>-YYYYMMDD-HHMMSS.duckdb, records-….pgdump (dashboard.cli.ops)
+BACKUP_NAME = re.compile(r".+-(\d{8}-\d{6})\.(duckdb|pgdump)")
 
 
 @dataclass(frozen=True)
@@ -87,11 +85,13 @@ def describe(result: RetentionResult) -> str:
     )
 
 
-def _count(con: duckdb.DuckDBPyConnection, where: str, cutoff: dt.date) -> int:
+def _count(con: records.Connection, where: str, cutoff: dt.date) -> int:
     return con.execute(f"SELECT count(*) FROM {where}", [cutoff]).fetchone()[0]
 
 
-def _cut_audit(con: duckdb.DuckDBPyConnection, config: Config, cutoff: dt.date) -> None:
+def _cut_audit(con: records.Connection, config: Config, cutoff: dt.date) -> None:
+    # No replica may append while the start of the chain moves (PostgreSQL; DuckDB: serial).
+    con.serialise(records.AUDIT_LOCK)
     last = con.execute(
         "SELECT seq, chain FROM audit_log WHERE logged_at < ? ORDER BY seq DESC LIMIT 1",
         [cutoff],

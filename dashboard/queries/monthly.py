@@ -314,7 +314,7 @@ def loads(
 
 def _records(config: Config, sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
     # No records database yet means nothing recorded; a report must not create the file.
-    if not config.app_database.exists():
+    if not records.exists(config):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     return records.query(config, sql, params)
 
@@ -331,6 +331,7 @@ def conversations(config: Config, as_of: dt.date, *, month: dt.date) -> pd.DataF
     )
 
 
+# Plain SQL that DuckDB and PostgreSQL both run: the records may be in either.
 SAMPLES_SQL = """
 WITH draws AS (
     SELECT * FROM sample_draws
@@ -339,28 +340,33 @@ WITH draws AS (
            OR (period_from <= $m_to::DATE AND period_to >= $m_from::DATE))
 ),
 items AS (
-    SELECT i.draw_id, i.ticket_id FROM sample_items i SEMI JOIN draws USING (draw_id)
-    WHERE (len($teams) = 0 OR list_contains($teams, i.team))
-      AND (len($workers) = 0 OR list_contains($workers, i.worker))
+    SELECT i.draw_id, i.ticket_id FROM sample_items i
+    WHERE i.draw_id IN (SELECT draw_id FROM draws)
+      AND ($all_teams OR i.team IN (SELECT unnest($teams::VARCHAR[])))
+      AND ($all_workers OR i.worker IN (SELECT unnest($workers::VARCHAR[])))
 ),
 latest AS (
-    SELECT draw_id, ticket_id, arg_max(result, (checked_at, id)) AS result
-    FROM sample_results WHERE checked_at::DATE <= $as_of::DATE
-    GROUP BY draw_id, ticket_id
+    SELECT draw_id, ticket_id, result FROM (
+        SELECT draw_id, ticket_id, result,
+               row_number() OVER (PARTITION BY draw_id, ticket_id
+                                  ORDER BY checked_at DESC, id DESC) AS newest
+        FROM sample_results WHERE checked_at::DATE <= $as_of::DATE
+    ) ranked
+    WHERE newest = 1
 )
 SELECT d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to,
-       CASE WHEN len(d.teams) = 0 THEN 'alle Integration-Teams'
-            ELSE array_to_string(d.teams, ', ') END AS teams,
+       coalesce(nullif(array_to_string(d.teams, ', '), ''), 'alle Integration-Teams') AS teams,
        d.method, d.amount, d.seed, d.population,
        count(i.ticket_id) AS items,
        count(l.result) AS checked,
-       count(*) FILTER (l.result = 'bestätigt') AS confirmed,
-       count(*) FILTER (l.result = 'nicht bestätigt') AS not_confirmed,
+       count(*) FILTER (WHERE l.result = 'bestätigt') AS confirmed,
+       count(*) FILTER (WHERE l.result = 'nicht bestätigt') AS not_confirmed,
        count(i.ticket_id) - count(l.result) AS unchecked
 FROM draws d
-LEFT JOIN items i USING (draw_id)
+LEFT JOIN items i ON i.draw_id = d.draw_id
 LEFT JOIN latest l ON l.draw_id = i.draw_id AND l.ticket_id = i.ticket_id
-GROUP BY ALL
+GROUP BY d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to, d.teams, d.method,
+         d.amount, d.seed, d.population
 HAVING $unscoped OR count(i.ticket_id) > 0
 ORDER BY d.drawn_at, d.draw_id
 """
@@ -387,7 +393,9 @@ def samples(
         "m_from": start,
         "m_to": add_months(start, 1) - dt.timedelta(days=1),
         "teams": list(filters.teams),
+        "all_teams": not filters.teams,
         "workers": list(filters.workers),
+        "all_workers": not filters.workers,
         "unscoped": not (filters.teams or filters.workers),
     }
     frame = _records(config, SAMPLES_SQL, params, SAMPLE_COLUMNS)

@@ -339,15 +339,11 @@ def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str
                 int(params.population),
             ],
         ).fetchone()
-        con.register("drawn_items", items)
-        try:
-            con.execute(
-                f"INSERT INTO sample_items (draw_id, {', '.join(ITEM_COLUMNS)}) "
-                f"SELECT ?, {', '.join(ITEM_COLUMNS)} FROM drawn_items",
-                [draw_id],
-            )
-        finally:
-            con.unregister("drawn_items")
+        con.executemany(
+            f"INSERT INTO sample_items (draw_id, {', '.join(ITEM_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' for _ in ITEM_COLUMNS)})",
+            [[draw_id, *row] for row in items.itertuples(index=False)],
+        )
         records.audit(
             con,
             who,
@@ -411,7 +407,7 @@ def record_result(
 # The latest result per ticket of a draw: ids grow with every append, so the highest wins.
 LATEST_RESULTS = """
 SELECT * FROM sample_results
-QUALIFY row_number() OVER (PARTITION BY draw_id, ticket_id ORDER BY id DESC) = 1
+WHERE id IN (SELECT max(id) FROM sample_results GROUP BY draw_id, ticket_id)
 """
 
 
@@ -429,9 +425,9 @@ def draws(config: Config) -> pd.DataFrame:
             USING (draw_id)
         LEFT JOIN (
             SELECT draw_id, count(*) AS checked,
-                   count(*) FILTER (result = 'bestätigt') AS confirmed,
-                   count(*) FILTER (result = 'nicht bestätigt') AS not_confirmed
-            FROM ({LATEST_RESULTS}) GROUP BY draw_id
+                   count(*) FILTER (WHERE result = 'bestätigt') AS confirmed,
+                   count(*) FILTER (WHERE result = 'nicht bestätigt') AS not_confirmed
+            FROM ({LATEST_RESULTS}) latest GROUP BY draw_id
         ) r USING (draw_id)
         ORDER BY d.draw_id DESC
         """,

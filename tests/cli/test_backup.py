@@ -167,3 +167,34 @@ def test_backups_taken_while_loads_run_are_complete_states(env_config, tmp_path)
         con = duckdb.connect(str(app), read_only=True)
         assert con.execute("SELECT detail FROM audit_log").fetchall() == [("eins",)]
         con.close()
+
+
+def test_backup_and_restore_of_records_in_postgres(env_config, postgres, tmp_path, capsys):
+    # The replicas' records in PostgreSQL: pg_dump and pg_restore, the password only in
+    # the environment (libpq's PGPASSWORD), as a cron job would have it.
+    url = postgres.database()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TICKET_CONTROLLING_RECORDS_URL", url)
+        mp.setenv("PGPASSWORD", postgres.password)
+        config = load_config()
+        _log(config, "vor der Sicherung")
+        assert cli.main(["backup", "--out", str(tmp_path / "backup")]) == 0
+        out = capsys.readouterr().out
+        [dump] = (tmp_path / "backup").iterdir()
+        assert dump.name.startswith("records-") and dump.suffix == ".pgdump"
+        assert f"Gesichert: {dump} (Aufzeichnungen aus PostgreSQL 127.0.0.1" in out
+        assert postgres.password not in out
+        _log(config, "nach der Sicherung")
+
+        assert cli.main(["restore", str(dump)]) == 0
+        assert "-> PostgreSQL 127.0.0.1" in capsys.readouterr().out
+        assert _audit(config) == ["vor der Sicherung"]
+        _log(config, "danach")  # the chain goes on from the restored head
+        assert _audit(config) == ["vor der Sicherung", "danach"]
+        check = records.verify_audit(config)
+        assert check.intact and check.head_seq == 2
+
+        # A DuckDB copy of records cannot be put into PostgreSQL, nor the other way round.
+        mp.delenv("TICKET_CONTROLLING_RECORDS_URL")
+        assert cli.main(["restore", str(dump)]) == 1
+        assert "aus PostgreSQL" in capsys.readouterr().err

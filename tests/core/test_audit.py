@@ -1,5 +1,6 @@
-"""The access log under attack: a copy of the records database edited behind the dashboard's
-back, the way someone with file access but without the key file would do it."""
+"""The access log under attack: the records database edited behind the dashboard's back, the
+way someone with access to the file (or the PostgreSQL database) but without the key file
+would do it. Every test runs on both backends."""
 
 from __future__ import annotations
 
@@ -7,17 +8,24 @@ import hashlib
 import json
 
 import duckdb
+import psycopg
 import pytest
 
 from dashboard.cli import main
 from dashboard.core import records
+from tests.conftest import RECORD_BACKENDS, records_env
+
+# Every test on both backends.
+pytestmark = pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 
 
 @pytest.fixture
 def logged(config, monkeypatch):
-    # The command line finds the same files through the environment.
+    # The command line finds the same files (and PostgreSQL) through the environment.
     monkeypatch.setenv("TICKET_CONTROLLING_DB", str(config.database))
     monkeypatch.setenv("TICKET_CONTROLLING_KEY_FILE", str(config.storage.key_file))
+    for name, value in records_env(config).items():
+        monkeypatch.setenv(name, value)
     for i in range(1, 6):
         records.log(config, "tl", "Ansicht", f"Seite {i}")
     check = records.verify_audit(config)
@@ -25,8 +33,16 @@ def logged(config, monkeypatch):
     return config
 
 
+def _connect(config):
+    # The attacker's own client on the database, not the dashboard's code.
+    if config.records.url is None:
+        return duckdb.connect(str(config.app_database)), "?"
+    password = config.records.password_file.read_text().strip()
+    return psycopg.connect(config.records.url, password=password, autocommit=True), "%s"
+
+
 def _tamper(config, *statements: str) -> None:
-    con = duckdb.connect(str(config.app_database))
+    con, _ = _connect(config)
     for sql in statements:
         con.execute(sql)
     con.close()
@@ -34,13 +50,13 @@ def _tamper(config, *statements: str) -> None:
 
 def _rechain_unkeyed(config) -> None:
     # What an attacker without the key can do: recompute a chain with plain SHA-256.
-    con = duckdb.connect(str(config.app_database))
+    con, mark = _connect(config)
     rows = con.execute("SELECT id, seq, logged_at, who, action, detail FROM audit_log ORDER BY seq")
     previous = ""
     for id_, seq, logged_at, who, action, detail in rows.fetchall():
         text = "\x1f".join([previous, str(seq), logged_at.isoformat(), who, action, detail or ""])
         previous = hashlib.sha256(text.encode()).hexdigest()
-        con.execute("UPDATE audit_log SET chain = ? WHERE id = ?", [previous, id_])
+        con.execute(f"UPDATE audit_log SET chain = {mark} WHERE id = {mark}", [previous, id_])
     con.close()
 
 
@@ -54,7 +70,8 @@ def _rechain_unkeyed(config) -> None:
         (["DELETE FROM audit_log WHERE seq = 3",
           "UPDATE audit_log SET seq = seq - 1 WHERE seq > 3"], 3, "Eintrag verändert"),
         # an entry slipped in with a copied chain
-        (["INSERT INTO audit_log SELECT id + 1000, logged_at, 'x', action, detail, 6, chain "
+        (["INSERT INTO audit_log (id, logged_at, who, action, detail, seq, chain) "
+          "SELECT id + 1000, logged_at, 'x', action, detail, 6, chain "
           "FROM audit_log WHERE seq = 5"], 6, "Eintrag verändert"),
     ],
 )  # fmt: skip
@@ -76,7 +93,8 @@ def test_a_chain_recomputed_without_the_key_is_refused(logged):
 def test_an_emptied_chain_is_a_break(logged):
     _tamper(
         logged,
-        "CREATE TABLE copy AS SELECT * REPLACE (NULL::VARCHAR AS chain) FROM audit_log",
+        "CREATE TABLE copy AS SELECT id, logged_at, who, action, detail, seq, "
+        "CAST(NULL AS VARCHAR) AS chain FROM audit_log",
         "DROP TABLE audit_log",
         "ALTER TABLE copy RENAME TO audit_log",
     )

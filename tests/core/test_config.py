@@ -85,6 +85,12 @@ def test_environment_overrides(tmp_path: Path):
         ("[export.headers]\nticket = ['Nr']\n", "export.headers"),
         ("[export.values.area]\nSonstiges = ['S']\n", "export.values"),
         ("[unbekannt]\nx = 1\n", "unbekannt"),
+        ("[records]\nurl = 'mysql://u@h/db'\n", "records.url"),
+        ("[records]\nurl = 'postgresql://u@h'\n", "records.url"),  # no database
+        # a password never stands in the URL (logs, process lists)
+        ("[records]\nurl = 'postgresql://u:geheim@h/db'\n", "records.url"),
+        ("[records]\nurl = 'postgresql://u@h/db?password=geheim'\n", "records.url"),
+        ("[records]\npool = 3\n", "records.pool"),
         ("[mail]\nsender = 'kein-absender'\n", "mail.sender"),
         ("[mail]\nport = 0\n", "mail.port"),
         ("[mail]\nstarttls = 'vielleicht'\n", "mail.starttls"),
@@ -97,6 +103,25 @@ def test_bad_configuration_is_refused_naming_the_key(tmp_path: Path, toml: str, 
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
     assert key in str(info.value)
+
+
+def test_records_in_postgres(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[records]\nurl = 'postgresql://dash@db.example:5433/records'\n"
+        "password_file = 'secret/pg-password'\n"
+    )
+    config = load_config(path, environ={})
+    assert config.records.url == "postgresql://dash@db.example:5433/records"
+    assert config.records.password_file == tmp_path / "secret" / "pg-password"
+    # the environment names another server (e.g. per replica); validated the same way
+    env = {"TICKET_CONTROLLING_RECORDS_URL": "postgresql://dash@127.0.0.1/r2"}
+    assert load_config(path, environ=env).records.url == "postgresql://dash@127.0.0.1/r2"
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"TICKET_CONTROLLING_RECORDS_URL": "postgresql://u:geheim@h/db"})
+    assert "TICKET_CONTROLLING_RECORDS_URL" in str(info.value)
+    assert "geheim" not in str(info.value)
+    assert load_config(environ={}).records.url is None  # the DuckDB file by default
 
 
 def test_unreadable_toml_and_missing_file(tmp_path: Path):

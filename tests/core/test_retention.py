@@ -11,7 +11,7 @@ import pytest
 from dashboard.cli import main
 from dashboard.core import records, retention
 from dashboard.core.config import load_config
-from tests.conftest import d
+from tests.conftest import RECORD_BACKENDS, d
 
 TODAY = d("15.06.2026")
 
@@ -86,9 +86,9 @@ def kept(config, tmp_path, monkeypatch):
         for n, drawn in enumerate(("2026-01-05", "2026-06-02")):
             draw_id = con.execute(
                 "INSERT INTO sample_draws (drawn_by, drawn_at, as_of, period_from, period_to, "
-                "teams, method, amount, seed, population) VALUES ('c', ?, ?, ?, ?, [], "
+                "teams, method, amount, seed, population) VALUES ('c', ?, ?, ?, ?, ?, "
                 "'size', 1, 1, 1) RETURNING draw_id",
-                [drawn, drawn, drawn, drawn],
+                [drawn, drawn, drawn, drawn, []],
             ).fetchone()[0]
             con.execute(
                 "INSERT INTO sample_items VALUES (?, 1, ?, 'Integration 1', 'Anna Alt', "
@@ -109,6 +109,7 @@ def _counts(config) -> dict[str, int]:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_a_dry_run_counts_and_changes_nothing(kept):
     before = _counts(kept)
     result = retention.purge_records(kept, TODAY, dry_run=True, who="op")
@@ -117,6 +118,7 @@ def test_a_dry_run_counts_and_changes_nothing(kept):
     assert len(list(kept.retention.backup_dir.iterdir())) == 4
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_purge_removes_what_is_older_than_its_retention_and_keeps_the_rest(kept):
     result = retention.purge_records(kept, TODAY, dry_run=False, who="op")
     assert result.removed == {"conversations": 2, "samples": 1, "audit": 2, "backups": 2}
@@ -140,6 +142,7 @@ def test_purge_removes_what_is_older_than_its_retention_and_keeps_the_rest(kept)
     assert again.removed == {"conversations": 0, "samples": 0, "audit": 0, "backups": 0}
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_every_entry_purged_the_log_continues_after_the_anchor(kept):
     later = dt.date(2030, 1, 1)
     retention.purge_records(kept, later, dry_run=False, who="op")

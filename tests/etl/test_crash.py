@@ -333,8 +333,9 @@ def test_full_disk_under_the_records_gives_a_german_line_and_keeps_them(loaded, 
     directory.mkdir()
     (tmp_path / "config.toml").write_text(f'[storage]\napp_database = "{directory}/app.duckdb"\n')
     cli = Path(sys.executable).with_name("ticket-controlling")
+    # 4 MB: room for the records file (about 2.6 MB with its tables), the rest filled up.
     script = (
-        f"mount -t tmpfs -o size=2m tmpfs {directory} && cp {config.app_database} "
+        f"mount -t tmpfs -o size=4m tmpfs {directory} && cp {config.app_database} "
         f"{directory}/app.duckdb && dd if=/dev/zero of={directory}/fill bs=64k count=64 "
         f'2>/dev/null; "{cli}" load "{export}"; cp {directory}/app.duckdb* {tmp_path}/db/'
     )

@@ -10,7 +10,7 @@ import pytest
 from dashboard.core import records
 from dashboard.queries import repeats
 from dashboard.queries.filters import Filters
-from tests.conftest import d, ticket_row
+from tests.conftest import RECORD_BACKENDS, d, ticket_row
 
 
 def L(tid: str, received: str, completed: str = "", worker: str = "Anna Alt", **more) -> dict:
@@ -235,6 +235,7 @@ def test_record_conversation_refuses(config, month, held_on, who, message):
     assert records.query(config, "SELECT count(*) AS n FROM audit_log")["n"][0] == 0
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 @pytest.mark.parametrize(
     ("month", "held_on"),
     [(MAR, "01.03.2026"), (MAR, "30.06.2026"), (d("31.03.2026"), "16.03.2026")],
@@ -255,6 +256,7 @@ def test_record_conversation_stores_date_and_recorder(config, month, held_on):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_several_records_are_all_kept(config, con):
     repeats.record_conversation(config, ANNA, MAR, d("20.03.2026"), "TL Süd", today=TODAY)
     repeats.record_conversation(config, ANNA, MAR, d("25.03.2026"), "TL Nord", today=TODAY)
@@ -272,6 +274,7 @@ def test_several_records_are_all_kept(config, con):
     assert repeats.case_history(history.iloc[0:0], ANNA, MAR).empty
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_records_survive_a_reload(config, con, write_export, load, db):
     repeats.record_conversation(config, ANNA, MAR, d("20.03.2026"), "TL Nord", today=TODAY)
     before = repeats.repeat_cases_with_streak(con, S, Filters(period=(MAR, MAR)), threshold=2)
@@ -291,6 +294,7 @@ def test_records_survive_a_reload(config, con, write_export, load, db):
     assert merged.loc[BERT, "pending"]
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_per_month_and_export(config, con):
     repeats.record_conversation(config, ANNA, MAR, d("20.03.2026"), "TL Nord", today=TODAY)
     cases = repeats.repeat_cases_with_streak(con, S, Filters(), threshold=2)

@@ -30,7 +30,7 @@ from dashboard.queries import samples
 from dashboard.queries.filters import Filters
 from etl.load import load_files
 from etl.sources import csv_text
-from tests.conftest import HEADER, d, ticket_row
+from tests.conftest import HEADER, RECORD_BACKENDS, d, ticket_row
 
 S = d("30.06.2026")
 JUNE = (d("01.06.2026"), d("30.06.2026"))
@@ -336,6 +336,7 @@ SMALL = [
 ]
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
     load(write_export(SMALL))
     con = db()
@@ -354,7 +355,7 @@ def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
             "TICKET_CONTROLLING_DB": str(config.database),
             "TICKET_CONTROLLING_KEY_FILE": str(config.storage.key_file),
         }
-    )
+    ).model_copy(update={"records": config.records})
     assert config2.app_database == config.app_database
     items = samples.draw_items(config2, draw_id, db()).set_index("ticket_id")
     assert items.loc["A-1", "team"] == I1  # kept as drawn
@@ -383,6 +384,7 @@ def test_draw_survives_reloads_and_restarts(config, write_export, load, db):
     assert pd.Timestamp(row["as_of"]).date() == S
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_results_are_appended_and_the_latest_counts(config, write_export, load, db):
     load(write_export(SMALL))
     frame = samples.draw(db(), S, Filters(), *JUNE, (I1,), "size", 2, 3)
@@ -427,6 +429,7 @@ def test_invalid_results_are_refused(config, write_export, load, db, ticket, res
     assert records.query(config, "SELECT count(*) n FROM sample_results")["n"][0] == 0
 
 
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
 def test_a_draw_needs_a_name_and_tickets(config, write_export, load, db):
     load(write_export(SMALL))
     frame = samples.draw(db(), S, Filters(), *JUNE, (), "per_worker", 2, 3)

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from dashboard import serving
 from dashboard.access.viewer import Viewer
 from dashboard.core import records
@@ -24,6 +26,7 @@ from dashboard.core.config import load_config
 from dashboard.core.storage import connect_readonly
 from etl.demo import write_demo_export
 from etl.load import load_files
+from tests.conftest import RECORD_BACKENDS, on_backend, records_env
 
 LOAD_SECONDS = 3.0  # the loader starts no new load after this (but makes two at least)
 MAX_LOADS = 6
@@ -89,9 +92,12 @@ print(i, flush=True)
 """
 
 
-def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", RECORD_BACKENDS)
+def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch, backend, request):
     env = _env(tmp_path)
-    config = load_config(environ=env)
+    # The records on either backend; the CLI writer process finds them through env.
+    config = on_backend(load_config(environ=env), backend, request)
+    env.update(records_env(config))
     monkeypatch.setattr(serving, "config", lambda: config)
     exports = [
         write_demo_export(tmp_path / str(seed), tickets=400, seed=seed, until=AS_OF)
@@ -201,6 +207,8 @@ def test_loads_while_sessions_read_and_write(tmp_path, monkeypatch):
     counts = dict(zip(audit["who"], audit["n"], strict=True))
     assert counts.pop("cli") == int(cli_out) > 0
     assert counts == {f"S{n}": len(written[n]) for n in range(WRITER_THREADS)}
+    check = records.verify_audit(config)  # one chain, no gaps, from three writers at once
+    assert check.intact and check.head_seq == int(cli_out) + sum(map(len, written))
     print(
         f"{loads} loads, {sum(map(len, seen))} reads, {len(write_seconds)} + {int(cli_out)} "
         f"record writes, slowest session write {max(write_seconds):.2f} s"
