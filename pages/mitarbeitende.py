@@ -48,7 +48,7 @@ CHECK_CONFIG = {
 def _period_figures(workers, team: str) -> None:
     """Rates and working days per worker in the period, with downloads."""
     st.subheader("Kennzahlen im Zeitraum")
-    st.dataframe(
+    widgets.dataframe(
         workers[list(WORKER_CONFIG)],
         hide_index=True,
         column_config=WORKER_CONFIG,
@@ -97,7 +97,7 @@ def _checks(workers, area: str, selection: serving.Selection, team: str) -> None
             else "Im Zeitraum gibt es keine geprüften Tickets."
         )
         return
-    st.dataframe(
+    widgets.dataframe(
         workers[list(CHECK_CONFIG)],
         hide_index=True,
         column_config=CHECK_CONFIG,

@@ -44,6 +44,10 @@ PAGES: dict[str, tuple[str, ...]] = {
     "kontrolle": ("protokoll",),
 }  # fmt: skip
 
+# The page a role lands on: a worker starts with their own follow-up list; every other
+# role with the first of its pages.
+LANDING = {"mitarbeitende": "wiedervorlage"}
+
 # What a role may do beyond looking.
 ACTIONS: dict[str, frozenset[str]] = {
     "teamleitung": frozenset(
@@ -129,6 +133,11 @@ def pages_for(viewer: Viewer) -> tuple[str, ...]:
     return PAGES[viewer.role]
 
 
+def landing_page(viewer: Viewer) -> str:
+    """The page (file stem) the viewer's role opens on."""
+    return LANDING.get(viewer.role, PAGES[viewer.role][0])
+
+
 def may(viewer: Viewer, action: str) -> bool:
     """Whether the viewer's role allows an action such as 'upload' or 'draw_sample'."""
     return action in ACTIONS[viewer.role]
@@ -137,6 +146,16 @@ def may(viewer: Viewer, action: str) -> bool:
 def worker_names(viewer: Viewer) -> str:
     """'names', 'pseudonyms' or 'hidden': how worker names appear to the viewer."""
     return WORKER_NAMES[viewer.role]
+
+
+# Roles whose data scope holds no absences (dashboard.access.scope): they are personal data
+# of named workers. A figure built on them is missing for these roles, never 0.
+NO_ABSENCES = frozenset({"management", "kontrolle"})
+
+
+def sees_absences(viewer: Viewer) -> bool:
+    """Whether absences (and the figures built on them) are in the viewer's scope."""
+    return viewer.role not in NO_ABSENCES
 
 
 def sees_workers(viewer: Viewer) -> bool:

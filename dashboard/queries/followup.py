@@ -43,7 +43,13 @@ EXPORT_COLUMNS = {
     "team": "Team",
     "receipt_date": "Eingang",
     "working_days_open": "Arbeitstage offen",
+    "missing_notice": "Hinweis fehlt",
+    "missing_verbis": "VerBIS-Vermerk fehlt",
+    "missing_callback": "Rückruf fehlt",
 }
+
+
+MISSING_COLUMNS = ("missing_notice", "missing_verbis", "missing_callback")
 
 
 def _open_scope(filters: Filters) -> Filters:
@@ -94,7 +100,15 @@ def followup_list(
                        ELSE 'später'
                    END AS light_label,
                    working_days_open::INTEGER AS working_days_open,
-                   calendar_days_open::INTEGER AS calendar_days_open
+                   calendar_days_open::INTEGER AS calendar_days_open,
+                   -- what the worker still has to do (RULES.md A3, A5): a customer notice
+                   -- once the deadline is at hand, the VerBIS note of a notice given, the
+                   -- callback an Anliegen of Rückruf or Termin asks for
+                   notified_date IS NULL AND light IN ('overdue', 'today', 'next_workday')
+                       AS missing_notice,
+                   notified_date IS NOT NULL AND NOT verbis_note AS missing_verbis,
+                   area = 'Leistung' AND concern IN ('Rückruf', 'Termin')
+                       AND callback_date IS NULL AS missing_callback
             FROM lit
             ORDER BY due_date, ticket_id
             """,
@@ -221,5 +235,8 @@ def warning_text(row: pd.Series) -> str:
 
 def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The follow-up list with German headers and labels, for CSV and Excel downloads."""
-    out = frame.assign(status_label=frame["status"].map(STATUS_LABELS))
+    out = frame.assign(
+        status_label=frame["status"].map(STATUS_LABELS),
+        **{c: frame[c].map({True: "fehlt", False: ""}) for c in MISSING_COLUMNS},
+    )
     return out[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)

@@ -144,6 +144,7 @@ def open_tickets(
             """
         SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date, v.status,
                v.notice_valid, v.commitment_date,
+               v.notified_date, v.verbis_note, v.callback_date, v.concern,
                a.substitute AS substitute,
                coalesce(a.substitute, v.worker) AS responsible,
                c.wd_index - v.r_index AS working_days_open,
@@ -253,3 +254,19 @@ def absence_breaches(
         )
         .df(con)
     )
+
+
+def data_state(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """How current the loaded data is, whatever the Stichtag: one row with the first and
+    newest receipt the viewer may see and when tickets were last loaded (`as_of` unused,
+    so a page can cache it once per database version)."""
+    del as_of, filters  # the state of the whole load, not of a selection
+    return con.execute(
+        """
+        SELECT (SELECT min(received) FROM tickets) AS first_receipt,
+               (SELECT max(received) FROM tickets) AS newest_receipt,
+               (SELECT max(finished_at) FROM load_log WHERE kind = 'tickets') AS last_load
+        """
+    ).df()

@@ -253,3 +253,18 @@ def per_month(status: pd.DataFrame) -> pd.DataFrame:
         .agg(cases=("worker", "size"), pending=("pending", "sum"), held=("held", "sum"))
         .sort_values("month", ignore_index=True)
     )
+
+
+def worklist(period: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
+    """What a team leader works through: the period's cases plus every case of any month
+    whose conversation is still pending (both from `merge_status`), grouped by person, the
+    person with the longest run of months first, each person's newest month first."""
+    both = pd.concat([period, everything[everything["pending"]]], ignore_index=True)
+    both = both.drop_duplicates(["worker", "month"], ignore_index=True)
+    run = both.groupby("worker")["streak"].transform("max")
+    return (
+        both.assign(_run=run)
+        .sort_values(["_run", "worker", "month"], ascending=[False, True, False], kind="stable")
+        .drop(columns="_run")
+        .reset_index(drop=True)
+    )
