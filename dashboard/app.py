@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.access.viewer import pages_for
+from dashboard.access.viewer import landing_page, pages_for
 from dashboard.core.storage import private_files
 from dashboard.ui import auth
 
@@ -17,6 +17,7 @@ SECTIONS = {
         ("teams", "Teams", ":material/groups:"),
         ("mitarbeitende", "Mitarbeitende", ":material/person:"),
         ("wiedervorlage", "Wiedervorlage", ":material/event_note:"),
+        ("regelverstoesse", "Regelverstöße", ":material/rule:"),
     ],
     "Werkzeuge": [
         ("wiederholungen", "Wiederholte Fristüberschreitungen", ":material/repeat:"),
@@ -34,6 +35,7 @@ private_files()  # records, backups, uploads: 0600
 st.set_page_config(page_title="Ticket-Controlling", page_icon=":material/checklist:", layout="wide")
 viewer = auth.signed_in()
 allowed = pages_for(viewer)
+landing = landing_page(viewer)
 navigation = st.navigation(
     {
         section: [
@@ -42,7 +44,7 @@ navigation = st.navigation(
                 title=title,
                 icon=icon,
                 url_path=stem,
-                default=stem == allowed[0],
+                default=stem == landing,
             )
             for stem, title, icon in pages
             if stem in allowed

@@ -165,7 +165,7 @@ def _check(title: str, explanation: str, frame: pd.DataFrame, shown, config=None
         if frame.empty:
             st.success("Keine Auffälligkeiten.")
         else:
-            st.dataframe(shown(frame), hide_index=True, column_config=config or {})
+            widgets.dataframe(shown(frame), hide_index=True, column_config=config or {})
 
 
 def _checks_section(selection: serving.Selection) -> None:

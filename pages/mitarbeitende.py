@@ -6,7 +6,7 @@ from dashboard import serving
 from dashboard.access.viewer import may
 from dashboard.core import format
 from dashboard.queries import overview, repeats
-from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui import charts, drilldown, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 EMPTY_TEAMS = "Für die gewählte Auswahl gibt es keine Teams mit Tickets."
@@ -48,7 +48,7 @@ CHECK_CONFIG = {
 def _period_figures(workers, team: str) -> None:
     """Rates and working days per worker in the period, with downloads."""
     st.subheader("Kennzahlen im Zeitraum")
-    st.dataframe(
+    widgets.dataframe(
         workers[list(WORKER_CONFIG)],
         hide_index=True,
         column_config=WORKER_CONFIG,
@@ -86,7 +86,7 @@ def _duration(selection: serving.Selection, team: str) -> None:
     st.plotly_chart(charts.working_days(spread, deadlines), width="stretch")
 
 
-def _checks(workers, area: str) -> None:
+def _checks(workers, area: str, selection: serving.Selection, team: str) -> None:
     """The check rates A5–A7 per worker (Leistung only)."""
     st.subheader("Prüfungen A5–A7")
     checked = workers[["callback_checked", "walkin_checked", "tl_informed_checked"]].to_numpy()
@@ -97,7 +97,7 @@ def _checks(workers, area: str) -> None:
             else "Im Zeitraum gibt es keine geprüften Tickets."
         )
         return
-    st.dataframe(
+    widgets.dataframe(
         workers[list(CHECK_CONFIG)],
         hide_index=True,
         column_config=CHECK_CONFIG,
@@ -108,6 +108,18 @@ def _checks(workers, area: str) -> None:
         "die TL am Tag der Vorsprache. A7: TL nach Erledigung informiert. Noch "
         "offene Prüfungen zählen nicht."
     )
+    # each rate leads to the tickets that failed its check
+    columns = st.columns(3)
+    for column, (label, finding) in zip(columns, CHECK_FINDINGS, strict=True):
+        with column:
+            drilldown.link(selection, label, team=team, regel=[finding])
+
+
+CHECK_FINDINGS = (
+    ("A5: Tickets ohne rechtzeitigen Rückruf", "callback_missing"),
+    ("A6: Vorsprachen ohne Vermerk", "walkin_note_missing"),
+    ("A7: TL nicht informiert", "tl_not_informed"),
+)
 
 
 def _team(selection: serving.Selection, teams) -> None:
@@ -126,7 +138,7 @@ def _team(selection: serving.Selection, teams) -> None:
     _period_figures(workers, team)
     _oldest_open(workers)
     _duration(selection, team)
-    _checks(workers, area)
+    _checks(workers, area, selection, team)
 
 
 def _recorded_about_me(selection: serving.Selection) -> None:

@@ -86,7 +86,7 @@ with widgets.guard():
     )
     built = _report(*key)
     if first is None:
-        st.info(widgets.EMPTY_DATABASE)
+        st.info(sidebar.empty_reason(selection))
     elif not built.has_data:
         st.info(
             f"Im {month_label(month)} ist für die gewählte Auswahl kein Ticket fällig. "

@@ -18,27 +18,30 @@ log = logging.getLogger(__name__)
 CHANGED = "geändert seit Ziehung"
 
 
-def _save_result(viewer, draw_id: int) -> None:
-    # A callback runs before the page is drawn again, so progress shows the new result.
-    state = st.session_state
-    try:
-        serving.record_sample_result(
-            viewer,
-            draw_id,
-            state.get("sp_ticket"),
-            state.get("sp_ergebnis"),
-            state.get("sp_kommentar"),
-        )
-        state["sp_meldung"] = (
+def _record(viewer, draw_id: int, changes: pd.DataFrame) -> None:
+    """Record each changed result; the message says what was saved (shown after the rerun)."""
+    saved, failed = [], []
+    for ticket_id, result, comment in changes.itertuples(index=False):
+        try:
+            serving.record_sample_result(viewer, draw_id, ticket_id, result, comment or None)
+            saved.append(ticket_id)
+        except (ValueError, serving.RecordsBusy) as exc:
+            failed.append(str(exc))
+        except Exception:  # the user gets a message, the log the details
+            log.exception("recording a sample result failed")
+            failed.append(f"Das Ergebnis für Ticket {ticket_id} konnte nicht gespeichert werden.")
+    if saved:
+        st.session_state["sp_meldung"] = (
             "success",
-            f"Ergebnis für Ticket {state.get('sp_ticket')} gespeichert.",
+            f"{number(len(saved))} Ergebnis(se) gespeichert: {', '.join(saved)}.",
         )
-        state["sp_kommentar"] = ""
-    except (ValueError, serving.RecordsBusy) as exc:
-        state["sp_meldung"] = ("error", str(exc))
-    except Exception:  # the user gets a message, the log the details
-        log.exception("recording a sample result failed")
-        state["sp_meldung"] = ("error", "Das Ergebnis konnte nicht gespeichert werden.")
+    elif not failed:
+        st.session_state["sp_meldung"] = ("info", "Keine neuen oder geänderten Ergebnisse.")
+    if failed:
+        st.session_state["sp_fehler"] = failed
+    # a fresh editor shows the stored results, without the edits on top
+    st.session_state["sp_editor_run"] = st.session_state.get("sp_editor_run", 0) + 1
+    st.rerun()
 
 
 def _draw_label(row) -> str:
@@ -182,75 +185,129 @@ def _draw_header(row: pd.Series) -> None:
     )
 
 
-def _items_table(items: pd.DataFrame) -> None:
-    """The sampled tickets as they were at the draw, with their results."""
+def _items_frame(items: pd.DataFrame) -> pd.DataFrame:
     changed = items["changed_since_draw"].fillna(False).astype(bool)
-    if changed.any():
-        st.warning(
-            f"{number(changed.sum())} Ticket(s) {CHANGED}: die Tabelle zeigt den Stand bei "
-            "der Ziehung; der aktuelle Stand steht auf der Ticket-Seite."
-        )
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "Nr.": items["position"],
             "Ticket": items["ticket_id"].map(widgets.ticket_url),
             "Mitarbeiter/in": items["worker"],
             "Ergebnis": items["result"],
+            "Kommentar": items["comment"],
             "Hinweis": changed.map({True: CHANGED, False: ""}),
             "Status bei Ziehung": items["status"].map(STATUS_LABELS),
             "Erledigt am": items["completion_date"],
             "Fällig am": items["due_date"],
             "Eingang": items["receipt_date"],
             "Team": items["team"],
-            "Kommentar": items["comment"],
             "Geprüft von": items["checked_by"],
             "Geprüft am": items["checked_at"],
         }
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        height=widgets.table_height(len(table), 420),
-        placeholder="",  # no result or comment yet: an empty cell, not "None"
-        column_config={
-            "Ticket": widgets.ticket_column(),
-            "Eingang": widgets.date_column("Eingang"),
-            "Fällig am": widgets.date_column("Fällig am"),
-            "Erledigt am": widgets.date_column("Erledigt am"),
-            "Geprüft am": st.column_config.DatetimeColumn("Geprüft am", format="DD.MM.YYYY HH:mm"),
-        },
-        key="sp_tabelle",
+
+
+ITEM_COLUMNS = {
+    "Ticket": widgets.ticket_column(),
+    # the longest status, "Zusage nicht eingehalten", in full
+    "Status bei Ziehung": st.column_config.TextColumn("Status bei Ziehung", width=175),
+    "Eingang": widgets.date_column("Eingang"),
+    "Fällig am": widgets.date_column("Fällig am"),
+    "Erledigt am": widgets.date_column("Erledigt am"),
+    "Geprüft am": st.column_config.DatetimeColumn("Geprüft am", format="DD.MM.YYYY HH:mm"),
+}
+
+
+def _items_table(items: pd.DataFrame, draw_id: int, viewer) -> None:
+    """The sampled tickets as they were at the draw, with their results; those who check
+    enter the results of all rows at once in the table's Ergebnis and Kommentar columns."""
+    changed = items["changed_since_draw"].fillna(False).astype(bool)
+    if changed.any():
+        st.warning(
+            f"{number(changed.sum())} Ticket(s) {CHANGED}: die Tabelle zeigt den Stand bei "
+            "der Ziehung; der aktuelle Stand steht auf der Ticket-Seite."
+        )
+    table = _items_frame(items)
+    if not (may(viewer, "check_sample") and len(items)):
+        st.dataframe(
+            table,
+            hide_index=True,
+            height="content",
+            placeholder="",  # no result or comment yet: an empty cell, not "None"
+            column_config=ITEM_COLUMNS,
+            key="sp_tabelle",
+        )
+        return
+    st.caption(
+        "Ergebnis und Kommentar direkt in der Tabelle eintragen (Doppelklick auf die Zelle), "
+        "dann „Ergebnisse speichern“. Leer gelassene Zeilen bleiben ungeprüft."
     )
+    with st.form(f"sp_form_{draw_id}", border=False):
+        edited = st.data_editor(
+            table,
+            hide_index=True,
+            height="content",
+            placeholder="",
+            num_rows="fixed",
+            disabled=[c for c in table.columns if c not in ("Ergebnis", "Kommentar")],
+            column_config={
+                **ITEM_COLUMNS,
+                "Ergebnis": st.column_config.SelectboxColumn(
+                    "Ergebnis", options=list(samples.RESULTS), width="medium"
+                ),
+                "Kommentar": st.column_config.TextColumn("Kommentar", width="medium"),
+            },
+            key=f"sp_editor_{draw_id}_{st.session_state.get('sp_editor_run', 0)}",
+        )
+        submitted = st.form_submit_button(
+            "Ergebnisse speichern", type="primary", key="sp_speichern"
+        )
+    if submitted:
+        entered = pd.DataFrame(
+            {
+                "ticket_id": items["ticket_id"].to_numpy(),
+                "result": edited["Ergebnis"].to_numpy(),
+                "comment": edited["Kommentar"].to_numpy(),
+            }
+        )
+        _record(viewer, draw_id, samples.result_changes(items, entered))
+    _messages()
+    _import(items, draw_id, viewer)
 
 
-def _result_form(items: pd.DataFrame, draw_id: int, viewer) -> None:
-    """Record the check result of one sampled ticket."""
+def _messages() -> None:
+    message = st.session_state.pop("sp_meldung", None)
+    if message:
+        getattr(st, message[0])(message[1])
+    for failure in st.session_state.pop("sp_fehler", []):
+        st.error(failure)
+
+
+def _import(items: pd.DataFrame, draw_id: int, viewer) -> None:
+    """Results from the filled-in download (CSV or XLSX) of this sample."""
     with st.container(border=True):
-        st.markdown("**Ergebnis erfassen**")
-        shown = dict(zip(items["ticket_id"], items.itertuples(), strict=True))
-        if st.session_state.get("sp_ticket") not in shown:
-            st.session_state.pop("sp_ticket", None)
-        c_ticket, c_result = st.columns([2, 1])
-        c_ticket.selectbox(
-            "Ticket",
-            list(shown),
-            format_func=lambda t: (
-                f"{shown[t].position}. {t} – {shown[t].worker} "
-                f"({shown[t].result if isinstance(shown[t].result, str) else 'offen'})"
-            ),
-            key="sp_ticket",
+        st.markdown("**Ergebnisse aus der ausgefüllten Datei übernehmen**")
+        upload = st.file_uploader(
+            "Ausgefüllte Stichprobe (CSV oder Excel, wie heruntergeladen)",
+            type=["csv", "xlsx"],
+            key=f"sp_datei_{draw_id}_{st.session_state.get('sp_editor_run', 0)}",
         )
-        c_result.selectbox("Ergebnis", samples.RESULTS, key="sp_ergebnis")
-        st.text_input("Kommentar (optional)", key="sp_kommentar")
-        st.button(
-            "Ergebnis speichern",
-            key="sp_speichern",
-            on_click=_save_result,
-            args=(viewer, draw_id),
-        )
-        message = st.session_state.pop("sp_meldung", None)
-        if message:
-            (st.success if message[0] == "success" else st.error)(message[1])
+        if upload is None:
+            return
+        try:
+            frame = samples.read_results_file(upload.name, upload.getvalue())
+            changes, notes = samples.results_from_file(frame, items, draw_id)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        except Exception:  # an unreadable file: say so, log the details
+            log.exception("reading a sample file failed")
+            st.error("Die Datei konnte nicht gelesen werden (CSV oder Excel der Stichprobe).")
+            return
+        for note in notes:
+            st.warning(note)
+        st.caption(f"{number(len(changes))} neue oder geänderte Ergebnisse in der Datei.")
+        if len(changes) and st.button("Ergebnisse übernehmen", key="sp_import", type="primary"):
+            _record(viewer, draw_id, changes)
 
 
 def _drawn_samples(selection: serving.Selection) -> None:
@@ -272,9 +329,7 @@ def _drawn_samples(selection: serving.Selection) -> None:
     finally:
         cursor.close()
     audit_view("Stichprobe", selection, Ziehung=draw_id)
-    _items_table(items)
-    if may(selection.viewer, "check_sample") and len(items):
-        _result_form(items, draw_id, selection.viewer)
+    _items_table(items, draw_id, selection.viewer)
     downloads(
         samples.export_frame(items, seed=int(row["seed"])),
         f"stichprobe-{draw_id}",

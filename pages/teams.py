@@ -7,7 +7,7 @@ from dashboard.access.viewer import sees_workers
 from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS, STATUSES
 from dashboard.queries import overview
-from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui import charts, drilldown, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
@@ -32,7 +32,29 @@ def _months(selection: serving.Selection) -> None:
         "Tickets; leere Felder: nichts entschieden."
     )
     months = serving.fetch(overview.team_months, selection)
-    st.plotly_chart(charts.team_heatmap(months), width="stretch")
+    clickable = drilldown.available(selection)
+    event = st.plotly_chart(
+        charts.team_heatmap(months),
+        width="stretch",
+        on_select="rerun" if clickable else "ignore",
+        selection_mode="points",
+        key="teams_heatmap",
+    )
+    # a cell leads to the breaches of that team and month (the tickets not compliant)
+    drilldown.follow_chart(
+        selection,
+        event,
+        lambda p: {"team": p.get("y"), "month": drilldown.month_of_label(p.get("x")),
+                   "status": list(drilldown.BREACH_STATUSES)},
+    )  # fmt: skip
+    if clickable:
+        st.caption("Ein Feld anklicken zeigt die Fristverstöße dieses Teams in diesem Monat.")
+        drilldown.link(
+            selection,
+            "Fristverstöße dieser Monate anzeigen",
+            period=(first, last),
+            status=list(drilldown.BREACH_STATUSES),
+        )
     widgets.small_cells_note(months)
 
 
@@ -64,12 +86,46 @@ def _drill_down(selection: serving.Selection, teams: list[str]) -> None:
     if workers.empty:
         st.info("Dieses Team hat im Zeitraum keine Tickets.")
     else:
-        st.dataframe(
+        widgets.dataframe(
             workers[list(DRILL_CONFIG)],
             hide_index=True,
             column_config=DRILL_CONFIG,
             placeholder="–",
         )
+
+
+def _ranking(selection: serving.Selection, table) -> None:
+    """The teams ranked by their rate, over complete months only (a running one is left out)."""
+    st.subheader("Rangfolge im Zeitraum")
+    ranked = sidebar.complete_part(selection)
+    running = sidebar.running_month(selection)
+    if ranked is None:
+        st.info(
+            f"{month_label(running)} {sidebar.RUNNING}: die Rangfolge folgt, wenn der Monat "
+            "abgeschlossen ist."
+        )
+        return
+    if ranked is not selection:
+        st.caption(
+            f"Ohne den laufenden Monat {month_label(running)}: {sidebar.period_label(ranked)}."
+        )
+        table = serving.fetch(overview.team_table, ranked)
+        selection = ranked
+    chart = st.plotly_chart(
+        charts.team_ranking(table),
+        width="stretch",
+        on_select="rerun" if drilldown.available(selection) else "ignore",
+        selection_mode="points",
+        key="teams_ranking",
+    )
+    # a bar leads to the team's breaches of the ranked period
+    drilldown.follow_chart(
+        selection,
+        chart,
+        lambda p: {"team": p.get("y"), "status": list(drilldown.BREACH_STATUSES)},
+    )
+    drilldown.link(selection, "Fristverstöße aller Teams anzeigen",
+                   status=list(drilldown.BREACH_STATUSES))  # fmt: skip
 
 
 selection = sidebar.selection()
@@ -83,8 +139,7 @@ with widgets.guard():
         st.info(EMPTY_SELECTION)
     else:
         _months(selection)
-        st.subheader("Rangfolge im Zeitraum")
-        st.plotly_chart(charts.team_ranking(table), width="stretch")
+        _ranking(selection, table)
         _status_counts(table)
         if sees_workers(selection.viewer):
             _drill_down(selection, sorted(table["team"]))

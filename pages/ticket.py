@@ -48,6 +48,12 @@ with widgets.guard():
                 f"Kein Ticket mit der ID „{plain(ticket_id)}“ gefunden. Bitte die ID prüfen; "
                 "Tickets außerhalb des gewählten Bereichs oder Teams werden nicht angezeigt."
             )
+        elif facts["status"] is None and facts["receipt_date"] < serving.config().rules.valid_from:
+            st.info(
+                f"Ticket {plain(facts['ticket_id'])} ist am {date(facts['receipt_date'])} "
+                "eingegangen, vor Gültigkeit der Arbeitsanweisung "
+                f"({date(serving.config().rules.valid_from)}) – es wird nicht bewertet."
+            )
         elif facts["status"] is None:
             st.info(
                 f"Ticket {plain(facts['ticket_id'])} ist am {date(facts['receipt_date'])} "

@@ -6,11 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import serving
+from dashboard.access.viewer import sees_absences
 from dashboard.core import format
 from dashboard.core.months import month_label
+from dashboard.core.rules import BREACHES
 from dashboard.queries import metrics, overview
-from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui import charts, drilldown, sidebar, widgets
 
+NO_ABSENCES = (
+    "Für Ihre Rolle nicht verfügbar: Abwesenheiten sind personenbezogene Daten einzelner "
+    "Mitarbeitender und gehören nicht zu Ihrem Datenumfang."
+)
 EMPTY_SELECTION = "Für die gewählte Auswahl gibt es im Zeitraum keine Tickets."
 
 
@@ -53,24 +59,33 @@ def _no_tickets(selection: serving.Selection) -> None:
     """Say why the period is empty: nothing loaded at all, or nothing in the selection."""
     everything = serving.Selection(selection.as_of, viewer=selection.viewer)
     loaded = serving.fetch(metrics.dimensions, everything)
-    st.info(widgets.EMPTY_DATABASE if loaded.empty else EMPTY_SELECTION)
+    st.info(sidebar.empty_reason(selection) if loaded.empty else EMPTY_SELECTION)
 
 
 def _headline(selection: serving.Selection, current: pd.Series) -> None:
     """The eight figures of the period with their change against the previous period."""
     filters = selection.filters
-    before = sidebar.previous_period(selection)
-    compare_as_of = overview.comparison_date(selection.as_of, filters)
-    previous = serving.fetch(overview.headline, before).iloc[0].copy()
-    # Open overdue is a state at a date: compare with the state one period earlier.
-    earlier = replace(selection, as_of=compare_as_of)
-    previous["open_overdue"] = serving.fetch(overview.open_overdue, earlier, prepare=False).iloc[
-        0, 0
-    ]
-    st.caption(
-        f"Veränderung gegenüber {sidebar.period_label(before)}; bei „Offen überfällig“ "
-        f"gegenüber dem Stand am {format.date(compare_as_of)}."
-    )
+    running = sidebar.running_month(selection)
+    if running is not None and filters.period[1] >= running:
+        # Days of a running month against a whole earlier one would say nothing.
+        previous = pd.Series(dtype=object)
+        st.caption(
+            f"{month_label(running)} {sidebar.RUNNING} (Stand {format.date(selection.as_of)}): "
+            "ohne Veränderung gegenüber dem Vorzeitraum, bis der Monat abgeschlossen ist."
+        )
+    else:
+        before = sidebar.previous_period(selection)
+        compare_as_of = overview.comparison_date(selection.as_of, filters)
+        previous = serving.fetch(overview.headline, before).iloc[0].copy()
+        # Open overdue is a state at a date: compare with the state one period earlier.
+        earlier = replace(selection, as_of=compare_as_of)
+        previous["open_overdue"] = serving.fetch(
+            overview.open_overdue, earlier, prepare=False
+        ).iloc[0, 0]
+        st.caption(
+            f"Veränderung gegenüber {sidebar.period_label(before)}; bei „Offen überfällig“ "
+            f"gegenüber dem Stand am {format.date(compare_as_of)}."
+        )
     counted = "eingegangen" if filters.month_of == "receipt" else "fällig"
     row1 = st.columns(4)
     row2 = st.columns(4)
@@ -94,7 +109,30 @@ def _headline(selection: serving.Selection, current: pd.Series) -> None:
          "Median der Arbeitstage vom Eingang bis zur Erledigung (erledigte Tickets)."),
     ]  # fmt: skip
     for column, label, key, kind, inverse, help_text in figures:
-        _metric(column, label, current[key], previous[key], kind, inverse, help_text)
+        if key == "absence_breaches" and not sees_absences(selection.viewer):
+            # no absences in this role's scope: the figure is missing, not 0
+            column.metric(label, "–", help=NO_ABSENCES, border=True)
+            continue
+        _metric(column, label, current[key], previous.get(key), kind, inverse, help_text)
+    # each count leads to its tickets (the page "Regelverstöße", filtered)
+    for column, _, key, *_ in figures:
+        if key in DRILL:
+            label, kwargs = DRILL[key]
+            with column:
+                drilldown.link(selection, label, **kwargs)
+
+
+DRILL = {
+    "tickets": ("Tickets anzeigen", {"status": ["on_time", "extended_kept", "extended_missed",
+                                                "late", "open", "open_extended", "overdue"]}),
+    "on_time_rate": ("Nicht fristgerechte anzeigen",
+                     {"status": ["extended_kept", "extended_missed", "late", "overdue"]}),
+    "compliant_rate": ("Nicht regelkonforme anzeigen", {"status": list(BREACHES)}),
+    "breaches": ("Tickets anzeigen", {"status": list(BREACHES)}),
+    "absence_breaches": ("Tickets anzeigen", {"abwesenheit": "1"}),
+    "open_overdue": ("Tickets anzeigen", {"status": ["overdue"], "alle_monate": "1"}),
+    "extensions": ("Tickets anzeigen", {"verlaengert": "1"}),
+}  # fmt: skip
 
 
 def _trends(selection: serving.Selection) -> None:
@@ -133,7 +171,7 @@ def _status_mix(selection: serving.Selection) -> None:
     mix = serving.fetch(overview.status_mix, selection)
     chart, table = st.columns([3, 2])
     chart.plotly_chart(charts.status_ring(mix), width="stretch")
-    table.dataframe(
+    event = table.dataframe(
         mix[["label", "tickets"]],
         hide_index=True,
         column_config={
@@ -141,8 +179,14 @@ def _status_mix(selection: serving.Selection) -> None:
             "tickets": st.column_config.NumberColumn("Tickets"),
         },
         placeholder="–",
+        on_select="rerun" if drilldown.available(selection) else "ignore",
+        selection_mode="single-row",
+        key="ue_status",
     )
     widgets.small_cells_note(mix)
+    if drilldown.available(selection):
+        table.caption("Eine Zeile anklicken zeigt die Tickets dieses Status.")
+        drilldown.follow_row(selection, event, lambda i: {"status": [mix["status"].iloc[i]]})
 
 
 selection = sidebar.selection()

@@ -1,6 +1,7 @@
 """Wiederholte Fristüberschreitungen (A10): repeat cases per month and the conversations held."""
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,7 @@ from dashboard.ui import charts, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 SAVED_KEY = "rep_saved_message"
+CLICKED_KEY = "rep_clicked_row"
 STREAK_STYLE = "background-color: #fff3e0; color: #e65100; font-weight: bold"
 
 
@@ -40,11 +42,12 @@ def _case_label(case: pd.Series) -> str:
 
 
 def _overview(status: pd.DataFrame) -> None:
+    """The cases as a table; a click on a row opens that case below."""
     marker = status["streak"].map(repeats.streak_marker)
     table = pd.DataFrame(
         {
-            "Monat": [month_label(_month(m)) for m in status["month"]],
             "Mitarbeiter/in": status["worker"],
+            "Monat": [month_label(_month(m)) for m in status["month"]],
             "Team": status["team"],
             "Anzahl": status["breaches"],
             "In Folge": marker,
@@ -56,11 +59,14 @@ def _overview(status: pd.DataFrame) -> None:
     )
     # Runs of months stand out: a styled table is fine for the few repeat cases of a period.
     styled = table.style.map(lambda v: STREAK_STYLE if v else "", subset=["In Folge"])
-    st.dataframe(
+    event = st.dataframe(
         styled,
         hide_index=True,
-        height=widgets.table_height(len(table), 390),
+        # hundreds of pending cases where conversations go unrecorded: the table scrolls
+        height=widgets.table_height(len(table), 600),
         placeholder="",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "Monat": st.column_config.TextColumn("Monat", help="Monat der Fälligkeit", width=120),
             "Anzahl": st.column_config.NumberColumn(
@@ -81,6 +87,14 @@ def _overview(status: pd.DataFrame) -> None:
         },
         key="rep_overview",
     )
+    rows = event.selection.rows
+    clicked = status.iloc[rows[0]] if rows else None
+    if clicked is not None and st.session_state.get(CLICKED_KEY) != rows[0]:
+        # a new click chooses the case (the selectbox below follows it)
+        st.session_state[CLICKED_KEY] = rows[0]
+        st.session_state["rep_case"] = _case_key(clicked["month"], clicked["worker"])
+    elif clicked is None:
+        st.session_state.pop(CLICKED_KEY, None)
 
 
 def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
@@ -102,6 +116,8 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
             "Erledigt am": tickets["completion_date"],
             "Zusage bis": tickets["commitment_date"],
             "Team": tickets["team"],
+            # A10: a breach during the worker's own absence is shown, not counted
+            "Gezählt": tickets["in_absence"].map({True: "nein – während Abwesenheit", False: "ja"}),
         }
     )
     st.dataframe(
@@ -207,39 +223,63 @@ def _case(selection: serving.Selection, scoped: serving.Selection, status, histo
         _record_form(case, history, selection.viewer)
 
 
-def _scoped(selection: serving.Selection) -> serving.Selection:
-    """The sidebar's selection, or the 12 months up to the Stichtag when ticked."""
-    last12 = st.checkbox(
+def _scoped(selection: serving.Selection) -> tuple[serving.Selection, bool]:
+    """The sidebar's selection (or the 12 months up to the Stichtag when ticked) and whether
+    the pending cases of every month join it."""
+    left, right = st.columns(2)
+    with_pending = left.checkbox(
+        "mit allen ausstehenden Gesprächen",
+        value=True,
+        key="rep_pending",
+        help="Außer den Fällen des Zeitraums auch jeder Fall früherer Monate, "
+        "dessen Gespräch noch aussteht.",
+    )
+    last12 = right.checkbox(
         "letzte 12 Monate",
         key="rep_last12",
         help="Statt des Zeitraums der Seitenleiste die zwölf Monate bis zum Monat des Stichtags.",
     )
-    return serving.Selection(
+    scoped = serving.Selection(
         selection.as_of,
         repeats.scope(selection.filters, selection.as_of, last12=last12),
         selection.viewer,
     )
+    return scoped, with_pending
+
+
+def _cases(scoped: serving.Selection, with_pending: bool, threshold: int, history):
+    """The period's cases with their conversations, and the pending ones of any month."""
+    cases = serving.fetch(repeats.repeat_cases_with_streak, scoped, threshold=threshold)
+    status = repeats.merge_status(cases, history)
+    if not with_pending:
+        return repeats.worklist(status, status.iloc[0:0])
+    every_month = replace(scoped, filters=replace(scoped.filters, period=None))
+    everything = serving.fetch(repeats.repeat_cases_with_streak, every_month, threshold=threshold)
+    return repeats.worklist(status, repeats.merge_status(everything, history))
 
 
 selection = sidebar.selection()
 st.title("Wiederholte Fristüberschreitungen")
 with widgets.guard():
     threshold = serving.config().rules.repeat_threshold
-    scoped = _scoped(selection)
+    scoped, with_pending = _scoped(selection)
     st.caption(
-        f"{sidebar.period_label(scoped)}, Monate nach Fälligkeit; Stand {date(selection.as_of)}. "
+        f"{sidebar.period_label(scoped)}"
+        + (" und alle ausstehenden Gespräche früherer Monate" if with_pending else "")
+        + f", Monate nach Fälligkeit; Stand {date(selection.as_of)}. "
         f"Wiederholungsfall: mindestens {number(threshold)} Fristüberschreitungen "
-        "(verspätet, Zusage nicht eingehalten, überfällig) einer Person in einem Monat."
+        "(verspätet, Zusage nicht eingehalten, überfällig) einer Person in einem Monat. "
+        "Je Person gruppiert, die längste Folge von Monaten zuerst; ein Klick auf eine Zeile "
+        "öffnet den Fall."
     )
-    cases = serving.fetch(repeats.repeat_cases_with_streak, scoped, threshold=threshold)
-    if cases.empty:
+    history = serving.records(repeats.conversations, selection.viewer)
+    status = _cases(scoped, with_pending, threshold, history)
+    if status.empty:
         st.info(
             "Keine wiederholten Fristüberschreitungen für diese Auswahl – "
-            "niemand erreicht in einem Monat die Schwelle."
+            "niemand erreicht in einem Monat die Schwelle, und kein Gespräch steht aus."
         )
     else:
-        history = serving.records(repeats.conversations, selection.viewer)
-        status = repeats.merge_status(cases, history)
         _figures(status)
         if status["month"].nunique() > 1:
             st.plotly_chart(

@@ -160,6 +160,8 @@ def users_file(directory: Path, *users: dict) -> Path:
             shown = (
                 "[" + ", ".join(f'"{v}"' for v in value) + "]"
                 if isinstance(value, list | tuple)
+                else value.isoformat()  # a TOML date
+                if isinstance(value, dt.date)
                 else f'"{value}"'
             )
             lines.append(f"{key} = {shown}")

@@ -44,7 +44,17 @@ WORKER_COLUMNS = ("worker", "substitute", "responsible", "substitute_for")
 # names, pseudonyms) sits in a table of the scope's schema `{s}`.
 _ROWS = {
     "teamleitung": ("t.team IN (SELECT team FROM {s}.scope_teams)", "t.team", "t.worker"),
-    "mitarbeitende": ("t.worker IN (SELECT worker FROM {s}.scope_workers)", "t.team", "t.worker"),
+    # their own tickets, and those they cover in a colleague's absence (A4): the ones open on
+    # some day of an absence that names them as substitute. Which of them are covered at the
+    # Stichtag, `queries.filters.Filters.covered` decides, with the same absences.
+    "mitarbeitende": (
+        "t.worker IN (SELECT worker FROM {s}.scope_workers) OR EXISTS (SELECT 1 FROM "
+        "store.absences x WHERE x.worker = t.worker AND x.substitute IN (SELECT worker FROM "
+        "{s}.scope_workers) AND t.received <= x.date_to AND (t.completed IS NULL OR "
+        "t.completed > x.date_from))",
+        "t.team",
+        "t.worker",
+    ),
     "controlling": ("true", "t.team", "t.worker"),
     "management": ("true", "coalesce(g.shown, t.team)", "(SELECT name FROM {s}.scope_hidden)"),
     "admin": ("true", "t.team", "t.worker"),
@@ -53,7 +63,9 @@ _ROWS = {
 _ABSENCES = {
     "teamleitung": "x.worker IN (SELECT DISTINCT worker FROM store.tickets "
     "WHERE team IN (SELECT team FROM {s}.scope_teams))",
-    "mitarbeitende": "x.worker IN (SELECT worker FROM {s}.scope_workers)",
+    # their own absences, and those they stand in for (whose tickets they cover)
+    "mitarbeitende": "x.worker IN (SELECT worker FROM {s}.scope_workers) "
+    "OR x.substitute IN (SELECT worker FROM {s}.scope_workers)",
     "controlling": "true",
     "management": "false",
     "admin": "true",
@@ -181,13 +193,20 @@ def install(
     )
     narrowed = (
         f"SELECT t.* REPLACE ({team} AS team, {worker} AS worker){{person}} FROM {{rows}} t "
-        f"{join} WHERE {where}"
+        f"{join} WHERE {{where}}"
+    )
+    # The verdicts carry no stored dates: a filter that reads them (mitarbeitende's covered
+    # tickets) narrows the verdicts to the tickets of the scope's own view instead.
+    verdict_where = (
+        f"t.ticket_id IN (SELECT ticket_id FROM {schema}.tickets)"
+        if role == "mitarbeitende"
+        else where
     )
     # `person` is added before the names are hidden (the verdicts carry it already).
     person = f", {PERSON_SQL.format(worker='t.worker')} AS person"
     con.execute(
         f"CREATE OR REPLACE VIEW {schema}.tickets AS "
-        + narrowed.format(person=person, rows="store.tickets")
+        + narrowed.format(person=person, rows="store.tickets", where=where)
     )
     # The verdicts and summaries of everyone (computed once per Stichtag), narrowed to the
     # scope: a verdict depends on its own ticket only, so narrowing after computing gives
@@ -195,14 +214,17 @@ def install(
     # The same over the snapshot alone, for cursors whose Stichtag was filled before (`use`).
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}{PREPARED}")
     for macro in NARROWED_MACROS:
-        con.execute(
-            f"CREATE OR REPLACE MACRO {schema}.{macro}(as_of) AS TABLE "
-            + narrowed.format(person="", rows=f"main.{macro}(as_of)")
+        pairs = (
+            (schema, f"main.{macro}"),
+            (f"{schema}{PREPARED}", f"main.{PREPARED_PREFIX}{macro}"),
         )
-        con.execute(
-            f"CREATE OR REPLACE MACRO {schema}{PREPARED}.{macro}(as_of) AS TABLE "
-            + narrowed.format(person="", rows=f"main.{PREPARED_PREFIX}{macro}(as_of)")
-        )
+        for target, source in pairs:
+            if role == "mitarbeitende" and macro != "verdicts":
+                # summaries have no ticket: summed up from the scope's own verdicts
+                body = SUMMARIES[macro].format(source=f"{target}.verdicts(as_of)")
+            else:
+                body = narrowed.format(person="", rows=f"{source}(as_of)", where=verdict_where)
+            con.execute(f"CREATE OR REPLACE MACRO {target}.{macro}(as_of) AS TABLE {body}")
     con.execute(
         f"CREATE OR REPLACE VIEW {schema}.absences AS SELECT * FROM store.absences x "
         f"WHERE {_ABSENCES[role].format(s=schema)}"
@@ -250,6 +272,9 @@ def merged_groups_of(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], st
 def _visible_workers(con: duckdb.DuckDBPyConnection, role: str) -> frozenset[str] | None:
     if role not in ("teamleitung", "mitarbeitende"):
         return None
+    if role == "mitarbeitende":
+        # only their own records: covering a colleague's tickets shows no records about them
+        return frozenset(w for (w,) in con.execute("SELECT worker FROM scope_workers").fetchall())
     return frozenset(
         w for (w,) in con.execute("SELECT DISTINCT worker FROM tickets").fetchall()
     ) | frozenset(w for (w,) in con.execute("SELECT worker FROM scope_workers").fetchall())

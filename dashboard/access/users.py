@@ -9,7 +9,16 @@ The users file (config `auth.users_file`, TOML) lists every person with one role
     teams = ["Leistung 1", "Leistung 2"]
 
 `teamleitung` needs `teams`, `mitarbeitende` needs `worker` (the name as the exports spell
-it). Logins match case-insensitively. A user of the roles with a monthly report
+it). Logins match case-insensitively. A team leader's deputy (A8) gets a time-limited
+delegation instead of a changed role:
+
+    deputy_for = "a.schmidt@jobcenter.example"   # the team leader's login
+    from = 2026-12-07
+    to = 2026-12-18                              # inclusive
+
+From `from` to `to` the deputy signs in as a team leader of that leader's teams (added to
+their own teams if they lead teams themselves), and every record names them as the deputy.
+A user of the roles with a monthly report
 (teamleitung, controlling, management) may subscribe to it by e-mail (`send-reports`):
 
     [user.report]
@@ -22,21 +31,24 @@ Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dashboard.access.viewer import ACTIONS, ROLE_LABELS, ROLES, Viewer
+from dashboard.access.viewer import ACTIONS, ROLE_LABELS, ROLES, Delegation, Viewer
 from dashboard.core.config import AREAS
 from dashboard.queries.filters import Filters
 
+# Roles a delegation may turn into a team leader's deputy: those who see less than a TL.
+DEPUTY_ROLES = ("teamleitung", "mitarbeitende")
 # The roles of the page Monatsbericht: only they can subscribe to the report by e-mail.
 REPORT_ROLES = ("teamleitung", "controlling", "management")
 ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
@@ -62,6 +74,9 @@ class _User(BaseModel):
     role: Literal[ROLES]  # type: ignore[valid-type]
     teams: list[str] = []
     worker: str | None = None
+    deputy_for: str | None = None
+    date_from: dt.date | None = Field(default=None, alias="from")
+    date_to: dt.date | None = Field(default=None, alias="to")
     report: _Report | None = None
 
     @model_validator(mode="after")
@@ -70,6 +85,14 @@ class _User(BaseModel):
             raise ValueError("eine Teamleitung braucht mindestens ein Team (teams)")
         if self.role == "mitarbeitende" and not self.worker:
             raise ValueError("Mitarbeitende brauchen ihren Namen wie im Export (worker)")
+        window = (self.deputy_for, self.date_from, self.date_to)
+        if any(v is not None for v in window):
+            if any(v is None for v in window):
+                raise ValueError("eine Vertretung braucht deputy_for, from und to")
+            if self.date_from > self.date_to:
+                raise ValueError("Vertretung: from liegt nach to")
+            if self.role not in DEPUTY_ROLES:
+                raise ValueError("Vertretung nur für Teamleitung oder Mitarbeitende")
         if self.report is not None:
             if self.role not in REPORT_ROLES:
                 raise ValueError(
@@ -145,22 +168,54 @@ def _load(path: Path | None) -> dict[str, tuple[Viewer, _Report | None]]:
         login = user.login.strip().lower()
         if login in viewers:
             raise UsersError(f"Die Benutzerdatei {path} nennt {user.login!r} zweimal.")
+        delegation = None
+        if user.deputy_for is not None:
+            delegation = Delegation(user.deputy_for.strip().lower(), user.date_from, user.date_to)
         viewer = Viewer(
             login=login,
             name=user.name or user.login,
             role=user.role,
             teams=tuple(user.teams),
             worker=user.worker,
+            delegation=delegation,
         )
         viewers[login] = (viewer, user.report)
+    for viewer, _ in viewers.values():
+        if viewer.delegation is not None:
+            leader = viewers.get(viewer.delegation.team_leader, (None, None))[0]
+            if leader is None or leader.role != "teamleitung":
+                raise UsersError(
+                    f"Die Benutzerdatei {path} ist ungültig: {viewer.login} vertritt "
+                    f"{viewer.delegation.team_leader!r}, das ist keine Teamleitung der Datei."
+                )
     return viewers
 
 
-def lookup(users: dict[str, Viewer], login: str | None) -> Viewer | None:
-    """The configured user of a sign-in name, or None (unknown users get no data)."""
+def lookup(
+    users: dict[str, Viewer], login: str | None, today: dt.date | None = None
+) -> Viewer | None:
+    """The configured user of a sign-in name, or None (unknown users get no data).
+
+    A deputy within their delegation's window (A8) comes back as a team leader of the
+    leader's teams (besides their own), named as deputy; outside it, as configured.
+    """
     if not login:
         return None
-    return users.get(login.strip().lower())
+    viewer = users.get(login.strip().lower())
+    if viewer is None or viewer.delegation is None:
+        return viewer
+    base = replace(viewer, delegation=None)
+    if not viewer.delegation.active(today or dt.date.today()):
+        return base
+    leader = users[viewer.delegation.team_leader]
+    own = viewer.teams if viewer.role == "teamleitung" else ()
+    return replace(
+        base,
+        role="teamleitung",
+        teams=tuple(dict.fromkeys([*own, *leader.teams])),
+        worker=None,
+        deputy_for=leader.name,
+    )
 
 
 def demo_users(con: duckdb.DuckDBPyConnection) -> list[Viewer]:
@@ -196,12 +251,24 @@ def access_list(viewers: dict[str, Viewer]) -> pd.DataFrame:
             "Anmeldung": v.login,
             "Name": v.name,
             "Rolle": ROLE_LABELS[v.role],
-            "sieht": SEES[v.role].format(teams=", ".join(v.teams), worker=v.worker or ""),
+            "sieht": SEES[v.role].format(teams=", ".join(v.teams), worker=v.worker or "")
+            + _deputy_note(v, viewers),
             "darf außerdem": ", ".join(sorted(ACTION_LABELS[a] for a in ACTIONS[v.role])) or "–",
         }
         for v in sorted(viewers.values(), key=lambda v: (ROLES.index(v.role), v.login))
     ]
     return pd.DataFrame(rows, columns=["Anmeldung", "Name", "Rolle", "sieht", "darf außerdem"])
+
+
+def _deputy_note(viewer: Viewer, viewers: dict[str, Viewer]) -> str:
+    d = viewer.delegation
+    if d is None:
+        return ""
+    leader = viewers[d.team_leader]
+    return (
+        f"; vom {d.date_from:%d.%m.%Y} bis {d.date_to:%d.%m.%Y} Vertretung für {leader.name} "
+        f"(Teams {', '.join(leader.teams)})"
+    )
 
 
 SEES = {
@@ -220,4 +287,5 @@ ACTION_LABELS = {
     "read_audit": "Zugriffsprotokoll lesen",
     "read_access_list": "Berechtigungen lesen",
     "read_own_records": "eigene Aufzeichnungen sehen",
+    "absence_warnings": "Warnungen zu Abwesenheiten sehen",
 }

@@ -9,6 +9,7 @@ Nothing here imports Streamlit: the rules are tested from case tables.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
@@ -29,24 +30,30 @@ ROLE_LABELS = {
 # so neither a link nor a typed URL reaches it.
 PAGES: dict[str, tuple[str, ...]] = {
     "teamleitung": (
-        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
-        "stichproben", "monatsbericht", "ticket",
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "regelverstoesse",
+        "wiederholungen", "stichproben", "monatsbericht", "ticket",
     ),
     "controlling": (
-        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "wiederholungen",
-        "stichproben", "monatsbericht", "ticket",
+        "uebersicht", "teams", "mitarbeitende", "wiedervorlage", "regelverstoesse",
+        "wiederholungen", "stichproben", "monatsbericht", "ticket",
     ),
     "management": ("uebersicht", "teams", "monatsbericht"),
-    "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "ticket"),
+    "mitarbeitende": ("uebersicht", "mitarbeitende", "wiedervorlage", "regelverstoesse", "ticket"),
     "admin": ("daten",),
     # the staff council and the data-protection officer: the record of access, no tickets
     "kontrolle": ("protokoll",),
 }  # fmt: skip
 
+# The page a role lands on: a worker starts with their own follow-up list; every other
+# role with the first of its pages.
+LANDING = {"mitarbeitende": "wiedervorlage"}
+
 # What a role may do beyond looking.
 ACTIONS: dict[str, frozenset[str]] = {
-    "teamleitung": frozenset({"draw_sample", "check_sample", "record_conversation"}),
-    "controlling": frozenset({"draw_sample", "check_sample"}),
+    "teamleitung": frozenset(
+        {"draw_sample", "check_sample", "record_conversation", "absence_warnings"}
+    ),
+    "controlling": frozenset({"draw_sample", "check_sample", "absence_warnings"}),
     "management": frozenset(),
     "mitarbeitende": frozenset({"read_own_records"}),  # what is recorded about them
     "admin": frozenset({"upload", "read_audit"}),
@@ -70,6 +77,19 @@ HIDDEN_WORKER = "–"
 
 
 @dataclass(frozen=True)
+class Delegation:
+    """A time-limited deputyship of a team leader (A8), from the users file."""
+
+    team_leader: str  # the login of the team leader stood in for
+    date_from: dt.date
+    date_to: dt.date  # inclusive
+
+    def active(self, today: dt.date) -> bool:
+        """Whether `today` lies in the window."""
+        return self.date_from <= today <= self.date_to
+
+
+@dataclass(frozen=True)
 class Viewer:
     """The signed-in person a query runs for."""
 
@@ -78,16 +98,23 @@ class Viewer:
     role: str
     teams: tuple[str, ...] = ()  # teamleitung: the own teams (never empty for that role)
     worker: str | None = None  # mitarbeitende: the own name as the exports spell it
+    delegation: Delegation | None = None  # as configured; resolved by `users.lookup`
+    deputy_for: str | None = None  # set while acting as a team leader's deputy (A8): their name
 
     @property
     def label(self) -> str:
         """'Anna Schmidt (Teamleitung)'."""
-        return f"{self.name} ({ROLE_LABELS[self.role]})"
+        label = f"{self.name} ({ROLE_LABELS[self.role]})"
+        return f"{label}, Vertretung für {self.deputy_for}" if self.deputy_for else label
 
     @property
     def who(self) -> str:
-        """How records and the audit log name the viewer: 'Anna Schmidt (a.schmidt)'."""
-        return self.login if self.name == self.login else f"{self.name} ({self.login})"
+        """How records and the audit log name the viewer: 'Anna Schmidt (a.schmidt)'.
+
+        A deputy is named as such: 'Bea Berg (b.berg), Vertretung für Anna Schmidt'.
+        """
+        who = self.login if self.name == self.login else f"{self.name} ({self.login})"
+        return f"{who}, Vertretung für {self.deputy_for}" if self.deputy_for else who
 
     def scope_key(self) -> tuple:
         """What decides the data this viewer sees: equal keys share one data scope."""
@@ -106,6 +133,11 @@ def pages_for(viewer: Viewer) -> tuple[str, ...]:
     return PAGES[viewer.role]
 
 
+def landing_page(viewer: Viewer) -> str:
+    """The page (file stem) the viewer's role opens on."""
+    return LANDING.get(viewer.role, PAGES[viewer.role][0])
+
+
 def may(viewer: Viewer, action: str) -> bool:
     """Whether the viewer's role allows an action such as 'upload' or 'draw_sample'."""
     return action in ACTIONS[viewer.role]
@@ -114,6 +146,16 @@ def may(viewer: Viewer, action: str) -> bool:
 def worker_names(viewer: Viewer) -> str:
     """'names', 'pseudonyms' or 'hidden': how worker names appear to the viewer."""
     return WORKER_NAMES[viewer.role]
+
+
+# Roles whose data scope holds no absences (dashboard.access.scope): they are personal data
+# of named workers. A figure built on them is missing for these roles, never 0.
+NO_ABSENCES = frozenset({"management", "kontrolle"})
+
+
+def sees_absences(viewer: Viewer) -> bool:
+    """Whether absences (and the figures built on them) are in the viewer's scope."""
+    return viewer.role not in NO_ABSENCES
 
 
 def sees_workers(viewer: Viewer) -> bool:

@@ -1,15 +1,15 @@
-"""The command line: `ticket-controlling load | verdicts | demo-data | sample | report | ...`."""
+"""The command line: `ticket-controlling load | verdicts | findings | repeat-cases | ...`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard.cli import audit as cli_audit
+from dashboard.cli import checks as cli_checks
 from dashboard.cli import ops as cli_ops
 from dashboard.cli import purge as cli_purge
 from dashboard.cli import report as cli_report
@@ -24,11 +24,6 @@ from dashboard.core.storage import (
     connect_readonly,
     is_demo_database,
     private_files,
-)
-
-VERDICT_COLUMNS = (
-    "ticket_id, area, receipt_date, due_date, completion_date, working_days, status, "
-    "callback_ok, walkin_note_ok, tl_informed_ok"
 )
 
 
@@ -50,19 +45,21 @@ def _parser() -> argparse.ArgumentParser:
         help="Abwesenheiten-Export (mehrfach möglich)",
     )
 
-    verdicts = sub.add_parser("verdicts", parents=[common], help="Bewertung je Ticket als CSV")
-    verdicts.add_argument("files", nargs="+", type=Path)
-    verdicts.add_argument("--as-of", type=iso_date, required=True, help="Stichtag JJJJ-MM-TT")
-    verdicts.add_argument("--out", type=Path, required=True)
-    verdicts.add_argument("--rejects", type=Path)
-    verdicts.add_argument("--absences", action="append", type=Path, default=[])
+    cli_checks.add_parsers(sub, parents=[common])
 
     demo = sub.add_parser("demo-data", parents=[common], help="synthetischen Demo-Export erzeugen")
-    demo.add_argument("--out", type=Path, required=True)
-    demo.add_argument("--tickets", type=int, default=20_000)
-    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--out", type=Path, required=True, help="Ordner für die Demo-Exporte")
+    demo.add_argument(
+        "--tickets", type=int, default=20_000, help="Zahl der Tickets (Standard 20000)"
+    )
+    demo.add_argument("--seed", type=int, default=42, help="Zufallsstartwert (Standard 42)")
     demo.add_argument("--until", type=iso_date, default=None, help="letzter Eingangstag (heute)")
-    demo.add_argument("--encoding", choices=["utf-8", "cp1252"], default="utf-8")
+    demo.add_argument(
+        "--encoding",
+        choices=["utf-8", "cp1252"],
+        default="utf-8",
+        help="Zeichenkodierung der Exporte (Standard utf-8)",
+    )
     demo.add_argument(
         "--build-db",
         action="store_true",
@@ -88,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         commands = {
             "load": _load,
-            "verdicts": _verdicts,
+            "verdicts": cli_checks.run_verdicts,
+            "findings": cli_checks.run_findings,
+            "repeat-cases": cli_checks.run_repeat_cases,
             "demo-data": _demo,
             "sample": cli_sample.run,
             "report": cli_report.run,
@@ -139,40 +138,6 @@ def _audit_loads(config: Config, results) -> None:
                 records.audit(con, operator(), "Ladevorgang", f"CLI: {result.summary()}")
     except records.RecordsBusy as exc:
         print(f"Warnung: Ladevorgang nicht protokolliert – {exc}", file=sys.stderr)
-
-
-def _verdicts(config: Config, args) -> int:
-    from etl.load import load_files
-
-    with tempfile.TemporaryDirectory(prefix="ticket-verdicts-") as tmp:
-        storage = config.storage.model_copy(
-            update={"database": Path(tmp) / "verdicts.duckdb", "app_database": None}
-        )
-        config = config.model_copy(update={"storage": storage})
-        results = load_files(config, args.files, args.absences)
-        refused = [r for r in results if r.refused]
-        for result in refused:
-            print(result.summary(), file=sys.stderr)
-        if refused:
-            return 1
-        con = connect_readonly(config)
-        try:
-            con.execute(
-                f"COPY (SELECT {VERDICT_COLUMNS} FROM verdicts(?::DATE) ORDER BY ticket_id) "
-                "TO ? (HEADER, DELIMITER ',')",
-                [args.as_of, str(args.out)],
-            )
-            if args.rejects:
-                con.execute(
-                    "COPY (SELECT source, record, ticket_id, reason FROM rejects "
-                    "WHERE kind = 'tickets' ORDER BY load_id, record) TO ? (HEADER, DELIMITER ',')",
-                    [str(args.rejects)],
-                )
-        finally:
-            con.close()
-    for result in results:
-        print(result.summary(), file=sys.stderr)
-    return 0
 
 
 def _demo(config: Config, args) -> int:

@@ -56,7 +56,12 @@ def add_parser(subparsers, parents: Sequence[argparse.ArgumentParser] = ()) -> N
         "--as-of", type=iso_date, help="Stichtag JJJJ-MM-TT (Standard: Konfiguration)"
     )
     parser.add_argument("--by", help="wer zieht (Standard: Benutzername)")
-    parser.add_argument("--out", type=Path, required=True, help="CSV-Datei der Stichprobe")
+    parser.add_argument("--out", type=Path, help="CSV-Datei der Stichprobe (ohne --dry-run nötig)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="nur zeigen, wie viele Tickets je Mitarbeiter/in gezogen würden; nichts speichern",
+    )
 
 
 def _method(args) -> tuple[str, float]:
@@ -68,6 +73,20 @@ def _method(args) -> tuple[str, float]:
     return "per_worker", float(per_worker)
 
 
+def _print_allocation(per_worker, method: str, amount: float) -> None:
+    """What a draw would take per worker; nothing is drawn or stored."""
+    shown = privacy.release(per_worker, OPERATOR)
+    print(f"Probelauf ({samples.method_label(method, amount)}), nichts gespeichert:")
+    for worker, population, quota in shown[["worker", "population", "quota"]].itertuples(
+        index=False
+    ):
+        print(f"  {worker}: {quota} von {population} erledigten Tickets")
+    print(
+        f"Zusammen {int(shown['quota'].sum())} von {int(shown['population'].sum())} Tickets "
+        f"bei {len(shown)} Mitarbeiter/innen."
+    )
+
+
 def run(config, args) -> int:
     """Draw, store and write the sample; prints the seed. Exit code 0, 1 (nothing) or 2."""
     as_of = args.as_of or config.reference_date()
@@ -77,6 +96,8 @@ def run(config, args) -> int:
         samples.check_request(method, amount, args.period_from, args.period_to)
         if args.seed is not None and not 0 <= args.seed <= samples.MAX_SEED:
             raise ValueError("Der Seed muss eine ganze Zahl ab 0 sein.")
+        if args.out is None and not args.dry_run:
+            raise ValueError("Bitte mit --out die CSV-Datei angeben (oder --dry-run).")
     except ValueError as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
@@ -84,6 +105,11 @@ def run(config, args) -> int:
     who = (args.by or "").strip() or operator()
     con = connect_readonly(config)
     try:
+        problems = samples.team_problems(con, as_of, teams)
+        if problems:
+            for problem in problems:
+                print(f"Fehler: {problem}", file=sys.stderr)
+            return 2
         kwargs = dict(period_from=args.period_from, period_to=args.period_to, teams=teams)
         per_worker = samples.allocation(
             con, as_of, Filters(), **kwargs, method=method, amount=amount
@@ -95,6 +121,9 @@ def run(config, args) -> int:
                 file=sys.stderr,
             )
             return 1
+        if args.dry_run:
+            _print_allocation(per_worker, method, amount)
+            return 0
         params = samples.DrawParams(
             as_of=as_of,
             period_from=args.period_from,

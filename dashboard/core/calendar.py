@@ -75,6 +75,25 @@ def calendar_frame(config: CalendarConfig) -> pd.DataFrame:
     )
 
 
+def working_days_between(config: CalendarConfig, start: dt.date, end: dt.date) -> int:
+    """Working days d with start < d <= end (negative when end is before start)."""
+    frame = calendar_frame(config)
+    first = np.datetime64(FIRST_DAY, "D")
+    index = frame["wd_index"].to_numpy()
+    clamp = len(index) - 1
+
+    def at(day: dt.date) -> int:
+        return int(index[min(max(int((np.datetime64(day, "D") - first).astype(int)), 0), clamp)])
+
+    return at(end) - at(start)
+
+
+def month_complete(config: CalendarConfig, as_of: dt.date) -> bool:
+    """Whether the month of `as_of` has no working day left after it (its last one reached)."""
+    following = dt.date(as_of.year + as_of.month // 12, as_of.month % 12 + 1, 1)
+    return working_days_between(config, as_of, following - dt.timedelta(days=1)) == 0
+
+
 def first_working_day(config: CalendarConfig, month: dt.date) -> dt.date:
     """The first working day of the month of `month` (weekends, holidays, closing days off)."""
     start = month.replace(day=1)

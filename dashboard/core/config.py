@@ -105,11 +105,22 @@ class CalendarConfig(_Strict):
 
 
 class RulesConfig(_Strict):
-    """Reference date, retention and the repeat threshold."""
+    """Reference date, validity, retention and the repeat cases (A10)."""
 
     reference_date: dt.date | Literal["today"] = "today"
+    # The instruction is valid from this date: tickets received earlier are not judged.
+    valid_from: dt.date = dt.date(2012, 3, 28)
     retention_months: int = 3
     repeat_threshold: Annotated[int, Field(ge=1)] = 2
+    # A10 stands under "A) Bereich Leistung": only these Bereiche count towards repeat cases.
+    repeat_areas: tuple[Literal[AREAS], ...] = ("Leistung",)  # type: ignore[valid-type]
+
+    @field_validator("repeat_areas")
+    @classmethod
+    def _some_area(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("mindestens ein Bereich (A10 gilt für Leistung)")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("retention_months")
     @classmethod

@@ -67,7 +67,8 @@ WITH cut AS (
     FROM tickets t
     JOIN calendar r ON r.day = t.received
     JOIN {deadlines} d ON d.area = t.area
-    WHERE t.received <= as_of
+    -- tickets received after S do not exist yet; those before the validity are not judged
+    WHERE t.received <= as_of AND t.received >= (SELECT valid_from FROM rule_settings)
 ),
 dated AS (
     SELECT cut.*,
@@ -124,6 +125,22 @@ SELECT ticket_id, area, team, worker, person,
        date_trunc('month', received)::DATE AS receipt_month,
        {status_code} AS status_code
 FROM noticed
+"""
+
+
+# Who has whose open tickets on their list at S (A4, A8): `cover(as_of)` names, per absent
+# worker, the substitute of the absence covering S (the latest-starting one if several do;
+# absences without a substitute are ignored; one level, not chained). `covered_tickets`
+# lists the tickets open at S that the given substitutes cover.
+COVER_MACROS = """
+CREATE OR REPLACE MACRO cover(as_of) AS TABLE
+SELECT worker, arg_max(substitute, date_from) AS substitute FROM absences
+WHERE as_of BETWEEN date_from AND date_to AND substitute IS NOT NULL
+GROUP BY worker;
+CREATE OR REPLACE MACRO covered_tickets(as_of, substitutes) AS TABLE
+SELECT t.ticket_id, t.worker, c.substitute FROM tickets t JOIN cover(as_of) c ON c.worker = t.worker
+WHERE list_contains(substitutes, c.substitute)
+  AND t.received <= as_of AND (t.completed IS NULL OR t.completed > as_of);
 """
 
 
@@ -191,10 +208,17 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshots: bool =
     con.execute("CREATE OR REPLACE TABLE deadlines (area VARCHAR, days INTEGER)")
     con.executemany("INSERT INTO deadlines VALUES (?, ?)", [[a, config.deadline(a)] for a in AREAS])
     con.execute(
+        "CREATE OR REPLACE TABLE rule_settings AS SELECT ?::DATE AS valid_from",
+        [config.rules.valid_from],
+    )
+    con.execute("CREATE OR REPLACE TABLE repeat_areas (area VARCHAR)")
+    con.executemany("INSERT INTO repeat_areas VALUES (?)", [[a] for a in config.rules.repeat_areas])
+    con.execute(
         VERDICTS_MACRO.format(
             name="compute_verdicts", deadlines="deadlines", status_code=STATUS_CODE
         )
     )
+    con.execute(COVER_MACROS)
     for name, sql in SUMMARIES.items():
         con.execute(
             f"CREATE OR REPLACE MACRO {name}_computed(as_of) AS TABLE "

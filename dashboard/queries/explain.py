@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import duckdb
 import pandas as pd
@@ -29,19 +30,24 @@ OUTCOMES = {True: "erfüllt", False: "nicht erfüllt", None: "noch offen"}
 NOT_APPLICABLE = "nicht anwendbar"
 
 
-def _ticket(filters: Filters, ticket_id: str) -> Query:
+def _ticket(filters: Filters, ticket_id: str, as_of: dt.date) -> Query:
     """The stored ticket with this ID (any receipt date) within Bereich, team and worker.
 
     Viewer restrictions arrive as teams/workers; the period does not apply (a ticket is
     looked up by its ID whatever month it falls in). An exact match wins over one that
     differs only in case.
     """
-    return filters.tickets(None).wrap(
-        """
+    # A substitute may open the tickets they cover at the Stichtag (A4).
+    return (
+        replace(filters, covered=True)
+        .tickets(None, cover_date=as_of)
+        .wrap(
+            """
         SELECT * FROM {rows} WHERE lower(ticket_id) = lower(trim($ticket_id))
         ORDER BY (ticket_id = trim($ticket_id)) DESC, ticket_id LIMIT 1
         """,
-        ticket_id=ticket_id,
+            ticket_id=ticket_id,
+        )
     )
 
 
@@ -58,7 +64,7 @@ def ticket_facts(
     yet part of any verdict.
     """
     return (
-        _ticket(filters, ticket_id)
+        _ticket(filters, ticket_id, as_of)
         .wrap(
             """
         SELECT t.ticket_id, t.area, t.team, t.worker,
@@ -86,11 +92,7 @@ def ticket_facts(
         ) v ON v.ticket_id = t.ticket_id
         LEFT JOIN load_log l ON l.load_id = t.load_id
         -- as metrics.open_tickets: who has the ticket while the assignee is absent at S
-        LEFT JOIN (
-            SELECT worker, arg_max(substitute, date_from) AS substitute FROM absences
-            WHERE $as_of::DATE BETWEEN date_from AND date_to AND substitute IS NOT NULL
-            GROUP BY worker
-        ) a ON a.worker = t.worker
+        LEFT JOIN cover($as_of::DATE) a ON a.worker = t.worker
         """,
             as_of=as_of,
         )
@@ -112,7 +114,7 @@ def counted_days(
     """
     weekdays = ", ".join(f"'{w}'" for w in WEEKDAYS)  # code constants, not input
     return (
-        _ticket(filters, ticket_id)
+        _ticket(filters, ticket_id, as_of)
         .wrap(
             f"""
         WITH f AS (

@@ -55,6 +55,10 @@ class Filters:
     # Inclusive range of the month date (due or receipt month, see `month_of`).
     period: tuple[dt.date, dt.date] | None = None
     month_of: str = "due"  # 'due' (default, RULES.md) or 'receipt'
+    # Also the tickets the chosen workers cover at the Stichtag as substitutes (A4): a
+    # person's own follow-up list and the tickets they may open. Only the verdicts and the
+    # stored tickets know it; counts and daily changes stay the assignee's own.
+    covered: bool = False
 
     def __post_init__(self) -> None:
         if self.month_of not in MONTH_OF:
@@ -74,23 +78,35 @@ class Filters:
         """The same filters for any month (states at a date, data checks)."""
         return replace(self, period=None)
 
-    def _who(self, as_of: dt.date | None) -> tuple[list[str], dict[str, object]]:
+    def _who(
+        self, as_of: dt.date | None, cover_date: dt.date | None = None
+    ) -> tuple[list[str], dict[str, object]]:
         # Bereich, team and worker: the conditions every view of the tickets shares.
-        where = [
-            "(len($areas) = 0 OR list_contains($areas, area))",
-            "(len($teams) = 0 OR list_contains($teams, team))",
-            "(len($workers) = 0 OR list_contains($workers, worker))",
-        ]
+        workers = "len($workers) = 0 OR list_contains($workers, worker)"
         params: dict[str, object] = {
             "as_of": as_of,
             "areas": list(self.areas),
             "teams": list(self.teams),
             "workers": list(self.workers),
         }
+        if self.covered and cover_date is not None:
+            # the tickets open at that date whose absent assignee the workers stand in for
+            workers += (
+                " OR ticket_id IN (SELECT ticket_id FROM "
+                "covered_tickets($cover_date::DATE, $workers))"
+            )
+            params["cover_date"] = cover_date
+        where = [
+            "(len($areas) = 0 OR list_contains($areas, area))",
+            "(len($teams) = 0 OR list_contains($teams, team))",
+            f"({workers})",
+        ]
         return where, params
 
-    def _monthly(self, as_of: dt.date) -> tuple[list[str], dict[str, object]]:
-        where, params = self._who(as_of)
+    def _monthly(
+        self, as_of: dt.date, cover_date: dt.date | None = None
+    ) -> tuple[list[str], dict[str, object]]:
+        where, params = self._who(as_of, cover_date)
         if self.period is not None:
             where.append(f"{self.month_column} BETWEEN $p_from AND $p_to")
             params["p_from"], params["p_to"] = self.period
@@ -98,7 +114,7 @@ class Filters:
 
     def verdicts(self, as_of: dt.date) -> Query:
         """The verdicts of the filtered tickets as of `as_of`, with their counting `month`."""
-        where, params = self._monthly(as_of)
+        where, params = self._monthly(as_of, as_of)
         if self.period is not None:
             # The same tickets as a range of the date itself (a superset of the month test):
             # without a snapshot the range reaches the scan of the stored tickets, which are
@@ -127,10 +143,11 @@ class Filters:
             f"SELECT * FROM verdict_days($as_of::DATE) WHERE {' AND '.join(where)}", params
         )
 
-    def tickets(self, as_of: dt.date | None) -> Query:
+    def tickets(self, as_of: dt.date | None, *, cover_date: dt.date | None = None) -> Query:
         """The stored tickets of the filtered Bereiche, teams and workers received up to
-        `as_of` (None: whenever received)."""
-        where, params = self._who(as_of)
+        `as_of` (None: whenever received); with `covered`, also those covered at
+        `cover_date` (default `as_of`)."""
+        where, params = self._who(as_of, cover_date or as_of)
         if as_of is None:
             del params["as_of"]
         else:

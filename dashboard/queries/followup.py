@@ -18,7 +18,7 @@ import pandas as pd
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.core.storage import registered_frame
 from dashboard.queries import metrics
-from dashboard.queries.filters import NO_FILTERS, Filters
+from dashboard.queries.filters import NO_FILTERS, Filters, ordered_by
 
 # Light codes in the order of urgency; the page colours and the legend follow this order.
 LIGHT_LABELS = {
@@ -43,12 +43,19 @@ EXPORT_COLUMNS = {
     "team": "Team",
     "receipt_date": "Eingang",
     "working_days_open": "Arbeitstage offen",
+    "missing_notice": "Hinweis fehlt",
+    "missing_verbis": "VerBIS-Vermerk fehlt",
+    "missing_callback": "Rückruf fehlt",
 }
 
 
+MISSING_COLUMNS = ("missing_notice", "missing_verbis", "missing_callback")
+
+
 def _open_scope(filters: Filters) -> Filters:
-    # Everything open belongs on the list, whichever month it is due in.
-    return replace(filters, period=None)
+    # Everything open belongs on the list, whichever month it is due in; a person's list
+    # also holds the tickets they cover for an absent colleague (A4).
+    return replace(filters, period=None, covered=True)
 
 
 def followup_list(
@@ -93,7 +100,15 @@ def followup_list(
                        ELSE 'später'
                    END AS light_label,
                    working_days_open::INTEGER AS working_days_open,
-                   calendar_days_open::INTEGER AS calendar_days_open
+                   calendar_days_open::INTEGER AS calendar_days_open,
+                   -- what the worker still has to do (RULES.md A3, A5): a customer notice
+                   -- once the deadline is at hand, the VerBIS note of a notice given, the
+                   -- callback an Anliegen of Rückruf or Termin asks for
+                   notified_date IS NULL AND light IN ('overdue', 'today', 'next_workday')
+                       AS missing_notice,
+                   notified_date IS NOT NULL AND NOT verbis_note AS missing_verbis,
+                   area = 'Leistung' AND concern IN ('Rückruf', 'Termin')
+                       AND callback_date IS NULL AS missing_callback
             FROM lit
             ORDER BY due_date, ticket_id
             """,
@@ -149,7 +164,79 @@ def summary(
     )
 
 
+# Working days ahead within which a starting absence is warned about (RULES.md Absences).
+WARNING_WORKDAYS = 5
+WARNING_KINDS = ("no_substitute", "due_in_absence")
+
+
+@ordered_by("date_from", "worker", "kind")
+def absence_warnings(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """Absences the TL must act on now, with the assignee's open tickets concerned.
+
+    `no_substitute`: an absence running at S, or starting within the next 5 working days,
+    names no substitute while the worker has open tickets. `due_in_absence`: an absence
+    starts within the next 5 working days (after S) and open tickets of the worker fall due
+    in it. One row per absence and kind.
+    """
+    open_rows = replace(filters, period=None).verdicts(as_of)
+    return open_rows.wrap(
+        f"""
+        WITH horizon AS (
+            SELECT w.day AS last_day FROM calendar c
+            JOIN workdays w ON w.wd_index = c.wd_index + {WARNING_WORKDAYS}
+            WHERE c.day = $as_of::DATE
+        ),
+        open AS (SELECT ticket_id, team, worker, due_date FROM {{rows}}
+                 WHERE completion_date IS NULL),
+        ab AS (
+            SELECT DISTINCT a.worker, a.date_from, a.date_to, a.substitute
+            FROM absences a CROSS JOIN horizon h
+            WHERE a.date_to >= $as_of::DATE AND a.date_from <= h.last_day
+        ),
+        hits AS (
+            SELECT 'no_substitute' AS kind, a.*, o.ticket_id, o.team, o.due_date
+            FROM ab a JOIN open o ON o.worker = a.worker
+            WHERE a.substitute IS NULL
+            UNION ALL
+            SELECT 'due_in_absence', a.*, o.ticket_id, o.team, o.due_date
+            FROM ab a JOIN open o ON o.worker = a.worker
+                AND o.due_date BETWEEN a.date_from AND a.date_to
+            WHERE a.date_from > $as_of::DATE
+        )
+        SELECT kind, worker, string_agg(DISTINCT team, ', ' ORDER BY team) AS team,
+               date_from::DATE AS date_from, date_to::DATE AS date_to, substitute,
+               count(*) AS open_tickets,
+               list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
+        FROM hits
+        GROUP BY kind, worker, date_from, date_to, substitute
+        ORDER BY date_from, worker, kind
+        """
+    ).df(con)
+
+
+def warning_text(row: pd.Series) -> str:
+    """The German sentence of one absence warning."""
+    span = f"{pd.Timestamp(row['date_from']):%d.%m.%Y}–{pd.Timestamp(row['date_to']):%d.%m.%Y}"
+    n = int(row["open_tickets"])
+    tickets = "1 offenes Ticket" if n == 1 else f"{n} offene Tickets"
+    if row["kind"] == "no_substitute":
+        return (
+            f"{row['worker']} ist {span} abwesend, ohne benannte Vertretung, und hat "
+            f"{tickets}: bitte eine Vertretung bestimmen (A4)."
+        )
+    due = "wird" if n == 1 else "werden"
+    return (
+        f"{row['worker']} ist ab {pd.Timestamp(row['date_from']):%d.%m.%Y} abwesend ({span}); "
+        f"{tickets} {due} in der Abwesenheit fällig: bitte Übergabe klären (A4)."
+    )
+
+
 def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The follow-up list with German headers and labels, for CSV and Excel downloads."""
-    out = frame.assign(status_label=frame["status"].map(STATUS_LABELS))
+    out = frame.assign(
+        status_label=frame["status"].map(STATUS_LABELS),
+        **{c: frame[c].map({True: "fehlt", False: ""}) for c in MISSING_COLUMNS},
+    )
     return out[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)

@@ -144,17 +144,14 @@ def open_tickets(
             """
         SELECT v.ticket_id, v.area, v.team, v.worker, v.receipt_date, v.due_date, v.status,
                v.notice_valid, v.commitment_date,
+               v.notified_date, v.verbis_note, v.callback_date, v.concern,
                a.substitute AS substitute,
                coalesce(a.substitute, v.worker) AS responsible,
                c.wd_index - v.r_index AS working_days_open,
                ($as_of::DATE - v.receipt_date) AS calendar_days_open
         FROM {rows} v
         JOIN calendar c ON c.day = $as_of::DATE
-        LEFT JOIN (
-            SELECT worker, arg_max(substitute, date_from) AS substitute FROM absences
-            WHERE $as_of::DATE BETWEEN date_from AND date_to AND substitute IS NOT NULL
-            GROUP BY worker
-        ) a ON a.worker = v.worker
+        LEFT JOIN cover($as_of::DATE) a ON a.worker = v.worker
         WHERE v.completion_date IS NULL
         ORDER BY v.due_date, v.ticket_id
         """
@@ -184,6 +181,13 @@ def oldest_open(
     return oldest.merge(counts, on=keys_list).sort_values(keys_list, ignore_index=True)
 
 
+# A breach whose due date lies in an absence of its assignee (the handover failed, A4/A8).
+IN_ABSENCE = (
+    "EXISTS (SELECT 1 FROM absences a WHERE a.worker = v.worker "
+    "AND v.due_date BETWEEN a.date_from AND a.date_to)"
+)
+
+
 @ordered_by("month", "team", "worker")
 def repeat_cases(
     con: duckdb.DuckDBPyConnection,
@@ -191,21 +195,36 @@ def repeat_cases(
     filters: Filters = NO_FILTERS,
     threshold: int = 2,
 ) -> pd.DataFrame:
-    """Workers whose breaches in one month of due date reach the threshold (A10)."""
+    """Workers whose counted breaches in one month of due date reach the threshold (A10).
+
+    Only the Bereiche of `rules.repeat_areas` count (default Leistung). A breach during the
+    worker's own absence is listed beside the case (`absence_breaches`, `absence_ticket_ids`)
+    but not counted: the handover failed, not the worker.
+    """
     return (
         filters.verdicts(as_of)
         .wrap(
             f"""
+        WITH b AS (
+            SELECT v.due_month, v.due_date, v.worker, v.team, v.ticket_id,
+                   {IN_ABSENCE} AS in_absence
+            FROM {{rows}} v
+            -- anonymised tickets (A9) belong to nobody: no conversation to hold
+            WHERE v.{status_in(BREACHES)} AND v.worker <> $anonymous
+              AND v.area IN (SELECT area FROM repeat_areas)
+        )
         SELECT due_month AS month, worker,
                -- A10 counts a worker's breaches whatever team they were in that month.
-               string_agg(DISTINCT team, ', ' ORDER BY team) AS team,
-               count(*) AS breaches,
-               list(ticket_id ORDER BY due_date, ticket_id) AS ticket_ids
-        FROM {{rows}}
-        -- anonymised tickets (A9) belong to nobody: no conversation to hold
-        WHERE {status_in(BREACHES)} AND worker <> $anonymous
-        GROUP BY ALL
-        HAVING count(*) >= $threshold
+               string_agg(DISTINCT team, ', ' ORDER BY team) FILTER (NOT in_absence) AS team,
+               count(*) FILTER (NOT in_absence) AS breaches,
+               list(ticket_id ORDER BY due_date, ticket_id) FILTER (NOT in_absence)
+                   AS ticket_ids,
+               count(*) FILTER (in_absence) AS absence_breaches,
+               coalesce(list(ticket_id ORDER BY due_date, ticket_id) FILTER (in_absence),
+                        []::VARCHAR[]) AS absence_ticket_ids
+        FROM b
+        GROUP BY due_month, worker
+        HAVING count(*) FILTER (NOT in_absence) >= $threshold
         ORDER BY month, team, worker
         """,
             threshold=threshold,
@@ -235,3 +254,19 @@ def absence_breaches(
         )
         .df(con)
     )
+
+
+def data_state(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, filters: Filters = NO_FILTERS
+) -> pd.DataFrame:
+    """How current the loaded data is, whatever the Stichtag: one row with the first and
+    newest receipt the viewer may see and when tickets were last loaded (`as_of` unused,
+    so a page can cache it once per database version)."""
+    del as_of, filters  # the state of the whole load, not of a selection
+    return con.execute(
+        """
+        SELECT (SELECT min(received) FROM tickets) AS first_receipt,
+               (SELECT max(received) FROM tickets) AS newest_receipt,
+               (SELECT max(finished_at) FROM load_log WHERE kind = 'tickets') AS last_load
+        """
+    ).df()

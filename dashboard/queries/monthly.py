@@ -222,7 +222,10 @@ def repeat_cases(
 ) -> pd.DataFrame:
     """Workers whose breaches due in the month reach the threshold (A10), with the tickets."""
     frame = metrics.repeat_cases(con, as_of, month_scope(filters, month), threshold)
-    return frame.assign(tickets=frame["ticket_ids"].map(", ".join)).drop(columns="ticket_ids")
+    return frame.assign(
+        tickets=frame["ticket_ids"].map(", ".join),
+        absence_tickets=frame["absence_ticket_ids"].map(", ".join),
+    ).drop(columns=["ticket_ids", "absence_ticket_ids"])
 
 
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

@@ -86,6 +86,7 @@ def repeat_cases_with_streak(
             f"""
             WITH numbered AS (
                 SELECT month::DATE AS month, worker, team, breaches, ticket_ids,
+                       absence_breaches, absence_ticket_ids,
                        year(month) * 12 + month(month) AS month_no
                 FROM {name}
             ),
@@ -97,6 +98,7 @@ def repeat_cases_with_streak(
             ),
             runs AS (
                 SELECT month, worker, team, breaches, ticket_ids,
+                       absence_breaches, absence_ticket_ids,
                        row_number() OVER (PARTITION BY worker, island ORDER BY month_no)
                            AS streak,
                        min(month) OVER (PARTITION BY worker, island) AS streak_since
@@ -117,14 +119,18 @@ def breaches_of(
     worker: str,
     month: dt.date,
 ) -> pd.DataFrame:
-    """The breaches of one worker with due date in one month (the tickets behind a case)."""
+    """The breaches of one worker with due date in one month (the tickets behind a case).
+
+    `in_absence` marks a breach during the worker's own absence: shown, not counted (A10).
+    """
     query = scope(filters, as_of).without_period().verdicts(as_of)
     return query.wrap(
         f"""
         SELECT ticket_id, area, team, worker, receipt_date, due_date, completion_date,
-               commitment_date, working_days, status
-        FROM {{rows}}
+               commitment_date, working_days, status, {metrics.IN_ABSENCE} AS in_absence
+        FROM {{rows}} v
         WHERE worker = $worker AND month = $month::DATE AND {status_in(BREACHES)}
+          AND area IN (SELECT area FROM repeat_areas)
         ORDER BY due_date, ticket_id
         """,
         worker=worker,
@@ -246,4 +252,19 @@ def per_month(status: pd.DataFrame) -> pd.DataFrame:
         .groupby("month", as_index=False)
         .agg(cases=("worker", "size"), pending=("pending", "sum"), held=("held", "sum"))
         .sort_values("month", ignore_index=True)
+    )
+
+
+def worklist(period: pd.DataFrame, everything: pd.DataFrame) -> pd.DataFrame:
+    """What a team leader works through: the period's cases plus every case of any month
+    whose conversation is still pending (both from `merge_status`), grouped by person, the
+    person with the longest run of months first, each person's newest month first."""
+    both = pd.concat([period, everything[everything["pending"]]], ignore_index=True)
+    both = both.drop_duplicates(["worker", "month"], ignore_index=True)
+    run = both.groupby("worker")["streak"].transform("max")
+    return (
+        both.assign(_run=run)
+        .sort_values(["_run", "worker", "month"], ascending=[False, True, False], kind="stable")
+        .drop(columns="_run")
+        .reset_index(drop=True)
     )

@@ -25,6 +25,7 @@ is always of Integration.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 from dataclasses import dataclass
 
@@ -494,3 +495,104 @@ def export_frame(items: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
     if seed is not None:
         out.insert(1, "Seed", int(seed))
     return out
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+
+
+def result_changes(items: pd.DataFrame, entered: pd.DataFrame) -> pd.DataFrame:
+    """The results to record: rows of `entered` (ticket_id, result, comment) with a result
+    whose result or comment differs from the one stored in `items` (`draw_items`)."""
+    stored = items.set_index("ticket_id")
+    new = entered.assign(result=_text(entered["result"]), comment=_text(entered["comment"]))
+    before_result = _text(stored["result"].reindex(new["ticket_id"])).to_numpy()
+    before_comment = _text(stored["comment"].reindex(new["ticket_id"])).to_numpy()
+    changed = (new["result"].to_numpy() != before_result) | (
+        new["comment"].to_numpy() != before_comment
+    )
+    chosen = new[changed & new["result"].isin(RESULTS).to_numpy()]
+    return chosen[["ticket_id", "result", "comment"]].reset_index(drop=True)
+
+
+def read_results_file(name: str, content: bytes) -> pd.DataFrame:
+    """A filled-in sample file (the CSV or XLSX download) as text cells."""
+    if name.lower().endswith(".xlsx"):
+        return pd.read_excel(io.BytesIO(content), dtype=str)
+    # the download is UTF-8 with `;` or `,`: let the sniffer tell
+    return pd.read_csv(
+        io.BytesIO(content), sep=None, engine="python", dtype=str, encoding="utf-8-sig"
+    )
+
+
+def _unescaped(values: pd.Series) -> pd.Series:
+    # files leave with a leading apostrophe before formula characters (privacy.release)
+    return values.str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+
+
+def results_from_file(frame: pd.DataFrame, items: pd.DataFrame, draw_id: int):
+    """The results of a filled-in file of draw `draw_id` to record, and German notes on rows
+    left out. Columns as downloaded: Ticket-ID, Ergebnis, Kommentar (Ziehung, if present,
+    must be this draw)."""
+    missing = [c for c in ("Ticket-ID", "Ergebnis") if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"In der Datei fehlt die Spalte {', '.join(missing)}: bitte die heruntergeladene "
+            "Stichprobe ausfüllen (Spalten Ticket-ID, Ergebnis, Kommentar)."
+        )
+    if "Ziehung" in frame.columns:
+        others = set(_text(frame["Ziehung"])) - {"", str(draw_id)}
+        if others:
+            raise ValueError(
+                f"Die Datei gehört zur Stichprobe Nr. {', '.join(sorted(others))}, "
+                f"nicht zu Nr. {draw_id}."
+            )
+    rows = pd.DataFrame(
+        {
+            "ticket_id": _unescaped(_text(frame["Ticket-ID"])),
+            "result": _text(frame["Ergebnis"]),
+            "comment": _unescaped(_text(frame["Kommentar"])) if "Kommentar" in frame else "",
+        }
+    )
+    rows = rows[rows["ticket_id"] != ""]
+    notes = []
+    unknown = ~rows["ticket_id"].isin(set(items["ticket_id"]))
+    if unknown.any():
+        notes.append(
+            f"Nicht in Stichprobe Nr. {draw_id}, übergangen: "
+            + ", ".join(rows.loc[unknown, "ticket_id"])
+            + "."
+        )
+    invalid = ~unknown & (rows["result"] != "") & ~rows["result"].isin(RESULTS)
+    if invalid.any():
+        notes.append(
+            "Ergebnis nicht „bestätigt“ oder „nicht bestätigt“, übergangen: "
+            + ", ".join(
+                f"{t} ({r})" for t, r in rows.loc[invalid, ["ticket_id", "result"]].to_numpy()
+            )
+            + "."
+        )
+    return result_changes(items, rows[~unknown & ~invalid]), notes
+
+
+def team_problems(con: duckdb.DuckDBPyConnection, as_of: dt.date, teams) -> list[str]:
+    """German messages naming each team asked for that has no tickets up to `as_of` or is
+    not an Integration team (B3 samples Integration only); empty when all are fine."""
+    if not teams:
+        return []
+    found = dict(
+        Filters(teams=tuple(teams))
+        .tickets(as_of)
+        .wrap("SELECT team, min(area) FROM {rows} GROUP BY team")
+        .fetchall(con)
+    )
+    messages = []
+    for team in teams:
+        if team not in found:
+            messages.append(f"Team „{team}“ ist unbekannt: keine Tickets bis {format_date(as_of)}.")
+        elif found[team] != "Integration":
+            messages.append(
+                f"Team „{team}“ ist kein Integration-Team ({found[team]}): Stichproben nach "
+                "B3 gelten nur für Integration."
+            )
+    return messages

@@ -5,6 +5,8 @@ Figures only, from the frames the queries return; the pages place them with st.p
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -16,6 +18,21 @@ from dashboard.core.months import MONTHS_DE
 RATE_LABELS = {"on_time_rate": "fristgerecht", "compliant_rate": "regelkonform"}
 # Not status colours: a conversation's state is no ticket status.
 CONVERSATION_COLORS = {"Gespräch ausstehend": "#455a64", "Gespräch geführt": "#a5c4a0"}
+TEAM_LABEL_WIDTH = 18  # characters per line of a team name on an axis
+# Rate axes written like every other percentage ("80 %"; d3's ".0%" gives "80%").
+PERCENT_AXIS = {
+    "tickvals": [i / 10 for i in range(0, 11, 2)],
+    "ticktext": [f"{i * 10} %" for i in range(0, 11, 2)],
+}
+
+
+def _team_axis(teams) -> dict:
+    """A category axis of team names, long ones wrapped so they do not squeeze the chart."""
+    teams = list(teams)
+    return {
+        "tickvals": teams,
+        "ticktext": ["<br>".join(textwrap.wrap(str(t), TEAM_LABEL_WIDTH)) or str(t) for t in teams],
+    }
 
 
 # Built once per content of the frame and kept: building a figure (plotly validates every
@@ -49,7 +66,8 @@ def trend(frame: pd.DataFrame) -> go.Figure:
                         "dash": "solid" if column == "on_time_rate" else "dot",
                     },
                     customdata=part["decided"],
-                    hovertemplate=f"{area}, %{{x|%m.%Y}}<br>{label}: %{{y:.1%}}"
+                    text=[format.percent(v) for v in part[column]],
+                    hovertemplate=f"{area}, %{{x|%m.%Y}}<br>{label}: %{{text}}"
                     "<br>entschieden: %{customdata:,}<extra></extra>",
                 )
             )
@@ -61,7 +79,7 @@ def trend(frame: pd.DataFrame) -> go.Figure:
         fig,
         360,
         legend={"orientation": "h", "y": -0.35},
-        yaxis={"title": "Quote", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"title": "Quote", **PERCENT_AXIS, "rangemode": "tozero"},
         xaxis={"title": "Monat", "tickformat": "%m.%Y", "dtick": "M1"},
     )
 
@@ -98,6 +116,7 @@ def backlog(frame: pd.DataFrame) -> go.Figure:
 def status_ring(frame: pd.DataFrame) -> go.Figure:
     """The tickets per status as a ring, in the status colours."""
     shown = frame[frame["tickets"] > 0]
+    total = shown["tickets"].sum()
     fig = go.Figure(
         go.Pie(
             labels=shown["label"],
@@ -105,8 +124,9 @@ def status_ring(frame: pd.DataFrame) -> go.Figure:
             hole=0.5,
             sort=False,
             marker={"colors": [style.STATUS_COLORS[status] for status in shown["status"]]},
-            hovertemplate="%{label}: %{value:,} Tickets (%{percent:.1%})<extra></extra>",
-            texttemplate="%{percent:.1%}",
+            text=[format.percent(n / total) for n in shown["tickets"]],
+            hovertemplate="%{label}: %{value:,} Tickets (%{text})<extra></extra>",
+            texttemplate="%{text}",
         )
     )
     return _layout(fig, 360)
@@ -132,9 +152,27 @@ def team_heatmap(frame: pd.DataFrame) -> go.Figure:
             zmin=0.5,
             zmax=1,
             colorscale="RdYlGn",
-            colorbar={"title": "regelkonform", "tickformat": ".0%"},
-            hovertemplate="%{y}, %{x}<br>regelkonform: %{z:.1%}"
+            colorbar={"title": "regelkonform", **PERCENT_AXIS},
+            hovertemplate="%{y}, %{x}<br>regelkonform: %{text}"
             "<br>entschieden: %{customdata:,}<extra></extra>",
+        )
+    )
+    # A heatmap cell sends no selection event; an invisible marker on each cell does, so a
+    # click on a cell can lead to its tickets (pages/teams.py). It carries the tooltip too.
+    cells = [(m, t, z, n) for t, zs, ns in zip(grid.index, grid.to_numpy(), decided.to_numpy(),
+                                               strict=True)
+             for m, z, n in zip(months, zs, ns, strict=True)]  # fmt: skip
+    fig.data[0].hoverinfo = "skip"
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for c in cells],
+            y=[c[1] for c in cells],
+            mode="markers",
+            marker={"size": 30, "symbol": "square", "opacity": 0},
+            customdata=[[c[2], 0 if c[3] != c[3] else c[3]] for c in cells],
+            hovertemplate="%{y}, %{x}<br>regelkonform: %{customdata[0]:.1%}"
+            "<br>entschieden: %{customdata[1]:,}<extra></extra>",
+            showlegend=False,
         )
     )
     return _layout(
@@ -142,7 +180,7 @@ def team_heatmap(frame: pd.DataFrame) -> go.Figure:
         120 + 40 * len(grid.index),
         top=10,
         xaxis={"title": "Monat", "type": "category"},
-        yaxis={"title": "Team"},
+        yaxis={"title": "Team", **_team_axis(grid.index)},
     )
 
 
@@ -163,7 +201,7 @@ def team_ranking(frame: pd.DataFrame) -> go.Figure:
                 text=[format.percent(v) for v in part["compliant_rate"]],
                 textposition="auto",
                 customdata=part[["decided", "breaches"]].to_numpy(),
-                hovertemplate="%{y}<br>regelkonform: %{x:.1%}<br>entschieden: "
+                hovertemplate="%{y}<br>regelkonform: %{text}<br>entschieden: "
                 "%{customdata[0]:,}<br>Fristverstöße: %{customdata[1]:,}<extra></extra>",
             )
         )
@@ -174,8 +212,13 @@ def team_ranking(frame: pd.DataFrame) -> go.Figure:
     return _layout(
         fig,
         100 + 32 * len(ranked),
-        xaxis={"title": "Regelkonform", "tickformat": ".0%", "range": [0, 1.05]},
-        yaxis={"title": "", "categoryorder": "array", "categoryarray": list(ranked["team"])},
+        xaxis={"title": "Regelkonform", **PERCENT_AXIS, "range": [0, 1.05]},
+        yaxis={
+            "title": "",
+            "categoryorder": "array",
+            "categoryarray": list(ranked["team"]),
+            **_team_axis(ranked["team"]),
+        },
         legend={"orientation": "h", "y": -0.3},
     )
 

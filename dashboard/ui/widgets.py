@@ -7,7 +7,10 @@ import logging
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import pandas as pd
 import streamlit as st
+
+from dashboard.core import format
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +75,41 @@ def date_column(label: str) -> st.column_config.DateColumn:
 
 
 def percent_column(label: str) -> st.column_config.NumberColumn:
-    """A rate (0..1) shown as a percentage."""
+    """A rate (0..1) shown as a percentage ('87,5 %' when the table goes through `dataframe`)."""
     return st.column_config.NumberColumn(label, format="percent")
+
+
+def _format(config) -> str | None:
+    return (config.get("type_config") or {}).get("format") if isinstance(config, dict) else None
+
+
+def dataframe(data: pd.DataFrame, *, column_config: dict | None = None, **kwargs):
+    """st.dataframe with rates and fractions written as everywhere else: '87,5 %', '7,6'.
+
+    Streamlit's own "percent" format is English with two decimals, and "localized" follows
+    the browser's language; these columns keep their numbers (they still sort as numbers)
+    and get their text from a pandas Styler.
+    """
+    column_config = dict(column_config or {})
+    rates = [c for c in data.columns if _format(column_config.get(c)) == "percent"]
+    # fractional numbers (a 90th percentile of 7.6 days) with one decimal and a comma
+    fractions = [
+        c for c in data.columns
+        if c not in rates and pd.api.types.is_float_dtype(data[c])
+        and (_format(column_config.get(c)) == "localized"
+             or (c not in column_config and not (data[c].dropna() % 1 == 0).all()))
+    ]  # fmt: skip
+    for column in [*rates, *fractions]:
+        if column in column_config:
+            config = dict(column_config[column])
+            config["type_config"] = {**config["type_config"], "format": None}
+            column_config[column] = config
+    if rates or fractions:
+        missing = kwargs.get("placeholder", "–")
+        data = data.style.format(format.percent, subset=rates, na_rep=missing).format(
+            lambda v: format.number(v, 1), subset=fractions, na_rep=missing
+        )
+    return st.dataframe(data, column_config=column_config, **kwargs)
 
 
 def table_height(rows: int, most: int) -> int:

@@ -12,7 +12,7 @@ from tests.conftest import ticket_row
 
 VERDICT_HEADER = (
     "ticket_id,area,receipt_date,due_date,completion_date,working_days,status,"
-    "callback_ok,walkin_note_ok,tl_informed_ok"
+    "callback_ok,walkin_note_ok,tl_informed_ok,breach_during_absence"
 )
 
 
@@ -74,6 +74,7 @@ def test_verdicts_writes_one_row_per_ticket_received_up_to_s(env, write_export, 
             "callback_ok": "true",
             "walkin_note_ok": "",
             "tl_informed_ok": "true",
+            "breach_during_absence": "false",
         },
         {
             "ticket_id": "B",
@@ -86,6 +87,7 @@ def test_verdicts_writes_one_row_per_ticket_received_up_to_s(env, write_export, 
             "callback_ok": "",
             "walkin_note_ok": "",
             "tl_informed_ok": "",
+            "breach_during_absence": "false",
         },
     ]
     [reject] = _rows(rejects)

@@ -28,8 +28,8 @@ pytestmark = [
 
 # The pages of the first demo user (a team leader of all teams); Daten is the admin's.
 PAGES = [
-    "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Wiederholte Fristüberschreitungen",
-    "Stichproben", "Monatsbericht", "Ticket",
+    "Übersicht", "Teams", "Mitarbeitende", "Wiedervorlage", "Regelverstöße",
+    "Wiederholte Fristüberschreitungen", "Stichproben", "Monatsbericht", "Ticket",
 ]  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -167,6 +167,20 @@ def test_wiedervorlage_xlsx_download_opens(server, page, tmp_path):
     assert sheet.max_row > 1
 
 
+def test_a_finding_opens_its_ticket_in_the_same_tab(server, page):
+    # the demo office's findings of October 2026 (Stichtag 27.11.2026)
+    page.goto(f"{server}/regelverstoesse?von=2026-10&bis=2026-10")
+    _settled(page, "Regelverstöße")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    # the selection checkbox of the first row (header and row are 35 px high)
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_url(re.compile(r"/ticket\?.*id=T-"))
+    _settled(page, "Ticket")
+    assert len(page.context.pages) == 1  # no new tab: the session and its filters stay
+    assert "stichtag=2026-11-27" in page.url and "von=2026-10" in page.url
+
+
 def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp_path):
     from openpyxl import load_workbook
 
@@ -174,8 +188,21 @@ def test_draw_a_sample_record_a_result_and_download_the_report(server, page, tmp
     _settled(page, "Stichproben")
     page.get_by_role("button", name="Stichprobe ziehen").click()
     page.get_by_text("geprüft 0 von").first.wait_for()
-    page.get_by_role("button", name="Ergebnis speichern").click()
+    _settled(page, "Stichproben")
+    # the sample's CSV, filled in as a team leader would, and loaded back
+    import pandas as pd
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV herunterladen").first.click()
+    sheet = tmp_path / "stichprobe.csv"
+    info.value.save_as(sheet)
+    filled = pd.read_csv(sheet, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    filled.loc[0, "Ergebnis"] = "bestätigt"
+    filled.to_csv(sheet, sep=";", index=False, encoding="utf-8-sig")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(sheet)
+    page.get_by_role("button", name="Ergebnisse übernehmen").click()
     page.get_by_text("geprüft 1 von").first.wait_for()
+    page.get_by_text("1 Ergebnis(se) gespeichert").first.wait_for()
     _settled(page, "Stichproben")
 
     page.goto(f"{server}/monatsbericht")
@@ -267,6 +294,7 @@ def test_a_team_leader_signed_in_by_the_proxy_header_sees_only_their_team(proxy_
         "teams": "Teams",
         "mitarbeitende": "Mitarbeitende",
         "wiedervorlage": "Wiedervorlage",
+        "regelverstoesse": "Regelverstöße",
         "wiederholungen": "Wiederholte",
         "stichproben": "Stichproben",
         "monatsbericht": "Monatsbericht",
@@ -378,6 +406,66 @@ def test_data_and_url_with_html_or_markdown_stay_text(crafted_server, page, tick
         assert "Leistung <b>1</b>" in body and "[Hier klicken]" in body
     else:  # not found: the ID from the URL shown as typed
         assert "Kein Ticket mit der ID" in body and "[x]" in body
+
+
+def _url_has(page, text: str) -> None:
+    page.wait_for_function("t => location.search.includes(t)", arg=text, timeout=30_000)
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of the sidebar selectbox labelled `label`."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):  # a click during a rerun may not open the list: try again
+        box.click()
+        try:
+            choice.wait_for(timeout=10_000)
+            break
+        except Exception:  # playwright's TimeoutError: open the list again
+            page.keyboard.press("Escape")
+    choice.click()
+
+
+def test_filters_set_on_one_page_are_kept_through_the_navigation(server, page):
+    from urllib.parse import parse_qs, urlparse
+
+    page.goto(server)  # the default page lives at the root
+    _settled(page, "Übersicht")
+    # the date field is three segments (day, month, year); typing the day sets it
+    day = page.get_by_test_id("stSidebar").get_by_role("spinbutton", name="day, Stichtag")
+    day.click()
+    page.keyboard.type("20")
+    # the field takes the date when it loses the focus
+    page.get_by_role("heading", name="Übersicht").first.click()
+    _url_has(page, "stichtag=2026-11-20")
+    _settled(page, "Übersicht")
+    _choose(page, "Bereich", "Integration")
+    _url_has(page, "bereich=Integration")
+    _settled(page, "Übersicht")
+    _choose(page, "Von Monat", "September 2026")
+    _url_has(page, "von=2026-09")
+    _settled(page, "Übersicht")
+    for title in ("Wiedervorlage", "Teams", "Mitarbeitende"):
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name=re.compile(rf"{title}$")).click()
+        _settled(page, title)
+        page.wait_for_function("t => location.pathname.endsWith(t)", arg=f"/{title.lower()}")
+        query = parse_qs(urlparse(page.url).query)
+        assert query["stichtag"] == ["2026-11-20"], title
+        assert query["bereich"] == ["Integration"], title
+        assert query["von"] == ["2026-09"], title
+        sidebar = page.get_by_test_id("stSidebar")
+        shown = [
+            sidebar.get_by_role("spinbutton", name=f"{part}, Stichtag").get_attribute(
+                "aria-valuenow"
+            )
+            for part in ("day", "month", "year")
+        ]
+        assert shown == ["20", "11", "2026"], title
+        bereich = sidebar.get_by_test_id("stSelectbox").filter(has_text="Bereich")
+        assert bereich.locator("input").input_value() == "Integration", title
+        von = sidebar.get_by_test_id("stSelectbox").filter(has_text="Von Monat")
+        assert von.locator("input").input_value() == "September 2026", title
 
 
 @pytest.mark.parametrize("megabytes", [1, 51])

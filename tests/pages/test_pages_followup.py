@@ -105,6 +105,7 @@ def test_wiedervorlage_download_opens_in_excel(con):
     assert [c.value for c in sheet[1]] == [
         "Ampel", "Ticket-ID", "Fällig am", "Zusage bis", "Status", "Zuständig",
         "Vertretung für", "Bearbeiter", "Bereich", "Team", "Eingang", "Arbeitstage offen",
+        "Hinweis fehlt", "VerBIS-Vermerk fehlt", "Rückruf fehlt",
     ]  # fmt: skip
     assert sheet.max_row == len(frame) + 1
     assert [sheet.cell(row=i + 2, column=2).value for i in range(len(frame))] == list(

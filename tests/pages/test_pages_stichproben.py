@@ -19,8 +19,9 @@ from dashboard.queries import samples
 from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
-# The sidebar's default period is the Stichtag's month: completed 01.–27.11.2026.
-PERIOD = (DEMO_AS_OF.replace(day=1), DEMO_AS_OF)
+# The sidebar's default period is the last complete month before the Stichtag (27.11.2026,
+# November still has working days to come): completed 01.–31.10.2026.
+PERIOD = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
 
 
 @pytest.fixture
@@ -54,6 +55,19 @@ def _page() -> AppTest:
 def _shown_ids(at: AppTest) -> list[str]:
     [table] = [t for t in at.dataframe if "Status bei Ziehung" in t.value.columns]
     return [parse_qs(urlparse(url).query)["id"][0] for url in table.value["Ticket"]]
+
+
+def _enter(at: AppTest, rows: dict[int, dict[str, str]]) -> AppTest:
+    """Type into the result table's cells (row position -> column -> value) and save."""
+    state = at.session_state
+    run = state["sp_editor_run"] if "sp_editor_run" in state else 0  # noqa: SIM401 - no .get
+    key = f"sp_editor_{at.selectbox(key='sp_ziehung').value}_{run}"
+    at.session_state[key] = {
+        "edited_rows": {str(i): cells for i, cells in rows.items()},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return at.button(key="sp_speichern").click().run()
 
 
 def _draw(at: AppTest, seed: str = "4711") -> AppTest:
@@ -98,23 +112,27 @@ def test_draw_record_a_result_and_see_the_progress(page_env, con):
     keys = {b.key for b in at.get("download_button")}
     assert {"sp_download_csv", "sp_download_xlsx"} <= keys
 
-    # record a result for the second ticket
+    # the results are entered in the table, nothing chosen beforehand
+    [editor] = [t for t in at.dataframe if "Status bei Ziehung" in t.value.columns]
+    assert editor.value["Ergebnis"].isna().all()
+    # a result for the second ticket, typed into its row, saved with the button
     ticket = expected["ticket_id"][1]
-    at.selectbox(key="sp_ticket").set_value(ticket)
-    at.selectbox(key="sp_ergebnis").set_value("nicht bestätigt")
-    at.text_input(key="sp_kommentar").input("Vermerk fehlt")
-    at.button(key="sp_speichern").click().run()
+    _enter(at, {1: {"Ergebnis": "nicht bestätigt", "Kommentar": "Vermerk fehlt"}})
     assert not at.exception
     assert at.progress[0].text.startswith(f"geprüft 1 von {number(n)}")
     assert at.progress[0].value == int(100 / n)
-    assert any(f"Ticket {ticket} gespeichert" in s.value for s in at.success)
+    assert any(f"1 Ergebnis(se) gespeichert: {ticket}." in s.value for s in at.success)
     items = samples.draw_items(page_env, history["draw_id"][0]).set_index("ticket_id")
     assert items.loc[ticket, ["result", "comment", "checked_by"]].tolist() == [
         "nicht bestätigt", "Vermerk fehlt", DEMO_WHO,
     ]  # fmt: skip
+    # the view shows what was saved, the table its stored state
     [table] = [t for t in at.dataframe if "Status bei Ziehung" in t.value.columns]
     assert table.value["Ergebnis"].tolist()[1] == "nicht bestätigt"
-    assert at.text_input(key="sp_kommentar").value == ""
+    # saving again without a change records nothing new
+    _enter(at, {})
+    assert any("Keine neuen oder geänderten Ergebnisse" in i.value for i in at.info)
+    assert len(samples.draw_items(page_env, history["draw_id"][0]).dropna(subset=["result"])) == 1
 
     # the same data, parameters and seed again: a second draw with the same tickets
     at = _draw(at)
@@ -132,7 +150,7 @@ def test_total_size_smaller_than_workers_names_those_without(page_env, con):
     per_worker = samples.allocation(con, DEMO_AS_OF, Filters(), *PERIOD, (), "size", 3)
     skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()
     assert skipped
-    [warning] = at.warning
+    [warning] = [w for w in at.warning if "Stichprobe" in w.value or skipped[0] in w.value]
     assert all(w in warning.value for w in skipped)
     expected = samples.draw(con, DEMO_AS_OF, Filters(), *PERIOD, (), "size", 3, 1)
     assert _shown_ids(at) == list(expected["ticket_id"]) and len(expected) == 3

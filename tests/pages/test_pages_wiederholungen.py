@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -24,7 +25,9 @@ from dashboard.queries import repeats
 from dashboard.queries.filters import Filters
 from tests.conftest import DEMO_AS_OF, DEMO_WHO
 
-MONTH = DEMO_AS_OF.replace(day=1)
+# A10 counts Leistung only, breaches during absence not: the small demo office has three
+# cases in September 2026 (none in the running month of the Stichtag, November).
+MONTH = dt.date(2026, 9, 1)
 DEFAULT = Filters(period=(MONTH, MONTH))
 TITLE = "Wiederholte Fristüberschreitungen"
 
@@ -55,15 +58,25 @@ def con(env):
 
 def _page() -> AppTest:
     at = AppTest.from_file("../../pages/wiederholungen.py", default_timeout=60)
+    at.query_params["von"] = at.query_params["bis"] = f"{MONTH:%Y-%m}"
     return at.run()
 
 
-def _expected(con, env, filters: Filters = DEFAULT, last12: bool = False) -> pd.DataFrame:
+def _expected(
+    con, env, filters: Filters = DEFAULT, last12: bool = False, pending: bool = True
+) -> pd.DataFrame:
+    """The page's list: the period's cases and (by default) every pending case of any month."""
     scoped = repeats.scope(filters, DEMO_AS_OF, last12=last12)
-    cases = repeats.repeat_cases_with_streak(
-        con, DEMO_AS_OF, scoped, threshold=env.rules.repeat_threshold
-    )
-    return repeats.merge_status(cases, repeats.conversations(env))
+    history = repeats.conversations(env)
+    threshold = env.rules.repeat_threshold
+
+    def status(f: Filters) -> pd.DataFrame:
+        cases = repeats.repeat_cases_with_streak(con, DEMO_AS_OF, f, threshold=threshold)
+        return repeats.merge_status(cases, history)
+
+    period = status(scoped)
+    everything = status(replace(scoped, period=None)) if pending else period.iloc[0:0]
+    return repeats.worklist(period, everything)
 
 
 def _table(at: AppTest, column: str) -> pd.DataFrame:
@@ -148,7 +161,9 @@ def test_last_12_months_and_runs_of_months(env, con):
 
 def test_recording_a_conversation_ends_pending(env, con):
     at = _page()
-    case = _expected(con, env).iloc[0]
+    expected = _expected(con, env)
+    case = expected[expected["month"] == pd.Timestamp(MONTH)].iloc[0]
+    at.selectbox(key="rep_case").set_value(f"{MONTH.isoformat()}|{case['worker']}").run()
     # recorded under the signed-in person: the case has its conversation, the others wait
     at.date_input(key="rep_held_on").set_value(MONTH)
     at.button(key="rep_save").click().run()
@@ -159,9 +174,13 @@ def test_recording_a_conversation_ends_pending(env, con):
         case["worker"], MONTH, MONTH, DEMO_WHO,
     )  # fmt: skip
     expected = _expected(con, env)
-    assert not expected.set_index("worker").loc[case["worker"], "pending"]
+    mine = expected[(expected["worker"] == case["worker"]) & (expected["month"] == case["month"])]
+    assert not mine["pending"].iloc[0]
     _assert_overview(at, expected)
-    shown = _table(at, "Mitarbeiter/in").set_index("Mitarbeiter/in").loc[case["worker"]]
+    shown = _table(at, "Mitarbeiter/in")
+    shown = shown[
+        (shown["Mitarbeiter/in"] == case["worker"]) & (shown["Monat"] == month_label(MONTH))
+    ].iloc[0]
     assert (shown["Gespräch"], shown["Gespräch am"].date(), shown["Erfasst von"]) == (
         repeats.HELD_LABEL, MONTH, DEMO_WHO,
     )  # fmt: skip
@@ -171,6 +190,35 @@ def test_recording_a_conversation_ends_pending(env, con):
     assert log.values.tolist() == [[DEMO_WHO, repeats.AUDIT_ACTION]]
     # the demo database was only read: the records are in the temporary file
     assert env.app_database.exists()
+
+
+def test_the_list_holds_every_pending_case_grouped_by_person(env, con):
+    at = _page()
+    expected = _expected(con, env)
+    period_only = _expected(con, env, pending=False)
+    # more than the month: pending cases of earlier months join it
+    assert set(expected["month"]) > set(period_only["month"])
+    assert expected["pending"].all()
+    # grouped by person, the longest run first
+    runs = expected.groupby("worker", sort=False)["streak"].max()
+    assert list(runs) == sorted(runs, reverse=True)
+    positions = {w: [i for i, x in enumerate(expected["worker"]) if x == w] for w in runs.index}
+    assert all(p == list(range(p[0], p[0] + len(p))) for p in positions.values())
+    _assert_overview(at, expected)
+    # a click on a row opens that case (the grid reports the row clicked as its selection)
+    row = len(expected) - 1
+    at.session_state["rep_overview"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    case = expected.iloc[row]
+    assert at.selectbox(key="rep_case").value == (
+        f"{case['month'].date().isoformat()}|{case['worker']}"
+    )
+    assert any(
+        h.value == f"{case['worker']} – {month_label(case['month'].date())}" for h in at.subheader
+    )
+    # without the pending cases: the period only
+    at.checkbox(key="rep_pending").uncheck().run()
+    _assert_overview(at, period_only)
 
 
 def test_future_date_is_refused(env):
@@ -184,12 +232,15 @@ def test_future_date_is_refused(env):
 
 def test_empty_state(env, con):
     at = _page()
-    expected = _expected(con, env)
+    at.checkbox(key="rep_pending").uncheck().run()
+    expected = _expected(con, env, pending=False)
     # a team without repeat cases in the month of the Stichtag
     teams = [t for t in at.multiselect(key="f_teams").options if t not in set(expected["team"])]
     at.multiselect(key="f_teams").set_value([teams[0]]).run()
     assert not at.exception
-    assert _expected(con, env, Filters(teams=(teams[0],), period=(MONTH, MONTH))).empty
+    assert _expected(
+        con, env, Filters(teams=(teams[0],), period=(MONTH, MONTH)), pending=False
+    ).empty
     assert any("Keine wiederholten Fristüberschreitungen" in i.value for i in at.info)
     assert not at.get("download_button") and not at.metric
     # and a Stichtag before any ticket

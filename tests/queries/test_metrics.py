@@ -81,16 +81,21 @@ def test_no_decided_ticket_gives_no_rate(con):
     assert all(math.isnan(x) for x in frame["on_time_rate"])
 
 
-def test_repeat_cases_reach_the_threshold(con):
-    # March: Anna A2, A3 late and A4 overdue (due 27.03.); Bert B2 late
-    cases = metrics.repeat_cases(con, S, threshold=2)
-    assert cases[["worker", "breaches"]].values.tolist() == [["Anna Alt", 3]]
-    assert list(cases.loc[0, "ticket_ids"]) == ["A2", "A3", "A4"]
-    assert metrics.repeat_cases(con, S, threshold=4).empty
+def test_repeat_cases_leave_out_breaches_during_absence(con):
+    # March: Anna A2, A3 late and A4 overdue (due 27.03.); Bert B2 late. A2 and A3 were due
+    # 09.03., in Anna's absence 09.-13.03.: shown beside the case, not counted (A10).
+    assert metrics.repeat_cases(con, S, threshold=2).empty
     one = metrics.repeat_cases(con, S, threshold=1).set_index("worker")
+    assert one.loc["Anna Alt", "breaches"] == 1
+    assert list(one.loc["Anna Alt", "ticket_ids"]) == ["A4"]
+    assert one.loc["Anna Alt", "absence_breaches"] == 2
+    assert list(one.loc["Anna Alt", "absence_ticket_ids"]) == ["A2", "A3"]
     assert one.loc["Bert Bach", "breaches"] == 1
-    # seen on 20.03., A4 is still open within its deadline: only two breaches
-    assert metrics.repeat_cases(con, d("20.03.2026"), threshold=2)["breaches"].tolist() == [2]
+    assert one.loc["Bert Bach", "absence_breaches"] == 0
+    # seen on 20.03., A4 is still open within its deadline: Anna has no counted breach
+    assert metrics.repeat_cases(con, d("20.03.2026"), threshold=1)["worker"].tolist() == [
+        "Bert Bach"
+    ]
 
 
 def test_breaches_during_absence(con):

@@ -48,7 +48,10 @@ def long_db(tmp_path_factory) -> Config:
     absences.write_text(ABSENCES, encoding="utf-8")
     assert all(not r.refused for r in load_files(config, [export], [absences]))
     storage = config.storage.model_copy(update={"app_database": tmp / "app.duckdb"})
-    return config.model_copy(update={"storage": storage})
+    # A10 over both Bereiche (`rules.repeat_areas`, default Leistung only), as in
+    # test_report.py: Dirk's Integration breaches make the month's repeat case
+    rules = config.rules.model_copy(update={"repeat_areas": ("Leistung", "Integration")})
+    return config.model_copy(update={"storage": storage, "rules": rules})
 
 
 @pytest.fixture(scope="module")
