@@ -505,6 +505,12 @@ def draw_sample(selection: Selection, params: samples.DrawParams) -> tuple[int, 
     return draw_id, privacy.release(frame, data_scope(viewer, cfg))
 
 
+def sample_number(viewer: Viewer, draw_id: int) -> int:
+    """The consecutive number of a draw the viewer may see (Stichprobe Nr.)."""
+    _require(viewer, "draw_sample")
+    return samples.sample_number(config(), draw_id)
+
+
 def fetch(
     fn: Callable[..., pd.DataFrame],
     selection: Selection,

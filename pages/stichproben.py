@@ -47,7 +47,7 @@ def _record(viewer, draw_id: int, changes: pd.DataFrame) -> None:
 def _draw_label(row) -> str:
     drawn_at = pd.Timestamp(row["drawn_at"])
     return (
-        f"Nr. {row['draw_id']} – {drawn_at:%d.%m.%Y %H:%M}, {row['drawn_by']} – "
+        f"Nr. {row['sample_no']} – {drawn_at:%d.%m.%Y %H:%M}, {row['drawn_by']} – "
         f"geprüft {number(row['checked'])} von {number(row['items'])}"
     )
 
@@ -124,7 +124,8 @@ def _draw(scope: serving.Selection, method: str, amount: float, seed_text: str, 
     # The history below shows the new draw (its selectbox is not drawn yet).
     st.session_state["sp_ziehung"] = draw_id
     st.success(
-        f"Stichprobe Nr. {draw_id} gezogen und gespeichert: {number(len(frame))} von "
+        f"Stichprobe Nr. {serving.sample_number(scope.viewer, draw_id)} gezogen und "
+        f"gespeichert: {number(len(frame))} von "
         f"{number(params.population)} Tickets, Seed {seed}."
     )
     skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()

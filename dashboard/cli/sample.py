@@ -147,10 +147,11 @@ def run(config, args) -> int:
     # a file for people, like the page's download: `;`, BOM, German headers and dates
     args.out.write_bytes(format.csv_bytes(samples.export_frame(items, seed=seed)))
     # The file names workers: who wrote it where is on record like a download.
-    records.log(config, who, "Datei geschrieben", f"CLI: Stichprobe {draw_id} nach {args.out}")
+    number = samples.sample_number(config, draw_id)
+    records.log(config, who, "Datei geschrieben", f"CLI: Stichprobe Nr. {number} nach {args.out}")
     print(f"Seed: {seed}")
     print(
-        f"Stichprobe Nr. {draw_id}: {len(items)} von {params.population} erledigten Tickets "
+        f"Stichprobe Nr. {number}: {len(items)} von {params.population} erledigten Tickets "
         f"({samples.method_label(method, amount)}), gespeichert; Datei {args.out}"
     )
     skipped = per_worker.loc[per_worker["quota"] == 0, "worker"].tolist()

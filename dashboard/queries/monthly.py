@@ -357,7 +357,7 @@ latest AS (
     ) ranked
     WHERE newest = 1
 )
-SELECT d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to,
+SELECT d.draw_id, d.sample_no, d.drawn_at, d.drawn_by, d.period_from, d.period_to,
        coalesce(nullif(array_to_string(d.teams, ', '), ''), 'alle Integration-Teams') AS teams,
        d.method, d.amount, d.seed, d.population,
        count(i.ticket_id) AS items,
@@ -368,14 +368,14 @@ SELECT d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to,
 FROM draws d
 LEFT JOIN items i ON i.draw_id = d.draw_id
 LEFT JOIN latest l ON l.draw_id = i.draw_id AND l.ticket_id = i.ticket_id
-GROUP BY d.draw_id, d.drawn_at, d.drawn_by, d.period_from, d.period_to, d.teams, d.method,
-         d.amount, d.seed, d.population
+GROUP BY d.draw_id, d.sample_no, d.drawn_at, d.drawn_by, d.period_from, d.period_to, d.teams,
+         d.method, d.amount, d.seed, d.population
 HAVING $unscoped OR count(i.ticket_id) > 0
 ORDER BY d.drawn_at, d.draw_id
 """
 SAMPLE_COLUMNS = [
-    "draw_id", "drawn_at", "drawn_by", "period_from", "period_to", "teams", "method", "amount",
-    "seed", "population", "items", "checked", "confirmed", "not_confirmed", "unchecked",
+    "draw_id", "sample_no", "drawn_at", "drawn_by", "period_from", "period_to", "teams", "method",
+    "amount", "seed", "population", "items", "checked", "confirmed", "not_confirmed", "unchecked",
 ]  # fmt: skip
 METHOD_LABELS = {method: label for label, method in METHOD_CHOICES.items()}
 

@@ -320,11 +320,16 @@ def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str
         raise ValueError("Die Stichprobe ist leer und wird nicht gespeichert.")
     items = frame[list(ITEM_COLUMNS)]
     with records.transaction(config) as con:
+        # The counter row is updated in this transaction: two replicas drawing at once wait
+        # for each other's number (a row lock in PostgreSQL, one writer in DuckDB).
+        (sample_no,) = con.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'sample_no' RETURNING value"
+        ).fetchone()
         (draw_id,) = con.execute(
             """
             INSERT INTO sample_draws (drawn_by, drawn_at, as_of, period_from, period_to, teams,
-                                      method, amount, seed, population)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING draw_id
+                                      method, amount, seed, population, sample_no)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING draw_id
             """,
             [
                 who,
@@ -337,6 +342,7 @@ def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str
                 float(params.amount),
                 int(params.seed),
                 int(params.population),
+                int(sample_no),
             ],
         ).fetchone()
         con.executemany(
@@ -348,7 +354,8 @@ def store_draw(config: Config, frame: pd.DataFrame, params: DrawParams, who: str
             con,
             who,
             "Stichprobe gezogen",
-            f"Ziehung {draw_id}: {len(items)} von {params.population} Tickets, "
+            f"Stichprobe Nr. {sample_no} (Ziehung {draw_id}): {len(items)} von "
+            f"{params.population} Tickets, "
             f"{method_label(params.method, params.amount)}, Seed {params.seed}, "
             f"erledigt {format_date(params.period_from)}–{format_date(params.period_to)}, "
             f"Stichtag {format_date(params.as_of)}, "
@@ -432,6 +439,12 @@ def draws(config: Config) -> pd.DataFrame:
         ORDER BY d.draw_id DESC
         """,
     )
+
+
+def sample_number(config: Config, draw_id: int) -> int:
+    """The sample's own consecutive number (Stichprobe Nr.) of a recorded draw."""
+    frame = records.query(config, "SELECT sample_no FROM sample_draws WHERE draw_id = ?", [draw_id])
+    return int(frame["sample_no"].iloc[0])
 
 
 def draw_items(

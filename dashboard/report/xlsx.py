@@ -91,7 +91,7 @@ def _sheets(report: Report, generated_at: dt.datetime) -> list[Sheet]:
         ), note="Gespräch: zuletzt erfasstes Gespräch für diesen Monat bis zum Stichtag.",
             empty="Keine Wiederholungsfälle in diesem Monat."),
         Sheet("Stichproben", f"Stichproben (B3) · {month}", report.samples, [
-            Column("draw_id", "Ziehung", "int", 9),
+            Column("sample_no", "Stichprobe Nr.", "int", 12),
             Column("drawn_at", "gezogen am", "datetime", 16),
             Column("drawn_by", "gezogen von", width=16),
             Column("period_from", "Zeitraum von", "date", 11),

@@ -71,6 +71,23 @@ def test_a_records_file_from_before_versioned_migrations_is_taken_over(config):
     assert _applied(config)[0] == [1, "records"]
 
 
+def test_draws_recorded_before_sample_numbers_are_numbered_in_drawing_order(config):
+    config.app_database.parent.mkdir(parents=True)
+    con = duckdb.connect(str(config.app_database))
+    con.execute(records.migrations()[0][2])  # the first release's schema, two draws in it
+    for draw_id, day in ((9, 20), (5, 10)):
+        con.execute(
+            "INSERT INTO sample_draws VALUES (?, 'TL', ?, DATE '2026-03-31', DATE '2026-03-01', "
+            "DATE '2026-03-31', [], 'size', 1, 1, 4)",
+            [draw_id, dt.datetime(2026, 3, day)],
+        )
+    con.close()
+    numbered = records.query(config, "SELECT draw_id, sample_no FROM sample_draws ORDER BY 1")
+    assert numbered.values.tolist() == [[5, 1], [9, 2]]
+    counter = records.query(config, "SELECT value FROM counters WHERE name = 'sample_no'")
+    assert counter["value"].tolist() == [2]  # the next draw is Nr. 3
+
+
 def test_postgres_refuses_a_wrong_password_without_showing_it(config, postgres, tmp_path):
     wrong = tmp_path / "password"
     wrong.write_text("nicht-das-passwort\n", encoding="utf-8")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -537,3 +538,30 @@ def test_cli_empty_population_and_bad_arguments(config, write_export, load, tmp_
     with pytest.raises(SystemExit):  # one method only
         _cli("--from", "2026-06-01", "--to", "2026-06-30", "--size", "2", "--percent", "5",
              "--out", str(out))  # fmt: skip
+
+
+@pytest.mark.parametrize("config", RECORD_BACKENDS, indirect=True)
+def test_samples_have_their_own_consecutive_numbers(config, write_export, load, db):
+    """Stichprobe Nr. 1, 2, 3 — whatever else is recorded in between, and after the
+    retention purge removed the first ones, a number is never given twice."""
+    from dashboard.core import records, retention
+
+    load(write_export(SMALL))
+    frame = samples.draw(db(), S, Filters(), *JUNE, (), "per_worker", 1, 7)
+    first = samples.store_draw(config, frame, _params(4, 7), "TL")
+    with records.transaction(config) as con:  # other records take ids in between
+        con.execute(
+            "INSERT INTO conversations (worker, month, held_on, recorded_by, recorded_at) "
+            "VALUES ('Anna Alt', DATE '2026-06-01', DATE '2026-06-20', 'TL', ?)",
+            [dt.datetime(2026, 6, 20)],
+        )
+    second = samples.store_draw(config, frame, _params(4, 7), "TL")
+    assert second - first > 1  # the record ids are shared ...
+    assert [samples.sample_number(config, i) for i in (first, second)] == [1, 2]  # ... these not
+    retention.purge_records(config, dt.date(2030, 1, 1), dry_run=False, who="op")
+    third = samples.store_draw(config, frame, _params(4, 7), "TL")
+    assert samples.sample_number(config, third) == 3
+    drawn = records.query(
+        config, "SELECT detail FROM audit_log WHERE action = 'Stichprobe gezogen'"
+    )
+    assert drawn["detail"].str.startswith("Stichprobe Nr. 3 (Ziehung").any()

@@ -324,8 +324,8 @@ def test_records_version_changes_with_a_record(config):
 
 def _draw(con, draw_id, drawn_at, period, teams, method, items, results=()):
     con.execute(
-        "INSERT INTO sample_draws VALUES (?, 'Tina Leiter', ?, ?, ?, ?, ?, ?, 1, 7, ?)",
-        [draw_id, drawn_at, S, d(period[0]), d(period[1]), teams, method, len(items)],
+        "INSERT INTO sample_draws VALUES (?, 'Tina Leiter', ?, ?, ?, ?, ?, ?, 1, 7, ?, ?)",
+        [draw_id, drawn_at, S, d(period[0]), d(period[1]), teams, method, len(items), draw_id],
     )
     for position, (ticket_id, worker) in enumerate(items):
         con.execute(
