@@ -12,7 +12,7 @@ from dashboard.queries import findings
 from dashboard.ui import drilldown, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
-OPEN_HINT = "Eine Zeile anklicken öffnet das Ticket (im selben Fenster)."
+OPEN_HINT = drilldown.OPEN_HINT
 
 
 def _codes(name: str, allowed) -> list[str]:

@@ -12,7 +12,7 @@ from dashboard.core.format import date, number
 from dashboard.core.months import month_label
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import repeats
-from dashboard.ui import charts, sidebar, widgets
+from dashboard.ui import charts, drilldown, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 SAVED_KEY = "rep_saved_message"
@@ -109,7 +109,7 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
     tickets = serving.fetch(repeats.breaches_of, scoped, worker=case["worker"], month=month)
     table = pd.DataFrame(
         {
-            "Ticket": tickets["ticket_id"].map(widgets.ticket_url),
+            "Ticket": tickets["ticket_id"],
             "Fällig am": tickets["due_date"],
             "Status": tickets["status"].map(STATUS_LABELS),
             "Arbeitstage": tickets["working_days"],
@@ -120,13 +120,16 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
             "Gezählt": tickets["in_absence"].map({True: "nein – während Abwesenheit", False: "ja"}),
         }
     )
-    st.dataframe(
+    st.caption(drilldown.OPEN_HINT)
+    event = st.dataframe(
         table,
         hide_index=True,
         height=widgets.table_height(len(table), 320),
         placeholder="",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
-            "Ticket": widgets.ticket_column(),
+            "Ticket": st.column_config.TextColumn("Ticket"),
             "Fällig am": widgets.date_column("Fällig am"),
             "Erledigt am": widgets.date_column("Erledigt am"),
             "Zusage bis": widgets.date_column("Zusage bis"),
@@ -136,6 +139,7 @@ def _breaches(scoped: serving.Selection, case: pd.Series) -> None:
         },
         key="rep_breaches",
     )
+    drilldown.open_selected_ticket(event, tickets["ticket_id"])
 
 
 def _record_form(case: pd.Series, history: pd.DataFrame, viewer: Viewer) -> None:

@@ -9,7 +9,7 @@ from dashboard.core.format import date, number, plain
 from dashboard.core.labels import STATUS_COLORS
 from dashboard.core.rules import STATUS_LABELS
 from dashboard.queries import followup
-from dashboard.ui import sidebar, widgets
+from dashboard.ui import drilldown, sidebar, widgets
 from dashboard.ui.downloads import audit_view, downloads
 
 # Traffic light per code: the overdue colour of STATUS_COLORS for breaches, the
@@ -118,7 +118,7 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
     table = pd.DataFrame(
         {
             "Ampel": shown["light"].map(lambda light: [light]),
-            "Ticket": shown["ticket_id"].map(widgets.ticket_url),
+            "Ticket": shown["ticket_id"],
             "Fällig am": shown["due_date"],
             "Status": shown["status"].map(STATUS_LABELS),
             "Zuständig": shown["responsible"] + note,
@@ -137,14 +137,17 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
     ):
         _printable(table, shown)
         return
-    st.dataframe(
+    st.caption(drilldown.OPEN_HINT)
+    event = st.dataframe(
         table,
         hide_index=True,
         placeholder="",
         height="content",  # the whole list: the page scrolls, not a box inside it
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "Ampel": _light_column(),
-            "Ticket": widgets.ticket_column(),
+            "Ticket": st.column_config.TextColumn("Ticket"),
             # wide enough for "Name (Vertretung für Name)" and the longest open status at
             # 1366 px: the grid sizes columns by their first rows only
             "Zuständig": st.column_config.TextColumn("Zuständig", width=250),
@@ -162,6 +165,7 @@ def _listing(listing: pd.DataFrame, people: pd.DataFrame) -> None:
         },
         key="wv_list",
     )
+    drilldown.open_selected_ticket(event, shown["ticket_id"])
 
 
 def _printable(table: pd.DataFrame, shown: pd.DataFrame) -> None:

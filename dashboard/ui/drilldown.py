@@ -104,6 +104,9 @@ def month_of_label(label: str) -> dt.date | None:
         return None
 
 
+OPEN_HINT = "Eine Zeile anklicken öffnet das Ticket (im selben Fenster)."
+
+
 def open_selected_ticket(event, ticket_ids: pd.Series) -> None:
     """Open the Ticket page for the row selected in a table (same tab, same session)."""
     rows = _selected(event, "rows")

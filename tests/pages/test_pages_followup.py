@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from urllib.parse import parse_qs, urlparse
 
 import openpyxl
 import pytest
@@ -43,9 +42,19 @@ def _page(file: str, ticket_id: str | None = None) -> AppTest:
 
 
 def _shown_ids(at: AppTest) -> list[str]:
-    """The ticket IDs of the follow-up table, in the order shown (taken from the links)."""
+    """The ticket IDs of the follow-up table, in the order shown."""
     [table] = [t for t in at.dataframe if "Fällig am" in t.value.columns]
-    return [parse_qs(urlparse(url).query)["id"][0] for url in table.value["Ticket"]]
+    return list(table.value["Ticket"])
+
+
+def test_a_row_of_the_followup_list_opens_its_ticket_in_the_same_session(app_env):
+    at = _page("wiedervorlage.py")
+    first = _shown_ids(at)[0]
+    at.session_state["wv_list"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Ticket"
+    assert at.text_input(key="ticket_id").value == first
 
 
 def test_wiedervorlage_shows_the_followup_list(app_env, con):
