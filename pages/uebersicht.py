@@ -135,6 +135,15 @@ DRILL = {
 }  # fmt: skip
 
 
+def _trend_point(point: dict) -> dict | None:
+    """A clicked point of the trend (month, Bereich) as the narrowing of the ticket list."""
+    custom = point.get("customdata") or []
+    if len(custom) < 2 or not point.get("x"):
+        return None
+    month = pd.Timestamp(point["x"]).date().replace(day=1)
+    return {"month": month, "bereich": str(custom[1]), "status": list(BREACHES)}
+
+
 def _trends(selection: serving.Selection) -> None:
     """Rates per Bereich and the weekly backlog over the 12 months up to the period's end."""
     first, last = overview.trend_window(selection.as_of, selection.filters)
@@ -147,8 +156,16 @@ def _trends(selection: serving.Selection) -> None:
         if trend.empty:
             st.info("Keine Tickets in diesen 12 Monaten.")
         else:
-            st.plotly_chart(charts.trend(trend), width="stretch")
+            event = st.plotly_chart(
+                charts.trend(trend),
+                width="stretch",
+                on_select="rerun" if drilldown.available(selection) else "ignore",
+                selection_mode="points",
+                key="ue_trend",
+            )
             widgets.small_cells_note(trend)
+            # a point leads to the breaches of that Bereich and month
+            drilldown.follow_chart(selection, event, _trend_point)
     with right:
         st.markdown("**Rückstand am Wochenende**")
         backlog = serving.fetch(overview.backlog, selection)

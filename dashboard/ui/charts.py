@@ -65,10 +65,11 @@ def trend(frame: pd.DataFrame) -> go.Figure:
                         "color": style.AREA_COLORS.get(area),
                         "dash": "solid" if column == "on_time_rate" else "dot",
                     },
-                    customdata=part["decided"],
+                    # the Bereich travels with a clicked point (drill-down to its tickets)
+                    customdata=list(zip(part["decided"], [area] * len(part), strict=True)),
                     text=[format.percent(v) for v in part[column]],
                     hovertemplate=f"{area}, %{{x|%m.%Y}}<br>{label}: %{{text}}"
-                    "<br>entschieden: %{customdata:,}<extra></extra>",
+                    "<br>entschieden: %{customdata[0]:,}<extra></extra>",
                 )
             )
     fig.add_hline(

@@ -218,9 +218,8 @@ def test_the_substitutes_own_wiedervorlage_and_ticket(small_office, tmp_path):
     # and T03 (received 19.05.) are open; T04 is received only on 20.05.
     at = _as_worker(tmp_path, "wiedervorlage.py", stichtag="2026-05-19")
     [table] = [t.value for t in at.dataframe if "Fällig am" in t.value.columns]
-    ids = [url.split("id=")[1] for url in table["Ticket"]]
-    assert sorted(ids) == ["T02", "T03", "T07"]
-    row = table[[url.endswith("=T07") for url in table["Ticket"]]].iloc[0]
+    assert sorted(table["Ticket"]) == ["T02", "T03", "T07"]
+    row = table[table["Ticket"] == "T07"].iloc[0]
     assert row["Zuständig"] == "Anna Alt (Vertretung für Bernd Berg)"
     # she may open T07 while covering it, and not once Bernd is back
     at = _as_worker(tmp_path, "ticket.py", stichtag="2026-05-19", id="T07")
@@ -231,3 +230,19 @@ def test_the_substitutes_own_wiedervorlage_and_ticket(small_office, tmp_path):
     # nor a colleague's ticket she does not cover
     at = _as_worker(tmp_path, "ticket.py", stichtag="2026-05-19", id="T08")
     assert any("Kein Ticket" in w.value for w in at.warning)
+
+
+def test_a_trend_point_leads_to_the_bereich_and_months_breaches(small_office):
+    at = open_page("uebersicht.py")
+    # the compliant rate of Leistung in May 2026 (charts.trend: customdata = decided, Bereich)
+    at.session_state["ue_trend"] = {
+        "selection": {"points": [{"x": "2026-05-01", "y": 0.7, "customdata": [10, "Leistung"]}],
+                      "point_indices": [0], "box": [], "lasso": []}
+    }  # fmt: skip
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Regelverstöße"
+    assert at.query_params["bereich"] in ("Leistung", ["Leistung"])
+    [table] = [t.value for t in at.dataframe if "Eingang" in t.value.columns]
+    # Leistung, due in May: T02 late, T03 overdue, T07 late, T09 commitment missed
+    assert set(table["Ticket"]) >= {"T02", "T03", "T07"}
