@@ -17,6 +17,16 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"kein Datum im Format JJJJ-MM-TT: {text!r}") from None
 
 
+def month_arg(text: str) -> dt.date:
+    """'2026-10' -> 01.10.2026, for --month; a German error otherwise."""
+    from dashboard.report import parse_month  # the report's own reading of a month
+
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_config_option(
     parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser] = ()
 ) -> None:

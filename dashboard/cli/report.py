@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dashboard import report
 from dashboard.access.viewer import ROLE_LABELS, Viewer
-from dashboard.cli.args import add_config_option, iso_date, operator
+from dashboard.cli.args import add_config_option, iso_date, month_arg, operator
 from dashboard.core import format, records
 from dashboard.core.config import AREAS, Config
 from dashboard.core.months import month_label, month_start
@@ -21,13 +21,6 @@ from dashboard.queries.filters import Filters
 NO_DATA = 3
 # The versions of the report a role gets (the roles of the page Monatsbericht).
 ROLES_WITH_REPORTS = ("teamleitung", "controlling", "management")
-
-
-def _month(text: str) -> dt.date:
-    try:
-        return report.parse_month(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(
@@ -41,7 +34,7 @@ def add_parser(
         description="Monatsbericht: Tickets, die im Monat fällig sind, bewertet zum Stichtag.",
     )
     add_config_option(parser, parents)
-    parser.add_argument("--month", type=_month, required=True, help="Berichtsmonat JJJJ-MM")
+    parser.add_argument("--month", type=month_arg, required=True, help="Berichtsmonat JJJJ-MM")
     parser.add_argument(
         "--as-of",
         type=iso_date,

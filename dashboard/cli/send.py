@@ -17,20 +17,13 @@ from collections.abc import Sequence
 
 from dashboard import report
 from dashboard.access import users
-from dashboard.cli.args import add_config_option, iso_date, operator
+from dashboard.cli.args import add_config_option, iso_date, month_arg, operator
 from dashboard.cli.report import NO_DATA, no_data_message
 from dashboard.core import format, records
 from dashboard.core.calendar import first_working_day
 from dashboard.core.config import Config
 from dashboard.core.months import add_months, month_label, month_start
 from dashboard.report import mail
-
-
-def _month(text: str) -> dt.date:
-    try:
-        return report.parse_month(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(
@@ -46,7 +39,7 @@ def add_parser(
     )
     add_config_option(parser, parents)
     parser.add_argument(
-        "--month", type=_month, default=None, help="Berichtsmonat JJJJ-MM (Standard: Vormonat)"
+        "--month", type=month_arg, default=None, help="Berichtsmonat JJJJ-MM (Standard: Vormonat)"
     )
     parser.add_argument(
         "--as-of",
