@@ -45,15 +45,14 @@ def apply(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every figure of a hidden row blanked and the `suppressed` flag added."""
     hidden = suppressed(frame)
     out = frame.copy()
-    figures = [c for c in out.columns if c not in KEY_COLUMNS]
+    figures = [c for c in out.columns if c not in KEY_COLUMNS] if hidden.any() else []
     for column in figures:
-        if hidden.any():
-            # Nullable types: a blank is "no figure", never a 0.
-            if pd.api.types.is_integer_dtype(out[column]):
-                out[column] = out[column].astype("Int64")
-            elif pd.api.types.is_bool_dtype(out[column]):
-                out[column] = out[column].astype("boolean")
-            out.loc[hidden, column] = pd.NA
+        # Nullable types: a blank is "no figure", never a 0.
+        if pd.api.types.is_integer_dtype(out[column]):
+            out[column] = out[column].astype("Int64")
+        elif pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].astype("boolean")
+        out.loc[hidden, column] = pd.NA
     out[HIDDEN_FLAG] = hidden.to_numpy()
     return out
 

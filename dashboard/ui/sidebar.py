@@ -4,6 +4,7 @@ the URL, and the state of the loaded data that every page shows with them."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +13,7 @@ from dashboard import serving
 from dashboard.access.viewer import Viewer
 from dashboard.core.calendar import month_complete, working_days_between
 from dashboard.core.format import date
-from dashboard.core.months import month_label, month_start, months_between
+from dashboard.core.months import add_months, month_label, month_start, months_between
 from dashboard.queries import metrics
 from dashboard.queries.filters import Filters
 from dashboard.ui import auth, downloads, widgets
@@ -87,15 +88,7 @@ def complete_part(selection: serving.Selection) -> serving.Selection | None:
         return selection
     if start >= running:
         return None
-    end = month_start(running - dt.timedelta(days=1))
-    filters = Filters(
-        areas=selection.filters.areas,
-        teams=selection.filters.teams,
-        workers=selection.filters.workers,
-        period=(start, end),
-        month_of=selection.filters.month_of,
-    )
-    return serving.Selection(selection.as_of, filters, selection.viewer)
+    return _with_period(selection, start, add_months(running, -1))
 
 
 def empty_reason(selection: serving.Selection) -> str:
@@ -237,19 +230,13 @@ def selection() -> serving.Selection:
 def previous_period(selection: serving.Selection) -> serving.Selection:
     """The same number of months just before the selected period."""
     start, end = selection.filters.period
-    n = len(months_between(start, end))
-    prev_end = month_start(start - dt.timedelta(days=1))
-    prev_start = prev_end
-    for _ in range(n - 1):
-        prev_start = month_start(prev_start - dt.timedelta(days=1))
-    filters = Filters(
-        areas=selection.filters.areas,
-        teams=selection.filters.teams,
-        workers=selection.filters.workers,
-        period=(prev_start, prev_end),
-        month_of=selection.filters.month_of,
-    )
-    return serving.Selection(selection.as_of, filters, selection.viewer)
+    months = len(months_between(start, end))
+    return _with_period(selection, add_months(start, -months), add_months(start, -1))
+
+
+def _with_period(selection: serving.Selection, start: dt.date, end: dt.date):
+    """The same selection (Stichtag, viewer, every other filter) for months start..end."""
+    return replace(selection, filters=replace(selection.filters, period=(start, end)))
 
 
 def period_label(selection: serving.Selection) -> str:
